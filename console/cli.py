@@ -1,0 +1,273 @@
+"""The command line: the same core as the window, scriptable and head-less.
+
+Exit codes: 0 done · 1 failed (message on stderr) · 2 usage error · 3 done in part.
+Every listing command has ``--json`` with a stable shape (documented in the README).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from console import __version__
+from console.domain.errors import ConsoleError, DatabaseCorruptError, StorageError
+from console.domain.incident import parse_role, parse_severity, parse_status
+from console.paths import data_dir, database_path, demo_dir
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class GuiRequest:
+    folder: Path
+    demo: bool
+    actor: str | None
+    no_error_windows: bool
+
+
+GuiLauncher = Callable[[GuiRequest], int]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # exit 2 with the usage, as argparse does
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="responder-console",
+        description="Offline incident response console. Without a command, opens the window.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--data-dir", metavar="DIR",
+                        help="data folder (default: $RESPONDER_CONSOLE_DATA_DIR or the platform's)")
+    parser.add_argument("--demo", action="store_true",
+                        help="use the demo workspace (a separate folder, seeded on first use)")
+    parser.add_argument("--as", dest="actor", metavar="NAME",
+                        help="who is acting (default: $RESPONDER_CONSOLE_USER or login name)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    parser.add_argument("--no-error-windows", action="store_true",
+                        help="log errors instead of showing dialogs (automation)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    commands.add_parser("gui", help="open the window (the default)")
+
+    incident = commands.add_parser("incident", help="declare and run incidents").add_subparsers(
+        dest="action", metavar="ACTION", required=True, parser_class=_Parser)
+    declare = incident.add_parser("declare", help="declare a new incident")
+    declare.add_argument("--title", required=True)
+    declare.add_argument("--severity", required=True, help="SEV1..SEV4")
+    declare.add_argument("--summary", default="")
+    declare.add_argument("--ic", metavar="NAME", help="incident commander")
+    declare.add_argument("--json", action="store_true")
+    note = incident.add_parser("note", help="log a note on the timeline")
+    note.add_argument("id")
+    note.add_argument("text", nargs="+")
+    note.add_argument("--json", action="store_true")
+    status = incident.add_parser("status", help="move the incident through its lifecycle")
+    status.add_argument("id")
+    status.add_argument("status", help="open|triage|mitigating|resolved|post-incident|closed")
+    status.add_argument("--json", action="store_true")
+    severity = incident.add_parser("severity", help="change the severity")
+    severity.add_argument("id")
+    severity.add_argument("severity")
+    severity.add_argument("--json", action="store_true")
+    role = incident.add_parser("role", help="assign a role (ic, comms, ops, scribe)")
+    role.add_argument("id")
+    role.add_argument("role")
+    role.add_argument("person", nargs="+")
+    role.add_argument("--json", action="store_true")
+    listing = incident.add_parser("list", help="list incidents")
+    listing.add_argument("--active", action="store_true", help="only open/triage/mitigating")
+    listing.add_argument("--json", action="store_true")
+    show = incident.add_parser("show", help="an incident with its timeline")
+    show.add_argument("id")
+    show.add_argument("--json", action="store_true")
+    export = incident.add_parser("export", help="export an incident")
+    export.add_argument("id")
+    export.add_argument("--format", choices=["json", "markdown"], default="json")
+    export.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
+
+    db = commands.add_parser("db", help="check, back up and restore the database").add_subparsers(
+        dest="action", metavar="ACTION", required=True, parser_class=_Parser)
+    db.add_parser("check", help="run SQLite's integrity check").add_argument(
+        "--json", action="store_true")
+    db.add_parser("backup", help="take a backup now")
+    db.add_parser("backups", help="list backups, newest first").add_argument(
+        "--json", action="store_true")
+    restore = db.add_parser("restore", help="replace the database with a backup "
+                            "(the current file is kept aside)")
+    restore.add_argument("--backup", metavar="FILE", help="default: the newest backup")
+    db.add_parser("set-aside", help="move a damaged database aside and start empty")
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    gui: GuiLauncher | None = None,
+    stdout: TextIO | None = None,
+) -> int:
+    out = stdout or sys.stdout
+    args = build_parser().parse_args(argv)
+    base = data_dir(args.data_dir)
+    folder = demo_dir(base) if args.demo and not args.data_dir else base
+    if args.command in (None, "gui"):
+        launcher = gui or _gui_from_entry_point()
+        if launcher is None:
+            print("responder-console: the window is not installed; "
+                  "install the package with its ui/ part", file=sys.stderr)
+            return EXIT_FAILED
+        return launcher(GuiRequest(folder, args.demo, args.actor, args.no_error_windows))
+    from console.logs import configure
+
+    configure(folder if folder.exists() else None, verbose=args.verbose)
+    try:
+        if args.command == "db":
+            return _db(args, folder, out)
+        return _incident(args, folder, out)
+    except ConsoleError as error:
+        print(f"responder-console: {error}", file=sys.stderr)
+        return error.exit_code
+
+
+def _gui_from_entry_point() -> GuiLauncher | None:
+    from importlib.metadata import entry_points
+
+    for point in entry_points(group="responder_console.gui"):
+        launcher: GuiLauncher = point.load()
+        return launcher
+    return None
+
+
+def _open(args: argparse.Namespace, folder: Path) -> Any:
+    from console.ops.workspace import Workspace
+
+    workspace = Workspace.open(folder, actor=args.actor)
+    if args.demo:
+        from console.demo import ensure_demo
+
+        ensure_demo(workspace)
+    return workspace
+
+
+def _emit(out: TextIO, as_json: bool, document: Any, text: str) -> None:
+    if as_json:
+        json.dump(document, out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    else:
+        out.write(text + ("\n" if text and not text.endswith("\n") else ""))
+
+
+def _incident(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
+    from console.ops.export import entry_json, export_json, export_markdown, incident_json
+
+    workspace = _open(args, folder)
+    try:
+        service, queries = workspace.incidents, workspace.queries
+        action = args.action
+        if action == "declare":
+            outcome = service.declare(args.title, parse_severity(args.severity),
+                                      summary=args.summary, commander=args.ic)
+            view = outcome.incident
+            _emit(out, args.json, incident_json(view),
+                  f"Declared incident {view.id} ({view.severity.value}): {view.title}")
+            return EXIT_OK
+        if action == "list":
+            incidents = queries.incidents(active_only=args.active)
+            lines = [f"{i.id:>5}  {i.severity.value}  {i.status.value:<13} "
+                     f"{i.declared_at:%Y-%m-%d %H:%M}Z  {i.title}" for i in incidents]
+            _emit(out, args.json, {"incidents": [incident_json(i) for i in incidents]},
+                  "\n".join(lines) if lines else "No incidents.")
+            return EXIT_OK
+        incident = queries.find_incident(args.id)
+        if action == "show":
+            entries = queries.timeline(incident.id)
+            text = [f"{incident.title} — {incident.severity.value}, {incident.status.value}"]
+            text += [f"{e.seq:>5} {e.occurred_at:%H:%M:%S}Z {e.author}: {e.text}"
+                     for e in entries]
+            _emit(out, args.json, {"incident": incident_json(incident),
+                                   "timeline": [entry_json(e) for e in entries]},
+                  "\n".join(text))
+            return EXIT_OK
+        if action == "export":
+            document = (export_json(queries, incident.id) if args.format == "json"
+                        else export_markdown(queries, incident.id))
+            if args.out:
+                Path(args.out).write_text(document, encoding="utf-8")
+            else:
+                out.write(document if document.endswith("\n") else document + "\n")
+            return EXIT_OK
+        if action == "note":
+            outcome = service.add_note(incident.id, " ".join(args.text))
+        elif action == "status":
+            outcome = service.change_status(incident.id, parse_status(args.status))
+        elif action == "severity":
+            outcome = service.change_severity(incident.id, parse_severity(args.severity))
+        else:  # role
+            outcome = service.assign_role(incident.id, parse_role(args.role),
+                                          " ".join(args.person))
+        entry = outcome.entry
+        _emit(out, args.json, entry_json(entry), f"Logged #{entry.seq}: {entry.text}")
+        return EXIT_OK
+    finally:
+        workspace.close()
+
+
+def _db(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
+    import sqlite3
+
+    from console.storage import backup, list_backups, open_database, restore_backup, set_aside
+    from console.storage.db import corrupt_error
+
+    path = database_path(folder)
+    if args.action == "backups":
+        found = list_backups(folder)
+        _emit(out, getattr(args, "json", False), {"backups": [str(p) for p in found]},
+              "\n".join(str(p) for p in found) or "No backups.")
+        return EXIT_OK
+    if args.action == "set-aside":
+        if not path.exists():
+            raise StorageError(f"There is no database at {path}.")
+        _emit(out, False, None, f"Moved {path} aside to {set_aside(path)}")
+        return EXIT_OK
+    if args.action == "restore":
+        candidates = [Path(args.backup)] if args.backup else list_backups(folder)
+        if not candidates:
+            raise StorageError(f"There is no backup in {folder / 'backups'}.")
+        aside = restore_backup(path, candidates[0])
+        note = f" (the previous file is kept at {aside})" if aside else ""
+        _emit(out, False, None, f"Restored {path} from {candidates[0]}{note}")
+        return EXIT_OK
+    if args.action == "backup":
+        open_database(path).close()
+        _emit(out, False, None, f"Backed up to {backup(path, reason='manual')}")
+        return EXIT_OK
+    # check
+    if not path.exists():
+        raise StorageError(f"There is no database at {path}.")
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            result = [row[0] for row in connection.execute("PRAGMA integrity_check")]
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as error:
+        raise corrupt_error(path) from error
+    ok = result == ["ok"]
+    _emit(out, args.json, {"path": str(path), "ok": ok, "problems": [] if ok else result},
+          f"{path}: ok" if ok else f"{path}: damaged\n" + "\n".join(result[:20]))
+    if not ok:
+        raise DatabaseCorruptError(str(corrupt_error(path)), path=str(path),
+                                   backups=tuple(str(p) for p in list_backups(folder)))
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

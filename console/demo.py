@@ -1,0 +1,80 @@
+"""Seed the demo workspace (resources/demo/workspace.yaml) into an empty database."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import yaml
+from sqlalchemy import func, select
+
+from console.domain.incident import Role, parse_role, parse_severity, parse_status
+from console.ops.incidents import IncidentService
+from console.ops.workspace import Workspace
+from console.resources import resources_dir
+from console.storage.models import CacheSet, Incident, Person, Service, ServiceDependency
+
+log = logging.getLogger(__name__)
+
+
+def load_demo_document() -> dict[str, Any]:
+    path = resources_dir() / "demo" / "workspace.yaml"
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(document, dict) or document.get("version") != 1:
+        raise ValueError(f"{path}: not a version-1 demo workspace")
+    return document
+
+
+def ensure_demo(workspace: Workspace) -> bool:
+    """Seed the demo data if the database has no incidents yet. True when seeded."""
+    with workspace.db.reader() as session:
+        if session.scalar(select(func.count()).select_from(Incident)):
+            return False
+    document = load_demo_document()
+    now = workspace.clock()
+    with workspace.db.writer() as session:
+        by_name: dict[str, Service] = {}
+        for raw in document["services"]:
+            service = Service(
+                uuid=uuid.uuid4(), name=raw["name"], kind=raw.get("kind", "component"),
+                owner=raw.get("owner"), tier=raw.get("tier"),
+                description=raw.get("description", ""), source="demo",
+            )
+            session.add(service)
+            by_name[service.name] = service
+        session.flush()
+        for name, targets in document["dependencies"].items():
+            for target in targets:
+                session.add(ServiceDependency(service_id=by_name[name].id,
+                                              depends_on_id=by_name[target].id))
+        for raw in document["people"]:
+            session.add(Person(uuid=uuid.uuid4(), name=raw["name"], email=raw.get("email"),
+                               team=raw.get("team"), reach={"methods": raw.get("reach", [])},
+                               source="demo"))
+        for name in ("catalog", "people"):
+            session.add(CacheSet(name=name, fetched_at=now, source="demo workspace"))
+    for raw in reversed(document["incidents"]):
+        start = now - timedelta(minutes=raw["declared_minutes_ago"])
+        clock_at = {"t": start}
+        declarer = IncidentService(workspace.db, actor=raw["declared_by"],
+                                   templates=workspace.templates, clock=lambda: clock_at["t"])
+        outcome = declarer.declare(raw["title"], parse_severity(raw["severity"]),
+                                   summary=raw.get("summary", ""), declared_at=start)
+        assert outcome.incident is not None
+        incident_id = outcome.incident.id
+        for step in raw.get("steps", []):
+            clock_at["t"] = start + timedelta(minutes=step["at"])
+            actor = IncidentService(workspace.db, actor=step["as"],
+                                    templates=workspace.templates, clock=lambda: clock_at["t"])
+            kind = step["do"]
+            if kind == "note":
+                actor.add_note(incident_id, step["text"])
+            elif kind == "status":
+                actor.change_status(incident_id, parse_status(step["status"]))
+            elif kind == "role":
+                role: Role = parse_role(step["role"])
+                actor.assign_role(incident_id, role, step["person"])
+    log.info("seeded the demo workspace in %s", workspace.folder)
+    return True

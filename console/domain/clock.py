@@ -1,0 +1,19 @@
+"""Time is passed in, never read from a global, so tests run on a fixed clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def ensure_utc(value: datetime) -> datetime:
+    """Refuse naive datetimes at the boundary instead of guessing their zone."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime: pass an aware datetime (UTC is stored)")
+    return value.astimezone(UTC)

@@ -1,0 +1,601 @@
+"""Incident operations: the one writer path for incidents.
+
+Each public method runs one write transaction that changes the domain rows,
+appends the timeline entry that records the change, and — where the change
+must reach PagerDuty/Opsgenie — writes the outbox row, all or nothing. It
+returns frozen views plus a :class:`Changes` value, never ORM objects.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from console.domain import commands
+from console.domain.checklist import ChecklistTemplate, templates_for
+from console.domain.clock import Clock, ensure_utc, utc_now
+from console.domain.errors import InvalidInputError, NotFoundError
+from console.domain.incident import (
+    EntryKind,
+    Role,
+    Severity,
+    Status,
+    check_transition,
+)
+from console.domain.views import Changes, IncidentSummary, RoleHolder, TimelineEntry
+from console.ops.convert import entry_view, incident_view
+from console.storage.db import Database
+from console.storage.models import (
+    ChecklistItemRow,
+    Incident,
+    OutboxRow,
+    RoleAssignmentRow,
+    TimelineEntryRow,
+)
+
+MAX_TITLE = 300
+MAX_TEXT = 20_000
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one operation did: the entry it appended (if any) and what changed."""
+
+    changes: Changes
+    entry: TimelineEntry | None = None
+    incident: IncidentSummary | None = None
+
+
+@dataclass(frozen=True)
+class _Remote:
+    operation: str
+    payload: Mapping[str, Any]
+
+
+class IncidentService:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        actor: str,
+        templates: Sequence[ChecklistTemplate] = (),
+        clock: Clock = utc_now,
+    ) -> None:
+        self._db = db
+        self._actor = actor
+        self._templates = tuple(templates)
+        self._clock = clock
+
+    @property
+    def actor(self) -> str:
+        return self._actor
+
+    # ----------------------------------------------------------------- declare
+
+    def declare(
+        self,
+        title: str,
+        severity: Severity,
+        *,
+        summary: str = "",
+        commander: str | None = None,
+        declared_at: datetime | None = None,
+    ) -> Outcome:
+        title = _clean(title, "title", MAX_TITLE)
+        now = self._clock()
+        when = ensure_utc(declared_at) if declared_at else now
+        incident_uuid = uuid.uuid4()
+        with self._db.writer() as session:
+            incident = Incident(
+                uuid=incident_uuid,
+                title=title,
+                severity=severity.value,
+                status=Status.OPEN.value,
+                declared_at=when,
+                declared_by=self._actor,
+                updated_at=now,
+                last_seq=0,
+                summary=summary.strip(),
+            )
+            session.add(incident)
+            session.flush()
+            entry = self._append(
+                session,
+                incident.id,
+                EntryKind.DECLARED,
+                f"Declared {severity.value}: {title}",
+                {"severity": severity.value, "title": title},
+                occurred_at=when,
+                remote=_Remote(
+                    "incident.create",
+                    {
+                        "incident_uuid": str(incident_uuid),
+                        "title": title,
+                        "severity": severity.value,
+                        "summary": summary.strip(),
+                    },
+                ),
+            )
+            self._instantiate(session, incident.id, severity, None, when)
+            if commander:
+                self._assign(session, incident.id, Role.INCIDENT_COMMANDER, commander, severity)
+            roles = _current_roles(session, incident.id)
+            session.flush()
+            session.refresh(incident)
+            view = incident_view(incident, roles)
+        return Outcome(
+            changes=Changes(
+                incidents=frozenset({view.id}),
+                timeline=frozenset({view.id}),
+                checklist=frozenset({view.id}),
+                roles=frozenset({view.id}) if commander else frozenset(),
+                outbox=True,
+            ),
+            entry=entry,
+            incident=view,
+        )
+
+    # ------------------------------------------------------------------ entries
+
+    def add_note(
+        self, incident_id: int, text: str, *, occurred_at: datetime | None = None
+    ) -> Outcome:
+        text = _clean(text, "note", MAX_TEXT)
+        with self._db.writer() as session:
+            entry = self._append(
+                session,
+                incident_id,
+                EntryKind.NOTE,
+                text,
+                {},
+                occurred_at=occurred_at,
+                remote=_Remote("incident.note", {"text": text}),
+            )
+        return _entry_outcome(entry, outbox=True)
+
+    def log(
+        self,
+        incident_id: int,
+        kind: EntryKind,
+        text: str,
+        data: Mapping[str, Any] | None = None,
+        *,
+        sync_as_note: bool = False,
+    ) -> Outcome:
+        """Record a typed entry (runbook step, command copied, communication sent)."""
+        if kind in (EntryKind.DECLARED, EntryKind.STATUS_CHANGE, EntryKind.SEVERITY_CHANGE,
+                    EntryKind.ROLE_CHANGE, EntryKind.CORRECTION):
+            raise InvalidInputError(f"{kind.label} entries are written by their own operation")
+        text = _clean(text, "entry", MAX_TEXT)
+        remote = _Remote("incident.note", {"text": text}) if sync_as_note else None
+        with self._db.writer() as session:
+            entry = self._append(session, incident_id, kind, text, dict(data or {}), remote=remote)
+        return _entry_outcome(entry, outbox=remote is not None)
+
+    def correct(self, incident_id: int, entry_uuid: uuid.UUID, text: str) -> Outcome:
+        """Supersede an earlier entry with a corrected text (the original stays)."""
+        text = _clean(text, "correction", MAX_TEXT)
+        with self._db.writer() as session:
+            original = session.scalars(
+                select(TimelineEntryRow).where(
+                    TimelineEntryRow.uuid == entry_uuid,
+                    TimelineEntryRow.incident_id == incident_id,
+                )
+            ).first()
+            if original is None:
+                raise NotFoundError(f"no timeline entry {entry_uuid} in incident {incident_id}")
+            later = session.scalars(
+                select(TimelineEntryRow.seq).where(TimelineEntryRow.supersedes == entry_uuid)
+            ).first()
+            if later is not None:
+                raise InvalidInputError(
+                    f"entry #{original.seq} was already corrected by entry #{later}; "
+                    "correct that one instead"
+                )
+            entry = self._append(
+                session,
+                incident_id,
+                EntryKind.CORRECTION,
+                text,
+                {"corrects_seq": original.seq, "previous_text": original.text},
+                supersedes=entry_uuid,
+                remote=_Remote(
+                    "incident.note", {"text": f"Correction to entry #{original.seq}: {text}"}
+                ),
+            )
+        return _entry_outcome(entry, outbox=True)
+
+    def correct_last(self, incident_id: int, text: str) -> Outcome:
+        """``/fix``: correct the newest note or correction written by this actor."""
+        with self._db.reader() as session:
+            superseded = select(TimelineEntryRow.supersedes).where(
+                TimelineEntryRow.incident_id == incident_id,
+                TimelineEntryRow.supersedes.is_not(None),
+            )
+            target = session.scalars(
+                select(TimelineEntryRow.uuid)
+                .where(
+                    TimelineEntryRow.incident_id == incident_id,
+                    TimelineEntryRow.author == self._actor,
+                    TimelineEntryRow.kind.in_([EntryKind.NOTE.value, EntryKind.CORRECTION.value]),
+                    TimelineEntryRow.uuid.not_in(superseded),
+                )
+                .order_by(TimelineEntryRow.seq.desc())
+                .limit(1)
+            ).first()
+        if target is None:
+            raise InvalidInputError("you have no note in this incident to correct")
+        return self.correct(incident_id, target, text)
+
+    # ---------------------------------------------------- status, severity, roles
+
+    def change_status(self, incident_id: int, target: Status) -> Outcome:
+        now = self._clock()
+        with self._db.writer() as session:
+            incident = _get(session, incident_id)
+            current = Status(incident.status)
+            check_transition(current, target)
+            incident.status = target.value
+            if target is Status.RESOLVED:
+                incident.resolved_at = now
+            elif target is Status.MITIGATING and current is Status.RESOLVED:
+                incident.resolved_at = None  # the fix did not hold
+            if target is Status.CLOSED:
+                incident.closed_at = now
+            session.flush()
+            entry = self._append(
+                session,
+                incident_id,
+                EntryKind.STATUS_CHANGE,
+                f"Status {current.value} → {target.value}",
+                {"from": current.value, "to": target.value},
+                remote=_Remote("incident.status", {"from": current.value, "to": target.value}),
+            )
+        return Outcome(
+            changes=Changes(
+                incidents=frozenset({incident_id}), timeline=frozenset({incident_id}), outbox=True
+            ),
+            entry=entry,
+        )
+
+    def change_severity(self, incident_id: int, target: Severity) -> Outcome:
+        with self._db.writer() as session:
+            incident = _get(session, incident_id)
+            current = Severity(incident.severity)
+            if current is target:
+                raise InvalidInputError(f"the incident is already {target.value}")
+            if Status(incident.status) is Status.CLOSED:
+                raise InvalidInputError("a closed incident's severity cannot change")
+            incident.severity = target.value
+            session.flush()
+            direction = "raised" if target.rank < current.rank else "lowered"
+            entry = self._append(
+                session,
+                incident_id,
+                EntryKind.SEVERITY_CHANGE,
+                f"Severity {direction} {current.value} → {target.value}",
+                {"from": current.value, "to": target.value},
+                remote=_Remote("incident.severity", {"from": current.value, "to": target.value}),
+            )
+            added = self._instantiate(session, incident_id, target, None, self._clock())
+            for held in _current_roles(session, incident_id):
+                added += self._instantiate(session, incident_id, target, held.role, self._clock())
+            added += self._retire_cadences(session, incident_id, target)
+        return Outcome(
+            changes=Changes(
+                incidents=frozenset({incident_id}),
+                timeline=frozenset({incident_id}),
+                checklist=frozenset({incident_id}) if added else frozenset(),
+                outbox=True,
+            ),
+            entry=entry,
+        )
+
+    def assign_role(self, incident_id: int, role: Role, person: str) -> Outcome:
+        person = _clean(person, "person", 200)
+        with self._db.writer() as session:
+            incident = _get(session, incident_id)
+            if Status(incident.status) is Status.CLOSED:
+                raise InvalidInputError("roles of a closed incident cannot change")
+            entry, added = self._assign(
+                session, incident_id, role, person, Severity(incident.severity)
+            )
+        return Outcome(
+            changes=Changes(
+                incidents=frozenset({incident_id}),
+                timeline=frozenset({incident_id}),
+                roles=frozenset({incident_id}),
+                checklist=frozenset({incident_id}) if added else frozenset(),
+                outbox=True,
+            ),
+            entry=entry,
+        )
+
+    # ---------------------------------------------------------------- checklist
+
+    def tick_item(self, incident_id: int, item_id: int, *, note: str = "") -> Outcome:
+        now = self._clock()
+        with self._db.writer() as session:
+            item = session.get(ChecklistItemRow, item_id)
+            if item is None or item.incident_id != incident_id:
+                raise NotFoundError(f"no checklist item {item_id} in incident {incident_id}")
+            if item.every_minutes is None and item.done_at is not None:
+                raise InvalidInputError(f"“{item.title}” is already done")
+            item.done_at = now
+            item.done_by = self._actor
+            if item.every_minutes is not None:
+                item.due_at = now + timedelta(minutes=item.every_minutes)
+            session.flush()
+            text = f"Done: {item.title}" + (f" — {note.strip()}" if note.strip() else "")
+            data: dict[str, Any] = {"item_id": item.id, "item_key": item.item_key}
+            if item.due_at is not None and item.every_minutes is not None:
+                data["next_due"] = item.due_at.isoformat()
+            entry = self._append(session, incident_id, EntryKind.CHECKLIST_DONE, text, data)
+        return Outcome(
+            changes=Changes(
+                timeline=frozenset({incident_id}), checklist=frozenset({incident_id})
+            ),
+            entry=entry,
+        )
+
+    def tick_position(self, incident_id: int, number: int) -> Outcome:
+        """``/done N``: the N-th item as the checklist pane lists it."""
+        with self._db.reader() as session:
+            ids = session.scalars(
+                select(ChecklistItemRow.id)
+                .where(ChecklistItemRow.incident_id == incident_id)
+                .order_by(ChecklistItemRow.position, ChecklistItemRow.id)
+            ).all()
+        if not 1 <= number <= len(ids):
+            raise InvalidInputError(
+                f"there is no checklist item {number}; the checklist has {len(ids)} items"
+            )
+        return self.tick_item(incident_id, ids[number - 1])
+
+    # -------------------------------------------------------------- quick entry
+
+    def run_quick(self, incident_id: int, line: str) -> Outcome:
+        """The quick-entry line: a note, or a slash command."""
+        command = commands.parse_quick_entry(line)
+        match command:
+            case commands.AddNote(text=text):
+                return self.add_note(incident_id, text)
+            case commands.SetSeverity(severity=severity):
+                return self.change_severity(incident_id, severity)
+            case commands.SetStatus(status=status):
+                return self.change_status(incident_id, status)
+            case commands.AssignRole(role=role, person=person):
+                return self.assign_role(incident_id, role, person)
+            case commands.TickItem(number=number):
+                return self.tick_position(incident_id, number)
+            case commands.CorrectLast(text=text):
+                return self.correct_last(incident_id, text)
+
+    # ----------------------------------------------------------------- internals
+
+    def _append(
+        self,
+        session: Session,
+        incident_id: int,
+        kind: EntryKind,
+        text: str,
+        data: Mapping[str, Any],
+        *,
+        occurred_at: datetime | None = None,
+        supersedes: uuid.UUID | None = None,
+        remote: _Remote | None = None,
+    ) -> TimelineEntry:
+        now = self._clock()
+        when = ensure_utc(occurred_at) if occurred_at else now
+        bumped = session.execute(
+            update(Incident)
+            .where(Incident.id == incident_id)
+            .values(last_seq=Incident.last_seq + 1, updated_at=now)
+            .returning(Incident.last_seq, Incident.status)
+            .execution_options(synchronize_session=False)
+        ).first()
+        if bumped is None:
+            raise NotFoundError(f"there is no incident {incident_id}")
+        seq, status = bumped
+        if Status(status) is Status.CLOSED and kind is not EntryKind.STATUS_CHANGE:
+            raise InvalidInputError(
+                f"incident {incident_id} is closed; its timeline takes no more entries"
+            )
+        entry_uuid = uuid.uuid4()
+        values = {
+            "uuid": entry_uuid,
+            "incident_id": incident_id,
+            "seq": seq,
+            "kind": kind.value,
+            "occurred_at": when,
+            "recorded_at": now,
+            "author": self._actor,
+            "text": text,
+            "data": dict(data),
+            "supersedes": supersedes,
+            "source": "local",
+            "remote_id": None,
+        }
+        entry_id = session.execute(
+            insert(TimelineEntryRow).values(**values).returning(TimelineEntryRow.id)
+        ).scalar_one()
+        if remote is not None:
+            session.execute(
+                insert(OutboxRow).values(
+                    uuid=uuid.uuid4(),
+                    incident_id=incident_id,
+                    entry_uuid=entry_uuid,
+                    operation=remote.operation,
+                    payload={**remote.payload, "entry_uuid": str(entry_uuid), "at": when.isoformat()},
+                    state="pending",
+                    attempts=0,
+                    created_at=now,
+                    updated_at=now,
+                    next_attempt_at=None,
+                    last_error=None,
+                )
+            )
+        return TimelineEntry(
+            id=entry_id,
+            uuid=entry_uuid,
+            incident_id=incident_id,
+            seq=seq,
+            kind=kind,
+            occurred_at=when,
+            recorded_at=now,
+            author=self._actor,
+            text=text,
+            data=dict(data),
+            supersedes=supersedes,
+        )
+
+    def _assign(
+        self, session: Session, incident_id: int, role: Role, person: str, severity: Severity
+    ) -> tuple[TimelineEntry, int]:
+        now = self._clock()
+        previous = session.scalars(
+            select(RoleAssignmentRow).where(
+                RoleAssignmentRow.incident_id == incident_id,
+                RoleAssignmentRow.role == role.value,
+                RoleAssignmentRow.ended_at.is_(None),
+            )
+        ).first()
+        if previous is not None:
+            if previous.person == person:
+                raise InvalidInputError(f"{person} is already {role.label.lower()}")
+            previous.ended_at = now
+        session.add(
+            RoleAssignmentRow(
+                uuid=uuid.uuid4(),
+                incident_id=incident_id,
+                role=role.value,
+                person=person,
+                assigned_at=now,
+                assigned_by=self._actor,
+                ended_at=None,
+            )
+        )
+        session.flush()
+        if previous is not None:
+            text = f"{role.label}: {previous.person} handed over to {person}"
+        else:
+            text = f"{role.label}: {person}"
+        entry = self._append(
+            session,
+            incident_id,
+            EntryKind.ROLE_CHANGE,
+            text,
+            {"role": role.value, "person": person,
+             "previous": previous.person if previous else None},
+            remote=_Remote("incident.note", {"text": text}),
+        )
+        added = self._instantiate(session, incident_id, severity, role, now)
+        return entry, added
+
+    def _instantiate(
+        self,
+        session: Session,
+        incident_id: int,
+        severity: Severity,
+        role: Role | None,
+        now: datetime,
+    ) -> int:
+        """Add the items of every template for (severity, role) not already present."""
+        chosen = templates_for(self._templates, severity, role)
+        if not chosen:
+            return 0
+        existing = set(
+            session.scalars(
+                select(ChecklistItemRow.item_key).where(
+                    ChecklistItemRow.incident_id == incident_id
+                )
+            )
+        )
+        position = len(existing)
+        added = 0
+        for template in chosen:
+            for item in template.items:
+                if item.key in existing:
+                    continue
+                existing.add(item.key)
+                position += 1
+                added += 1
+                session.add(
+                    ChecklistItemRow(
+                        uuid=uuid.uuid4(),
+                        incident_id=incident_id,
+                        template_id=template.id,
+                        item_key=item.key,
+                        role=role.value if role else None,
+                        title=item.title,
+                        position=position,
+                        every_minutes=item.every_minutes,
+                        due_at=(now + timedelta(minutes=item.every_minutes))
+                        if item.every_minutes
+                        else None,
+                        done_at=None,
+                        done_by=None,
+                    )
+                )
+        session.flush()
+        return added
+
+
+    def _retire_cadences(self, session: Session, incident_id: int, severity: Severity) -> int:
+        """Stop the reminders of recurring items whose template no longer applies
+        (a SEV1 lowered to SEV2 keeps SEV2's cadence, not SEV1's)."""
+        applicable = {t.id for t in self._templates if severity in t.severities}
+        retired = 0
+        for item in session.scalars(
+            select(ChecklistItemRow).where(
+                ChecklistItemRow.incident_id == incident_id,
+                ChecklistItemRow.every_minutes.is_not(None),
+                ChecklistItemRow.due_at.is_not(None),
+            )
+        ):
+            if item.template_id not in applicable:
+                item.due_at = None
+                retired += 1
+        session.flush()
+        return retired
+
+
+def _get(session: Session, incident_id: int) -> Incident:
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        raise NotFoundError(f"there is no incident {incident_id}")
+    return incident
+
+
+def _current_roles(session: Session, incident_id: int) -> list[RoleHolder]:
+    rows = session.scalars(
+        select(RoleAssignmentRow)
+        .where(RoleAssignmentRow.incident_id == incident_id, RoleAssignmentRow.ended_at.is_(None))
+        .order_by(RoleAssignmentRow.id)
+    ).all()
+    return [RoleHolder(Role(r.role), r.person, r.assigned_at) for r in rows]
+
+
+def _clean(value: str, what: str, limit: int) -> str:
+    cleaned = value.strip()
+    if not cleaned:
+        raise InvalidInputError(f"the {what} is empty")
+    if len(cleaned) > limit:
+        raise InvalidInputError(f"the {what} is {len(cleaned)} characters; the limit is {limit}")
+    return cleaned
+
+
+def _entry_outcome(entry: TimelineEntry, *, outbox: bool) -> Outcome:
+    return Outcome(
+        changes=Changes(timeline=frozenset({entry.incident_id}), outbox=outbox), entry=entry
+    )
+
+
+def current_roles(session: Session, incident_id: int) -> list[RoleHolder]:
+    return _current_roles(session, incident_id)

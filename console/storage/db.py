@@ -1,0 +1,334 @@
+"""Open the database: pragmas, migrations with a backup first, and clear errors.
+
+Every way the file can be unusable (newer version, corrupt, locked, read-only,
+disk full) becomes a typed :class:`~console.domain.errors.StorageError` whose
+message names the file and says what to do. A damaged file is never
+overwritten: :func:`set_aside` moves it away and :func:`restore_backup` puts a
+backup in its place, both on the user's explicit request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+from console.domain.clock import Clock, utc_now
+from console.domain.errors import (
+    DatabaseCorruptError,
+    DatabaseLockedError,
+    DatabaseTooNewError,
+    DiskFullError,
+    ReadOnlyError,
+    StorageError,
+)
+from console.paths import backups_dir, ensure_private_dir
+
+log = logging.getLogger(__name__)
+
+#: Every revision this build knows, oldest first. A test checks it against the
+#: Alembic script directory, so the start-up path never has to import Alembic
+#: just to learn that nothing needs migrating.
+KNOWN_REVISIONS: tuple[str, ...] = ("0001_initial",)
+HEAD_REVISION = KNOWN_REVISIONS[-1]
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+BUSY_TIMEOUT_MS = 5000
+KEEP_BACKUPS = 10
+DAILY_BACKUP_AGE = timedelta(hours=24)
+
+
+def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event emit BEGIN itself (SQLAlchemy SQLite docs,
+    # "Serializable isolation / Savepoints / Transactional DDL").
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        # FULL: a commit is on disk (WAL fsynced) before it returns. The timeline
+        # promise "shown as saved only once durable" rests on this line.
+        cursor.execute("PRAGMA synchronous = FULL")
+    finally:
+        cursor.close()
+
+
+def _on_begin(conn: Any) -> None:
+    mode = "IMMEDIATE" if conn.get_execution_options().get("write") else "DEFERRED"
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _create_engine(path: Path) -> Engine:
+    engine = create_engine(f"sqlite:///{path}", future=True)
+    event.listen(engine, "connect", _on_connect)
+    event.listen(engine, "begin", _on_begin)
+    return engine
+
+
+@dataclass
+class Database:
+    """An open database file with a reader and a writer session factory."""
+
+    path: Path
+    engine: Engine
+
+    def __post_init__(self) -> None:
+        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        self._write = sessionmaker(
+            self.engine.execution_options(write=True), expire_on_commit=False
+        )
+
+    @contextlib.contextmanager
+    def reader(self) -> Iterator[Session]:
+        with translate_errors(self.path), self._read() as session:
+            yield session
+
+    @contextlib.contextmanager
+    def writer(self) -> Iterator[Session]:
+        """A write transaction (BEGIN IMMEDIATE), committed when the block ends."""
+        with translate_errors(self.path), self._write() as session, session.begin():
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def translate_errors_from(path: Path, error: BaseException) -> StorageError | None:
+    """Map a sqlite3/SQLAlchemy error to the user-facing error, or None for a bug."""
+    original = error.orig if isinstance(error, DBAPIError) else error
+    if not isinstance(original, sqlite3.Error):
+        return None
+    name = getattr(original, "sqlite_errorname", "") or ""
+    text = str(original).lower()
+    if name == "SQLITE_FULL" or "disk is full" in text or "database or disk is full" in text:
+        return DiskFullError(
+            f"The disk holding {path} is full, so the change was NOT saved. "
+            "Free some space on that disk, then try again."
+        )
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "database is locked" in text:
+        return DatabaseLockedError(
+            f"{path} is locked by another program (another Responder Console window or a "
+            "script?). Close it or wait for it to finish, then try again."
+        )
+    if name.startswith("SQLITE_READONLY") or "readonly database" in text:
+        return ReadOnlyError(
+            f"{path} cannot be written (read-only file or folder). Give your user write "
+            "access to it, or start with --data-dir pointing at a writable folder."
+        )
+    if name.startswith("SQLITE_CANTOPEN") or "unable to open database" in text:
+        return ReadOnlyError(
+            f"{path} cannot be opened. Check that the folder exists and is writable, or start "
+            "with --data-dir pointing at a writable folder."
+        )
+    if name in ("SQLITE_CORRUPT", "SQLITE_NOTADB") or "malformed" in text \
+            or "not a database" in text:
+        return corrupt_error(path)
+    if name.startswith("SQLITE_IOERR") or "disk i/o error" in text:
+        return StorageError(
+            f"The disk reported an input/output error on {path}; the change was NOT saved. "
+            "Check the disk (is it full, removed, or failing?) and try again."
+        )
+    return None
+
+
+def corrupt_error(path: Path) -> DatabaseCorruptError:
+    backups = tuple(str(p) for p in list_backups(path.parent))
+    hint = (
+        f"The newest backup is {backups[0]}: restore it with "
+        f"'responder-console db restore' (the damaged file is kept aside, never overwritten)."
+        if backups
+        else "There is no backup. Move the file aside with 'responder-console db set-aside' to "
+        "start with an empty database; keep the damaged file for recovery."
+    )
+    return DatabaseCorruptError(
+        f"{path} is damaged and cannot be read. {hint}", path=str(path), backups=backups
+    )
+
+
+@contextlib.contextmanager
+def translate_errors(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except (sqlite3.Error, DBAPIError) as error:
+        translated = translate_errors_from(path, error)
+        if translated is None:
+            raise
+        raise translated from error
+
+
+def _check_header(path: Path) -> None:
+    with path.open("rb") as handle:
+        header = handle.read(len(SQLITE_HEADER))
+    if header and header != SQLITE_HEADER:
+        raise corrupt_error(path)
+
+
+def _current_revision(path: Path) -> str | None:
+    connection = sqlite3.connect(path)
+    try:
+        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        has_table = connection.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='alembic_version'"
+        ).fetchone()
+        if not has_table:
+            tables = connection.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type='table'"
+            ).fetchone()[0]
+            if tables:
+                raise StorageError(
+                    f"{path} is an SQLite file but not a Responder Console database. Start "
+                    "with --data-dir pointing at another folder."
+                )
+            return None
+        row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+        return None if row is None else str(row[0])
+    finally:
+        connection.close()
+
+
+def _create_private_file(path: Path) -> None:
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
+    os.close(fd)
+
+
+def open_database(
+    path: Path, *, clock: Clock = utc_now, migrate: Callable[[Engine], None] | None = None
+) -> Database:
+    """Open (creating or upgrading) the database at ``path``.
+
+    A file written by a newer version is refused untouched. Before any
+    migration the file is backed up. ``migrate`` is injectable for tests.
+    """
+    folder = path.parent
+    try:
+        ensure_private_dir(folder)
+    except OSError as error:
+        raise ReadOnlyError(
+            f"Cannot create the data folder {folder}: {error.strerror}. Start with --data-dir "
+            "pointing at a writable folder."
+        ) from error
+    if not os.access(folder, os.W_OK):
+        raise ReadOnlyError(
+            f"The data folder {folder} is read-only. Give your user write access to it, or "
+            "start with --data-dir pointing at a writable folder."
+        )
+    with translate_errors(path):
+        if path.exists():
+            _check_header(path)
+            if path.stat().st_mode & 0o077:
+                path.chmod(0o600)
+            revision = _current_revision(path)
+        else:
+            _create_private_file(path)
+            revision = None
+    if revision is not None and revision not in KNOWN_REVISIONS:
+        raise DatabaseTooNewError(
+            f"{path} was written by a newer Responder Console (schema {revision}); this "
+            f"version knows up to {HEAD_REVISION}. Install the newer version; the file was "
+            "not changed."
+        )
+    engine = _create_engine(path)
+    if revision != HEAD_REVISION:
+        if revision is not None:
+            backup(path, clock=clock, reason=f"before-{HEAD_REVISION}")
+        with translate_errors(path):
+            (migrate or _alembic_upgrade)(engine)
+            _post_migration_checks(engine, path)
+    return Database(path=path, engine=engine)
+
+
+def _alembic_upgrade(engine: Engine) -> None:
+    from console.storage.migrate import upgrade_to_head  # alembic loads only when needed
+
+    upgrade_to_head(engine)
+
+
+def _post_migration_checks(engine: Engine, path: Path) -> None:
+    with engine.connect() as conn:
+        problems = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        quick = conn.exec_driver_sql("PRAGMA quick_check").scalar()
+    if problems or quick != "ok":
+        raise StorageError(
+            f"After upgrading {path} the database check failed ({quick}; "
+            f"{len(problems)} broken references). The backup taken before the upgrade is in "
+            f"{backups_dir(path.parent)}."
+        )
+
+
+# ------------------------------------------------------------------ backups
+
+
+def list_backups(folder: Path) -> list[Path]:
+    """Backups of the database in ``folder``, newest first."""
+    directory = backups_dir(folder)
+    if not directory.is_dir():
+        return []
+    return sorted(directory.glob("console-*.db"), reverse=True)
+
+
+def backup(path: Path, *, clock: Clock = utc_now, reason: str = "daily") -> Path:
+    """Copy the live database consistently (SQLite backup API) into backups/."""
+    directory = backups_dir(path.parent)
+    ensure_private_dir(directory)
+    stamp = clock().astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    target = directory / f"console-{stamp}-{reason}.db"
+    _create_private_file(target)
+    with translate_errors(path):
+        source = sqlite3.connect(path)
+        try:
+            destination = sqlite3.connect(target)
+            try:
+                source.backup(destination)
+            finally:
+                destination.close()
+        finally:
+            source.close()
+    for old in list_backups(path.parent)[KEEP_BACKUPS:]:
+        old.unlink(missing_ok=True)
+    log.info("backed up %s to %s", path, target)
+    return target
+
+
+def backup_if_stale(path: Path, *, clock: Clock = utc_now) -> Path | None:
+    """The daily backup: taken when the newest one is older than a day."""
+    newest = list_backups(path.parent)
+    if newest:
+        age = clock().timestamp() - newest[0].stat().st_mtime
+        if age < DAILY_BACKUP_AGE.total_seconds():
+            return None
+    return backup(path, clock=clock)
+
+
+def set_aside(path: Path, *, clock: Clock = utc_now) -> Path:
+    """Move a damaged database (and its WAL/SHM) aside; never delete or overwrite it."""
+    stamp = clock().astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        source = Path(f"{path}{suffix}")
+        if source.exists():
+            source.rename(Path(f"{target}{suffix}"))
+    log.warning("moved damaged database %s aside to %s", path, target)
+    return target
+
+
+def restore_backup(path: Path, backup_file: Path, *, clock: Clock = utc_now) -> Path | None:
+    """Put ``backup_file`` in place of ``path``; the current file is set aside first."""
+    if not backup_file.is_file():
+        raise StorageError(f"The backup {backup_file} does not exist.")
+    aside = set_aside(path, clock=clock) if path.exists() else None
+    shutil.copyfile(backup_file, path)
+    path.chmod(0o600)
+    return aside

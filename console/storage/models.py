@@ -1,0 +1,225 @@
+"""SQLAlchemy 2 typed models. The schema is owned by the Alembic migrations.
+
+Every row a user can create carries a UUID so exports from two laptops merge
+without conflicts. Timestamps are stored in UTC as fixed-width ISO-8601 text,
+which sorts correctly and stays readable in a forensic look at the file.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def format_utc(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime reached storage; pass an aware datetime")
+    return value.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
+
+
+def parse_utc(text: str) -> datetime:
+    return datetime.strptime(text, TIMESTAMP_FORMAT).replace(tzinfo=UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    impl = String(27)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> str | None:
+        return None if value is None else format_utc(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else parse_utc(value)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        uuid.UUID: Uuid(as_uuid=True),
+        dict[str, Any]: JSON(),
+        str: Text(),
+    }
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[uuid.UUID] = mapped_column(unique=True)
+    title: Mapped[str]
+    severity: Mapped[str] = mapped_column(String(4))
+    status: Mapped[str] = mapped_column(String(16))
+    declared_at: Mapped[datetime]
+    declared_by: Mapped[str]
+    updated_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    #: highest timeline seq; entries are numbered 1..last_seq without gaps
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    summary: Mapped[str] = mapped_column(default="")
+
+    __table_args__ = (Index(None, "status"),)
+
+
+class TimelineEntryRow(Base):
+    __tablename__ = "timeline_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[uuid.UUID] = mapped_column(unique=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(24))
+    occurred_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+    author: Mapped[str]
+    text: Mapped[str]
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    supersedes: Mapped[uuid.UUID | None]
+    source: Mapped[str] = mapped_column(String(16), default="local")
+    remote_id: Mapped[str | None]
+
+    __table_args__ = (
+        UniqueConstraint("incident_id", "seq"),
+        UniqueConstraint("source", "remote_id"),
+        Index(None, "supersedes"),
+    )
+
+
+class RoleAssignmentRow(Base):
+    __tablename__ = "role_assignments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[uuid.UUID] = mapped_column(unique=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(32))
+    person: Mapped[str]
+    assigned_at: Mapped[datetime]
+    assigned_by: Mapped[str]
+    ended_at: Mapped[datetime | None]
+
+    __table_args__ = (Index(None, "incident_id", "role"),)
+
+
+class ChecklistItemRow(Base):
+    __tablename__ = "checklist_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[uuid.UUID] = mapped_column(unique=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    template_id: Mapped[str]
+    item_key: Mapped[str]
+    role: Mapped[str | None] = mapped_column(String(32))
+    title: Mapped[str]
+    position: Mapped[int] = mapped_column(Integer)
+    every_minutes: Mapped[int | None] = mapped_column(Integer)
+    due_at: Mapped[datetime | None]
+    done_at: Mapped[datetime | None]
+    done_by: Mapped[str | None]
+
+    __table_args__ = (
+        UniqueConstraint("incident_id", "item_key"),
+        Index(None, "due_at"),
+    )
+
+
+class OutboxRow(Base):
+    """One remote operation, written in the same transaction as the local change.
+
+    States: pending → sent → done, or failed (with ``last_error`` shown to the
+    user, who retries or discards it). Ordered per incident by ``id``.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[uuid.UUID] = mapped_column(unique=True)
+    incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE")
+    )
+    entry_uuid: Mapped[uuid.UUID | None]
+    operation: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None]
+
+    __table_args__ = (Index(None, "state", "incident_id", "id"),)
+
+
+class Service(Base):
+    __tablename__ = "services"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[uuid.UUID] = mapped_column(unique=True)
+    name: Mapped[str] = mapped_column(unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="component")
+    owner: Mapped[str | None]
+    tier: Mapped[str | None]
+    description: Mapped[str] = mapped_column(default="")
+    source: Mapped[str] = mapped_column(default="local")
+
+
+class ServiceDependency(Base):
+    __tablename__ = "service_dependencies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
+    depends_on_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
+
+    __table_args__ = (
+        UniqueConstraint("service_id", "depends_on_id"),
+        Index(None, "depends_on_id"),
+    )
+
+
+class Person(Base):
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[uuid.UUID] = mapped_column(unique=True)
+    name: Mapped[str]
+    email: Mapped[str | None] = mapped_column(unique=True)
+    team: Mapped[str | None]
+    #: reach methods: [{"kind": "mobile", "value": "+4420..."}, ...]
+    reach: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    source: Mapped[str] = mapped_column(default="local")
+
+
+class CacheSet(Base):
+    """When and from where a cached set (catalog, people, schedules, sync) came."""
+
+    __tablename__ = "cache_sets"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    fetched_at: Mapped[datetime]
+    source: Mapped[str]

@@ -1,0 +1,22 @@
+"""The ``responder-console`` entry point: CLI commands stay Qt-free; the window loads lazily."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from console.cli import GuiRequest, main as cli_main
+
+
+def _launch(request: GuiRequest) -> int:
+    from ui.app import run  # Qt is imported only when a window is wanted
+
+    return run(request)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli_main(argv, gui=_launch)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,21 @@
+"""One application-level QObject that carries cross-view events.
+
+Signals carry ids or frozen core dataclasses, never ORM objects or widgets.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+
+class AppEvents(QObject):
+    #: console.domain.views.Changes — broadcast after every successful operation
+    changes_applied = Signal(object)
+    #: int incident id — the user chose an incident (list, palette, compact window)
+    incident_selected = Signal(int)
+    #: list[console.domain.views.Reminder] — recurring checklist items now due
+    reminders_due = Signal(object)
+    #: bool online
+    connectivity_changed = Signal(bool)
+    #: str message — an expected failure the user must see (banner)
+    error_shown = Signal(str)

@@ -1,0 +1,147 @@
+"""The task runner: core functions off the GUI thread, one callback back on it.
+
+Modelled on Anki's ``CollectionOp``/``QueryOp`` and Picard's ``run_task``: a
+plain core function runs on a pool; exactly one of ``on_done`` / ``on_error``
+runs later on the GUI thread, delivered by a queued signal on a GUI-owned
+QObject. Two lanes: a one-thread *writer* lane (SQLite has one writer, and
+timeline entries must commit in the order they were typed) and a small
+parallel *reader* lane for network and read-only work.
+
+Tests can construct ``TaskRunner(inline=True)`` to run everything at once on
+the calling thread (Picard's ``FakeThreadPool``); callbacks still go through
+the same delivery path.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class CancelToken:
+    """Cooperative cancellation: the core checks ``cancelled`` between steps."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+
+@dataclass
+class _Result(Generic[T]):
+    value: T | None
+    error: BaseException | None
+    on_done: Callable[[T], None] | None
+    on_error: Callable[[BaseException], None] | None
+
+
+class _Deliverer(QObject):
+    """Lives on the GUI thread; the queued signal hops results back onto it."""
+
+    delivered = Signal(object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.delivered.connect(self._deliver)
+
+    @Slot(object)
+    def _deliver(self, result: _Result[Any]) -> None:
+        try:
+            if result.error is not None:
+                if result.on_error is not None:
+                    result.on_error(result.error)
+                else:
+                    log.error("unhandled task failure", exc_info=result.error)
+            elif result.on_done is not None:
+                result.on_done(result.value)
+        except Exception:  # a slot boundary: route to logging, never lose it
+            log.exception("task callback failed")
+
+
+class _Job(QRunnable, Generic[T]):
+    def __init__(
+        self,
+        fn: Callable[[], T],
+        on_done: Callable[[T], None] | None,
+        on_error: Callable[[BaseException], None] | None,
+        deliverer: _Deliverer,
+    ) -> None:
+        super().__init__()
+        self._fn, self._on_done, self._on_error = fn, on_done, on_error
+        self._deliverer = deliverer
+
+    def run(self) -> None:
+        try:
+            value = self._fn()
+        except BaseException as error:  # noqa: BLE001 - delivered to on_error on the GUI thread
+            self._deliverer.delivered.emit(_Result(None, error, self._on_done, self._on_error))
+        else:
+            self._deliverer.delivered.emit(_Result(value, None, self._on_done, self._on_error))
+
+
+class TaskRunner:
+    def __init__(self, *, inline: bool = False, readers: int = 3) -> None:
+        self._inline = inline
+        self._deliverer = _Deliverer()
+        self._writer = QThreadPool()
+        self._writer.setMaxThreadCount(1)
+        self._reader = QThreadPool()
+        self._reader.setMaxThreadCount(readers)
+        self._closed = False
+
+    def write(
+        self,
+        fn: Callable[[], T],
+        on_done: Callable[[T], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        """Run ``fn`` on the single writer thread, in submission order."""
+        self._submit(self._writer, fn, on_done, on_error)
+
+    def read(
+        self,
+        fn: Callable[[], T],
+        on_done: Callable[[T], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        """Run ``fn`` on the parallel lane (read-only queries, network)."""
+        self._submit(self._reader, fn, on_done, on_error)
+
+    def _submit(
+        self,
+        pool: QThreadPool,
+        fn: Callable[[], T],
+        on_done: Callable[[T], None] | None,
+        on_error: Callable[[BaseException], None] | None,
+    ) -> None:
+        if self._closed:
+            raise RuntimeError("the task runner is shut down")
+        job: _Job[T] = _Job(fn, on_done, on_error, self._deliverer)
+        if self._inline:
+            job.run()
+        else:
+            pool.start(job)
+
+    def wait(self, msecs: int = -1) -> bool:
+        """Block until both lanes are idle (on quit, in tests)."""
+        return self._writer.waitForDone(msecs) and self._reader.waitForDone(msecs)
+
+    def shutdown(self) -> None:
+        """Finish queued writes (never drop a typed entry), then refuse new work."""
+        self._closed = True
+        self._reader.clear()
+        self.wait()
