@@ -45,21 +45,35 @@ def build_parser() -> argparse.ArgumentParser:
         description="Offline incident response console. Without a command, opens the window.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--data-dir", metavar="DIR",
-                        help="data folder (default: $RESPONDER_CONSOLE_DATA_DIR or the platform's)")
-    parser.add_argument("--demo", action="store_true",
-                        help="use the demo workspace (a separate folder, seeded on first use)")
-    parser.add_argument("--as", dest="actor", metavar="NAME",
-                        help="who is acting (default: $RESPONDER_CONSOLE_USER or login name)")
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="data folder (default: $RESPONDER_CONSOLE_DATA_DIR or the platform's)",
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="use the demo workspace (a separate folder, seeded on first use)",
+    )
+    parser.add_argument(
+        "--as",
+        dest="actor",
+        metavar="NAME",
+        help="who is acting (default: $RESPONDER_CONSOLE_USER or login name)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
-    parser.add_argument("--no-error-windows", action="store_true",
-                        help="log errors instead of showing dialogs (automation)")
+    parser.add_argument(
+        "--no-error-windows",
+        action="store_true",
+        help="log errors instead of showing dialogs (automation)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     commands.add_parser("gui", help="open the window (the default)")
 
     incident = commands.add_parser("incident", help="declare and run incidents").add_subparsers(
-        dest="action", metavar="ACTION", required=True, parser_class=_Parser)
+        dest="action", metavar="ACTION", required=True, parser_class=_Parser
+    )
     declare = incident.add_parser("declare", help="declare a new incident")
     declare.add_argument("--title", required=True)
     declare.add_argument("--severity", required=True, help="SEV1..SEV4")
@@ -95,14 +109,18 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
 
     db = commands.add_parser("db", help="check, back up and restore the database").add_subparsers(
-        dest="action", metavar="ACTION", required=True, parser_class=_Parser)
+        dest="action", metavar="ACTION", required=True, parser_class=_Parser
+    )
     db.add_parser("check", help="run SQLite's integrity check").add_argument(
-        "--json", action="store_true")
+        "--json", action="store_true"
+    )
     db.add_parser("backup", help="take a backup now")
     db.add_parser("backups", help="list backups, newest first").add_argument(
-        "--json", action="store_true")
-    restore = db.add_parser("restore", help="replace the database with a backup "
-                            "(the current file is kept aside)")
+        "--json", action="store_true"
+    )
+    restore = db.add_parser(
+        "restore", help="replace the database with a backup (the current file is kept aside)"
+    )
     restore.add_argument("--backup", metavar="FILE", help="default: the newest backup")
     db.add_parser("set-aside", help="move a damaged database aside and start empty")
     return parser
@@ -121,8 +139,11 @@ def main(
     if args.command in (None, "gui"):
         launcher = gui or _gui_from_entry_point()
         if launcher is None:
-            print("responder-console: the window is not installed; "
-                  "install the package with its ui/ part", file=sys.stderr)
+            print(
+                "responder-console: the window is not installed; "
+                "install the package with its ui/ part",
+                file=sys.stderr,
+            )
             return EXIT_FAILED
         return launcher(GuiRequest(folder, args.demo, args.actor, args.no_error_windows))
     from console.logs import configure
@@ -173,32 +194,49 @@ def _incident(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
         service, queries = workspace.incidents, workspace.queries
         action = args.action
         if action == "declare":
-            outcome = service.declare(args.title, parse_severity(args.severity),
-                                      summary=args.summary, commander=args.ic)
+            outcome = service.declare(
+                args.title, parse_severity(args.severity), summary=args.summary, commander=args.ic
+            )
             view = outcome.incident
-            _emit(out, args.json, incident_json(view),
-                  f"Declared incident {view.id} ({view.severity.value}): {view.title}")
+            _emit(
+                out,
+                args.json,
+                incident_json(view),
+                f"Declared incident {view.id} ({view.severity.value}): {view.title}",
+            )
             return EXIT_OK
         if action == "list":
             incidents = queries.incidents(active_only=args.active)
-            lines = [f"{i.id:>5}  {i.severity.value}  {i.status.value:<13} "
-                     f"{i.declared_at:%Y-%m-%d %H:%M}Z  {i.title}" for i in incidents]
-            _emit(out, args.json, {"incidents": [incident_json(i) for i in incidents]},
-                  "\n".join(lines) if lines else "No incidents.")
+            lines = [
+                f"{i.id:>5}  {i.severity.value}  {i.status.value:<13} "
+                f"{i.declared_at:%Y-%m-%d %H:%M}Z  {i.title}"
+                for i in incidents
+            ]
+            _emit(
+                out,
+                args.json,
+                {"incidents": [incident_json(i) for i in incidents]},
+                "\n".join(lines) if lines else "No incidents.",
+            )
             return EXIT_OK
         incident = queries.find_incident(args.id)
         if action == "show":
             entries = queries.timeline(incident.id)
             text = [f"{incident.title} — {incident.severity.value}, {incident.status.value}"]
-            text += [f"{e.seq:>5} {e.occurred_at:%H:%M:%S}Z {e.author}: {e.text}"
-                     for e in entries]
-            _emit(out, args.json, {"incident": incident_json(incident),
-                                   "timeline": [entry_json(e) for e in entries]},
-                  "\n".join(text))
+            text += [f"{e.seq:>5} {e.occurred_at:%H:%M:%S}Z {e.author}: {e.text}" for e in entries]
+            _emit(
+                out,
+                args.json,
+                {"incident": incident_json(incident), "timeline": [entry_json(e) for e in entries]},
+                "\n".join(text),
+            )
             return EXIT_OK
         if action == "export":
-            document = (export_json(queries, incident.id) if args.format == "json"
-                        else export_markdown(queries, incident.id))
+            document = (
+                export_json(queries, incident.id)
+                if args.format == "json"
+                else export_markdown(queries, incident.id)
+            )
             if args.out:
                 Path(args.out).write_text(document, encoding="utf-8")
             else:
@@ -211,8 +249,7 @@ def _incident(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
         elif action == "severity":
             outcome = service.change_severity(incident.id, parse_severity(args.severity))
         else:  # role
-            outcome = service.assign_role(incident.id, parse_role(args.role),
-                                          " ".join(args.person))
+            outcome = service.assign_role(incident.id, parse_role(args.role), " ".join(args.person))
         entry = outcome.entry
         _emit(out, args.json, entry_json(entry), f"Logged #{entry.seq}: {entry.text}")
         return EXIT_OK
@@ -229,8 +266,12 @@ def _db(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
     path = database_path(folder)
     if args.action == "backups":
         found = list_backups(folder)
-        _emit(out, getattr(args, "json", False), {"backups": [str(p) for p in found]},
-              "\n".join(str(p) for p in found) or "No backups.")
+        _emit(
+            out,
+            getattr(args, "json", False),
+            {"backups": [str(p) for p in found]},
+            "\n".join(str(p) for p in found) or "No backups.",
+        )
         return EXIT_OK
     if args.action == "set-aside":
         if not path.exists():
@@ -261,11 +302,18 @@ def _db(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
     except sqlite3.DatabaseError as error:
         raise corrupt_error(path) from error
     ok = result == ["ok"]
-    _emit(out, args.json, {"path": str(path), "ok": ok, "problems": [] if ok else result},
-          f"{path}: ok" if ok else f"{path}: damaged\n" + "\n".join(result[:20]))
+    _emit(
+        out,
+        args.json,
+        {"path": str(path), "ok": ok, "problems": [] if ok else result},
+        f"{path}: ok" if ok else f"{path}: damaged\n" + "\n".join(result[:20]),
+    )
     if not ok:
-        raise DatabaseCorruptError(str(corrupt_error(path)), path=str(path),
-                                   backups=tuple(str(p) for p in list_backups(folder)))
+        raise DatabaseCorruptError(
+            str(corrupt_error(path)),
+            path=str(path),
+            backups=tuple(str(p) for p in list_backups(folder)),
+        )
     return EXIT_OK
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import yaml
@@ -17,6 +17,16 @@ from console.resources import resources_dir
 from console.storage.models import CacheSet, Incident, Person, Service, ServiceDependency
 
 log = logging.getLogger(__name__)
+
+
+class _SteppedClock:
+    """The scripted incidents replay at their own times, not at seeding time."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
 
 
 def load_demo_document() -> dict[str, Any]:
@@ -38,36 +48,54 @@ def ensure_demo(workspace: Workspace) -> bool:
         by_name: dict[str, Service] = {}
         for raw in document["services"]:
             service = Service(
-                uuid=uuid.uuid4(), name=raw["name"], kind=raw.get("kind", "component"),
-                owner=raw.get("owner"), tier=raw.get("tier"),
-                description=raw.get("description", ""), source="demo",
+                uuid=uuid.uuid4(),
+                name=raw["name"],
+                kind=raw.get("kind", "component"),
+                owner=raw.get("owner"),
+                tier=raw.get("tier"),
+                description=raw.get("description", ""),
+                source="demo",
             )
             session.add(service)
             by_name[service.name] = service
         session.flush()
         for name, targets in document["dependencies"].items():
             for target in targets:
-                session.add(ServiceDependency(service_id=by_name[name].id,
-                                              depends_on_id=by_name[target].id))
+                session.add(
+                    ServiceDependency(service_id=by_name[name].id, depends_on_id=by_name[target].id)
+                )
         for raw in document["people"]:
-            session.add(Person(uuid=uuid.uuid4(), name=raw["name"], email=raw.get("email"),
-                               team=raw.get("team"), reach={"methods": raw.get("reach", [])},
-                               source="demo"))
+            session.add(
+                Person(
+                    uuid=uuid.uuid4(),
+                    name=raw["name"],
+                    email=raw.get("email"),
+                    team=raw.get("team"),
+                    reach={"methods": raw.get("reach", [])},
+                    source="demo",
+                )
+            )
         for name in ("catalog", "people"):
             session.add(CacheSet(name=name, fetched_at=now, source="demo workspace"))
     for raw in reversed(document["incidents"]):
         start = now - timedelta(minutes=raw["declared_minutes_ago"])
-        clock_at = {"t": start}
-        declarer = IncidentService(workspace.db, actor=raw["declared_by"],
-                                   templates=workspace.templates, clock=lambda: clock_at["t"])
-        outcome = declarer.declare(raw["title"], parse_severity(raw["severity"]),
-                                   summary=raw.get("summary", ""), declared_at=start)
+        clock = _SteppedClock(start)
+        declarer = IncidentService(
+            workspace.db, actor=raw["declared_by"], templates=workspace.templates, clock=clock
+        )
+        outcome = declarer.declare(
+            raw["title"],
+            parse_severity(raw["severity"]),
+            summary=raw.get("summary", ""),
+            declared_at=start,
+        )
         assert outcome.incident is not None
         incident_id = outcome.incident.id
         for step in raw.get("steps", []):
-            clock_at["t"] = start + timedelta(minutes=step["at"])
-            actor = IncidentService(workspace.db, actor=step["as"],
-                                    templates=workspace.templates, clock=lambda: clock_at["t"])
+            clock.now = start + timedelta(minutes=step["at"])
+            actor = IncidentService(
+                workspace.db, actor=step["as"], templates=workspace.templates, clock=clock
+            )
             kind = step["do"]
             if kind == "note":
                 actor.add_note(incident_id, step["text"])

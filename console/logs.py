@@ -10,8 +10,10 @@ import re
 from pathlib import Path
 
 REDACTIONS = [
-    (re.compile(r"(?i)(authorization\s*[:=]\s*)(token|bearer|genieKey|basic)?\s*[^\s,'\"]+"),
-     r"\1\2 [redacted]"),
+    (
+        re.compile(r"(?i)(authorization\s*[:=]\s*)(token|bearer|genieKey|basic)?\s*[^\s,'\"]+"),
+        r"\1\2 [redacted]",
+    ),
     (re.compile(r"(?i)(token\s*[=:]\s*)[^\s,'\"&]+"), r"\1[redacted]"),
     (re.compile(r"(?i)(api[_-]?key\s*[=:]\s*)[^\s,'\"&]+"), r"\1[redacted]"),
 ]

@@ -5,13 +5,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from console.cli import GuiRequest, main as cli_main
+from console.cli import GuiRequest
+from console.cli import main as cli_main
 
 
 def _launch(request: GuiRequest) -> int:
     from ui.app import run  # Qt is imported only when a window is wanted
 
-    return run(request)
+    code: int = run(request)
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:

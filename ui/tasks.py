@@ -87,7 +87,7 @@ class _Job(QRunnable, Generic[T]):
     def run(self) -> None:
         try:
             value = self._fn()
-        except BaseException as error:  # noqa: BLE001 - delivered to on_error on the GUI thread
+        except BaseException as error:
             self._deliverer.delivered.emit(_Result(None, error, self._on_done, self._on_error))
         else:
             self._deliverer.delivered.emit(_Result(value, None, self._on_done, self._on_error))

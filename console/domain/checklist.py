@@ -61,18 +61,22 @@ def parse_templates(document: Any, *, source: str) -> list[ChecklistTemplate]:
         items_raw = raw.get("items")
         if not isinstance(items_raw, list) or not items_raw:
             raise InvalidInputError(f"{where}: 'items' must be a non-empty list")
-        items = tuple(_parse_item(item, f"{where} item #{n + 1}", template_id, n)
-                      for n, item in enumerate(items_raw))
+        items = tuple(
+            _parse_item(item, f"{where} item #{n + 1}", template_id, n)
+            for n, item in enumerate(items_raw)
+        )
         keys = [item.key for item in items]
         if len(set(keys)) != len(keys):
             raise InvalidInputError(f"{where}: item keys must be unique")
-        result.append(ChecklistTemplate(
-            id=template_id,
-            title=str(raw.get("title", template_id)),
-            severities=severities,
-            role=role,
-            items=items,
-        ))
+        result.append(
+            ChecklistTemplate(
+                id=template_id,
+                title=str(raw.get("title", template_id)),
+                severities=severities,
+                role=role,
+                items=items,
+            )
+        )
     ids = [t.id for t in result]
     if len(set(ids)) != len(ids):
         raise InvalidInputError(f"{source}: template ids must be unique")

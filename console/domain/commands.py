@@ -72,8 +72,9 @@ def parse_quick_entry(line: str) -> QuickCommand:
         return AssignRole(parse_role(ROLE_COMMANDS[name]), _need(rest, f"/{name} Alex Doe"))
     if name == "role":
         role_name, _, person = rest.partition(" ")
-        return AssignRole(parse_role(_need(role_name, "/role ic Alex")),
-                          _need(person.strip(), "/role ic Alex"))
+        return AssignRole(
+            parse_role(_need(role_name, "/role ic Alex")), _need(person.strip(), "/role ic Alex")
+        )
     if name in ("done", "tick"):
         raw = _need(rest, "/done 2")
         if not raw.isdigit() or int(raw) < 1:

@@ -112,7 +112,9 @@ def parse_severity(text: str) -> Severity:
     try:
         return Severity(cleaned)
     except ValueError:
-        raise InvalidInputError(f"unknown severity {text!r}; use SEV1, SEV2, SEV3 or SEV4") from None
+        raise InvalidInputError(
+            f"unknown severity {text!r}; use SEV1, SEV2, SEV3 or SEV4"
+        ) from None
 
 
 class UsersAffected(enum.StrEnum):
@@ -204,9 +206,7 @@ def parse_role(text: str) -> Role:
     try:
         return Role(cleaned)
     except ValueError:
-        raise InvalidInputError(
-            f"unknown role {text!r}; use ic, comms, ops or scribe"
-        ) from None
+        raise InvalidInputError(f"unknown role {text!r}; use ic, comms, ops or scribe") from None
 
 
 class EntryKind(enum.StrEnum):

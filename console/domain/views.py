@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from console.domain.incident import EntryKind, Role, Severity, Status
 
@@ -21,7 +21,7 @@ class RoleHolder:
 @dataclass(frozen=True)
 class IncidentSummary:
     id: int
-    uuid: uuid.UUID
+    uuid: UUID
     title: str
     severity: Severity
     status: Status
@@ -41,7 +41,7 @@ class IncidentSummary:
 @dataclass(frozen=True)
 class TimelineEntry:
     id: int
-    uuid: uuid.UUID
+    uuid: UUID
     incident_id: int
     seq: int
     kind: EntryKind
@@ -50,15 +50,15 @@ class TimelineEntry:
     author: str
     text: str
     data: Mapping[str, Any] = field(default_factory=dict)
-    supersedes: uuid.UUID | None = None
-    superseded_by: uuid.UUID | None = None
+    supersedes: UUID | None = None
+    superseded_by: UUID | None = None
     source: str = "local"
 
 
 @dataclass(frozen=True)
 class ChecklistItem:
     id: int
-    uuid: uuid.UUID
+    uuid: UUID
     incident_id: int
     template_id: str
     role: Role | None

@@ -92,12 +92,19 @@ def export_markdown(queries: Queries, incident_id: int) -> str:
     ]
     if incident.resolved_at:
         duration = incident.resolved_at - incident.declared_at
-        lines.append(f"- **Resolved:** {incident.resolved_at:%Y-%m-%d %H:%M:%S} UTC "
-                     f"(after {_duration(duration.total_seconds())})")
+        lines.append(
+            f"- **Resolved:** {incident.resolved_at:%Y-%m-%d %H:%M:%S} UTC "
+            f"(after {_duration(duration.total_seconds())})"
+        )
     for held in incident.roles:
         lines.append(f"- **{held.role.label}:** {held.person}")
-    lines += ["", "## Timeline (UTC)", "", "| # | Time | Who | Kind | Entry |",
-              "|---|------|-----|------|-------|"]
+    lines += [
+        "",
+        "## Timeline (UTC)",
+        "",
+        "| # | Time | Who | Kind | Entry |",
+        "|---|------|-----|------|-------|",
+    ]
     for entry in queries.timeline(incident_id):
         text = _md_escape(entry.text)
         if entry.superseded_by:

@@ -29,7 +29,7 @@ from console.domain.incident import (
     check_transition,
 )
 from console.domain.views import Changes, IncidentSummary, RoleHolder, TimelineEntry
-from console.ops.convert import entry_view, incident_view
+from console.ops.convert import incident_view
 from console.storage.db import Database
 from console.storage.models import (
     ChecklistItemRow,
@@ -169,8 +169,13 @@ class IncidentService:
         sync_as_note: bool = False,
     ) -> Outcome:
         """Record a typed entry (runbook step, command copied, communication sent)."""
-        if kind in (EntryKind.DECLARED, EntryKind.STATUS_CHANGE, EntryKind.SEVERITY_CHANGE,
-                    EntryKind.ROLE_CHANGE, EntryKind.CORRECTION):
+        if kind in (
+            EntryKind.DECLARED,
+            EntryKind.STATUS_CHANGE,
+            EntryKind.SEVERITY_CHANGE,
+            EntryKind.ROLE_CHANGE,
+            EntryKind.CORRECTION,
+        ):
             raise InvalidInputError(f"{kind.label} entries are written by their own operation")
         text = _clean(text, "entry", MAX_TEXT)
         remote = _Remote("incident.note", {"text": text}) if sync_as_note else None
@@ -338,9 +343,7 @@ class IncidentService:
                 data["next_due"] = item.due_at.isoformat()
             entry = self._append(session, incident_id, EntryKind.CHECKLIST_DONE, text, data)
         return Outcome(
-            changes=Changes(
-                timeline=frozenset({incident_id}), checklist=frozenset({incident_id})
-            ),
+            changes=Changes(timeline=frozenset({incident_id}), checklist=frozenset({incident_id})),
             entry=entry,
         )
 
@@ -432,7 +435,11 @@ class IncidentService:
                     incident_id=incident_id,
                     entry_uuid=entry_uuid,
                     operation=remote.operation,
-                    payload={**remote.payload, "entry_uuid": str(entry_uuid), "at": when.isoformat()},
+                    payload={
+                        **remote.payload,
+                        "entry_uuid": str(entry_uuid),
+                        "at": when.isoformat(),
+                    },
                     state="pending",
                     attempts=0,
                     created_at=now,
@@ -491,8 +498,11 @@ class IncidentService:
             incident_id,
             EntryKind.ROLE_CHANGE,
             text,
-            {"role": role.value, "person": person,
-             "previous": previous.person if previous else None},
+            {
+                "role": role.value,
+                "person": person,
+                "previous": previous.person if previous else None,
+            },
             remote=_Remote("incident.note", {"text": text}),
         )
         added = self._instantiate(session, incident_id, severity, role, now)
@@ -512,9 +522,7 @@ class IncidentService:
             return 0
         existing = set(
             session.scalars(
-                select(ChecklistItemRow.item_key).where(
-                    ChecklistItemRow.incident_id == incident_id
-                )
+                select(ChecklistItemRow.item_key).where(ChecklistItemRow.incident_id == incident_id)
             )
         )
         position = len(existing)
@@ -545,7 +553,6 @@ class IncidentService:
                 )
         session.flush()
         return added
-
 
     def _retire_cadences(self, session: Session, incident_id: int, severity: Severity) -> int:
         """Stop the reminders of recurring items whose template no longer applies

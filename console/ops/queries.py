@@ -134,9 +134,7 @@ class Queries:
         return self.timeline_page(incident_id, 1, self.timeline_count(incident_id))
 
     @staticmethod
-    def _superseded_by(
-        session: Session, uuids: Sequence[uuid.UUID]
-    ) -> dict[uuid.UUID, uuid.UUID]:
+    def _superseded_by(session: Session, uuids: Sequence[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
         if not uuids:
             return {}
         pairs = session.execute(

@@ -16,7 +16,7 @@ import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -133,8 +133,11 @@ def translate_errors_from(path: Path, error: BaseException) -> StorageError | No
             f"{path} cannot be opened. Check that the folder exists and is writable, or start "
             "with --data-dir pointing at a writable folder."
         )
-    if name in ("SQLITE_CORRUPT", "SQLITE_NOTADB") or "malformed" in text \
-            or "not a database" in text:
+    if (
+        name in ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+        or "malformed" in text
+        or "not a database" in text
+    ):
         return corrupt_error(path)
     if name.startswith("SQLITE_IOERR") or "disk i/o error" in text:
         return StorageError(

@@ -7,9 +7,9 @@ which sorts correctly and stays readable in a forensic look at the file.
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
+from uuid import UUID
 
 from sqlalchemy import (
     JSON,
@@ -60,9 +60,9 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
         datetime: UTCDateTime(),
-        uuid.UUID: Uuid(as_uuid=True),
+        UUID: Uuid(as_uuid=True),
         dict[str, Any]: JSON(),
         str: Text(),
     }
@@ -72,7 +72,7 @@ class Incident(Base):
     __tablename__ = "incidents"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    uuid: Mapped[uuid.UUID] = mapped_column(unique=True)
+    uuid: Mapped[UUID] = mapped_column(unique=True)
     title: Mapped[str]
     severity: Mapped[str] = mapped_column(String(4))
     status: Mapped[str] = mapped_column(String(16))
@@ -92,7 +92,7 @@ class TimelineEntryRow(Base):
     __tablename__ = "timeline_entries"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    uuid: Mapped[uuid.UUID] = mapped_column(unique=True)
+    uuid: Mapped[UUID] = mapped_column(unique=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
     seq: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(24))
@@ -101,7 +101,7 @@ class TimelineEntryRow(Base):
     author: Mapped[str]
     text: Mapped[str]
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    supersedes: Mapped[uuid.UUID | None]
+    supersedes: Mapped[UUID | None]
     source: Mapped[str] = mapped_column(String(16), default="local")
     remote_id: Mapped[str | None]
 
@@ -116,7 +116,7 @@ class RoleAssignmentRow(Base):
     __tablename__ = "role_assignments"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    uuid: Mapped[uuid.UUID] = mapped_column(unique=True)
+    uuid: Mapped[UUID] = mapped_column(unique=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(32))
     person: Mapped[str]
@@ -131,7 +131,7 @@ class ChecklistItemRow(Base):
     __tablename__ = "checklist_items"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    uuid: Mapped[uuid.UUID] = mapped_column(unique=True)
+    uuid: Mapped[UUID] = mapped_column(unique=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
     template_id: Mapped[str]
     item_key: Mapped[str]
@@ -159,11 +159,9 @@ class OutboxRow(Base):
     __tablename__ = "outbox"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    uuid: Mapped[uuid.UUID] = mapped_column(unique=True)
-    incident_id: Mapped[int | None] = mapped_column(
-        ForeignKey("incidents.id", ondelete="CASCADE")
-    )
-    entry_uuid: Mapped[uuid.UUID | None]
+    uuid: Mapped[UUID] = mapped_column(unique=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    entry_uuid: Mapped[UUID | None]
     operation: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     state: Mapped[str] = mapped_column(String(16), default="pending")
@@ -180,7 +178,7 @@ class Service(Base):
     __tablename__ = "services"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    uuid: Mapped[uuid.UUID] = mapped_column(unique=True)
+    uuid: Mapped[UUID] = mapped_column(unique=True)
     name: Mapped[str] = mapped_column(unique=True)
     kind: Mapped[str] = mapped_column(String(16), default="component")
     owner: Mapped[str | None]
@@ -206,7 +204,7 @@ class Person(Base):
     __tablename__ = "people"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    uuid: Mapped[uuid.UUID] = mapped_column(unique=True)
+    uuid: Mapped[UUID] = mapped_column(unique=True)
     name: Mapped[str]
     email: Mapped[str | None] = mapped_column(unique=True)
     team: Mapped[str | None]

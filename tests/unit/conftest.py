@@ -19,6 +19,4 @@ def _no_qt() -> Iterator[None]:
 def _qt_loaded_by_other_layers() -> bool:
     # When the whole suite runs in one process, tests/ui has already imported
     # PySide6; then the check is made by tests/unit/test_no_qt.py in a subprocess.
-    return "pytestqt" in sys.modules and any(
-        name.startswith("tests.ui") for name in sys.modules
-    )
+    return "pytestqt" in sys.modules and any(name.startswith("tests.ui") for name in sys.modules)

@@ -18,6 +18,7 @@ print(','.join(leaked))
 
 
 def test_core_imports_no_qt() -> None:
-    result = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", CODE], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == ""

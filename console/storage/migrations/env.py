@@ -18,7 +18,5 @@ if connection is None:  # `alembic check`/`revision --autogenerate` from the dev
         with context.begin_transaction():
             context.run_migrations()
 else:
-    context.configure(
-        connection=connection, target_metadata=Base.metadata, render_as_batch=True
-    )
+    context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
     context.run_migrations()
