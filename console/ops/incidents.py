@@ -8,13 +8,15 @@ returns frozen views plus a :class:`Changes` value, never ORM objects.
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.domain import commands
@@ -34,9 +36,9 @@ from console.storage.db import Database
 from console.storage.models import (
     ChecklistItemRow,
     Incident,
-    OutboxRow,
     RoleAssignmentRow,
     TimelineEntryRow,
+    format_utc,
 )
 
 MAX_TITLE = 300
@@ -146,10 +148,13 @@ class IncidentService:
     def add_note(
         self, incident_id: int, text: str, *, occurred_at: datetime | None = None
     ) -> Outcome:
+        """The hot path (every Enter in the quick-entry line): one lean transaction."""
         text = _clean(text, "note", MAX_TEXT)
-        with self._db.writer() as session:
-            entry = self._append(
-                session,
+        with self._db.raw_writer() as raw:
+            entry = _append_raw(
+                raw,
+                self._clock(),
+                self._actor,
                 incident_id,
                 EntryKind.NOTE,
                 text,
@@ -394,72 +399,21 @@ class IncidentService:
         supersedes: uuid.UUID | None = None,
         remote: _Remote | None = None,
     ) -> TimelineEntry:
-        now = self._clock()
-        when = ensure_utc(occurred_at) if occurred_at else now
-        bumped = session.execute(
-            update(Incident)
-            .where(Incident.id == incident_id)
-            .values(last_seq=Incident.last_seq + 1, updated_at=now)
-            .returning(Incident.last_seq, Incident.status)
-            .execution_options(synchronize_session=False)
-        ).first()
-        if bumped is None:
-            raise NotFoundError(f"there is no incident {incident_id}")
-        seq, status = bumped
-        if Status(status) is Status.CLOSED and kind is not EntryKind.STATUS_CHANGE:
-            raise InvalidInputError(
-                f"incident {incident_id} is closed; its timeline takes no more entries"
-            )
-        entry_uuid = uuid.uuid4()
-        values = {
-            "uuid": entry_uuid,
-            "incident_id": incident_id,
-            "seq": seq,
-            "kind": kind.value,
-            "occurred_at": when,
-            "recorded_at": now,
-            "author": self._actor,
-            "text": text,
-            "data": dict(data),
-            "supersedes": supersedes,
-            "source": "local",
-            "remote_id": None,
-        }
-        entry_id = session.execute(
-            insert(TimelineEntryRow).values(**values).returning(TimelineEntryRow.id)
-        ).scalar_one()
-        if remote is not None:
-            session.execute(
-                insert(OutboxRow).values(
-                    uuid=uuid.uuid4(),
-                    incident_id=incident_id,
-                    entry_uuid=entry_uuid,
-                    operation=remote.operation,
-                    payload={
-                        **remote.payload,
-                        "entry_uuid": str(entry_uuid),
-                        "at": when.isoformat(),
-                    },
-                    state="pending",
-                    attempts=0,
-                    created_at=now,
-                    updated_at=now,
-                    next_attempt_at=None,
-                    last_error=None,
-                )
-            )
-        return TimelineEntry(
-            id=entry_id,
-            uuid=entry_uuid,
-            incident_id=incident_id,
-            seq=seq,
-            kind=kind,
-            occurred_at=when,
-            recorded_at=now,
-            author=self._actor,
-            text=text,
-            data=dict(data),
+        """Append one entry (and its outbox row) inside the session's transaction."""
+        session.flush()  # ORM changes first: the raw statements below see them
+        raw = session.connection().connection.driver_connection
+        assert isinstance(raw, sqlite3.Connection)
+        return _append_raw(
+            raw,
+            self._clock(),
+            self._actor,
+            incident_id,
+            kind,
+            text,
+            data,
+            occurred_at=occurred_at,
             supersedes=supersedes,
+            remote=remote,
         )
 
     def _assign(
@@ -571,6 +525,100 @@ class IncidentService:
                 retired += 1
         session.flush()
         return retired
+
+
+_BUMP_SQL = (
+    "UPDATE incidents SET last_seq = last_seq + 1, updated_at = ? WHERE id = ? "
+    "RETURNING last_seq, status"
+)
+_ENTRY_SQL = (
+    "INSERT INTO timeline_entries (uuid, incident_id, seq, kind, occurred_at, recorded_at, "
+    "author, text, data, supersedes, source, remote_id) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'local', NULL)"
+)
+_OUTBOX_SQL = (
+    "INSERT INTO outbox (uuid, incident_id, entry_uuid, operation, payload, state, attempts, "
+    "created_at, updated_at, next_attempt_at, last_error) "
+    "VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, NULL, NULL)"
+)
+
+
+def _append_raw(
+    raw: sqlite3.Connection,
+    now: datetime,
+    actor: str,
+    incident_id: int,
+    kind: EntryKind,
+    text: str,
+    data: Mapping[str, Any],
+    *,
+    occurred_at: datetime | None = None,
+    supersedes: uuid.UUID | None = None,
+    remote: _Remote | None = None,
+) -> TimelineEntry:
+    """The timeline append in plain SQL on the transaction's own connection.
+
+    Statement building in the ORM cost ~2 ms per entry against a ~0.3 ms
+    durable commit; these fixed statements keep the write near the floor. The
+    column formats are the models' (UUID as 32 hex, UTC text, JSON text), which
+    tests/unit check by reading the rows back through the ORM.
+    """
+    when = ensure_utc(occurred_at) if occurred_at else now
+    stamp_now = format_utc(now)
+    bumped = raw.execute(_BUMP_SQL, (stamp_now, incident_id)).fetchone()
+    if bumped is None:
+        raise NotFoundError(f"there is no incident {incident_id}")
+    seq, status = bumped
+    if Status(status) is Status.CLOSED and kind is not EntryKind.STATUS_CHANGE:
+        raise InvalidInputError(
+            f"incident {incident_id} is closed; its timeline takes no more entries"
+        )
+    entry_uuid = uuid.uuid4()
+    payload = dict(data)
+    cursor = raw.execute(
+        _ENTRY_SQL,
+        (
+            entry_uuid.hex,
+            incident_id,
+            seq,
+            kind.value,
+            format_utc(when),
+            stamp_now,
+            actor,
+            text,
+            json.dumps(payload),
+            supersedes.hex if supersedes else None,
+        ),
+    )
+    entry_id = cursor.lastrowid
+    assert entry_id is not None
+    if remote is not None:
+        remote_payload = {**remote.payload, "entry_uuid": str(entry_uuid), "at": when.isoformat()}
+        raw.execute(
+            _OUTBOX_SQL,
+            (
+                uuid.uuid4().hex,
+                incident_id,
+                entry_uuid.hex,
+                remote.operation,
+                json.dumps(remote_payload),
+                stamp_now,
+                stamp_now,
+            ),
+        )
+    return TimelineEntry(
+        id=entry_id,
+        uuid=entry_uuid,
+        incident_id=incident_id,
+        seq=seq,
+        kind=kind,
+        occurred_at=when,
+        recorded_at=now,
+        author=actor,
+        text=text,
+        data=payload,
+        supersedes=supersedes,
+    )
 
 
 def _get(session: Session, incident_id: int) -> Incident:

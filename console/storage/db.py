@@ -102,6 +102,25 @@ class Database:
         with translate_errors(self.path), self._write() as session, session.begin():
             yield session
 
+    @contextlib.contextmanager
+    def raw_writer(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction on the pooled DBAPI connection, for hot paths that
+        run fixed SQL. Same pragmas, same BEGIN IMMEDIATE, same error mapping."""
+        with translate_errors(self.path):
+            pooled = self.engine.raw_connection()
+            try:
+                raw = pooled.driver_connection
+                assert isinstance(raw, sqlite3.Connection)
+                raw.execute("BEGIN IMMEDIATE")
+                try:
+                    yield raw
+                except BaseException:
+                    raw.execute("ROLLBACK")
+                    raise
+                raw.execute("COMMIT")
+            finally:
+                pooled.close()
+
     def close(self) -> None:
         self.engine.dispose()
 

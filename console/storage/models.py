@@ -22,6 +22,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -105,10 +106,18 @@ class TimelineEntryRow(Base):
     source: Mapped[str] = mapped_column(String(16), default="local")
     remote_id: Mapped[str | None]
 
+    # Partial indexes: corrections and pulled remote entries are rare, so a plain
+    # local note writes no page of these two indexes (the hot path stays lean).
     __table_args__ = (
         UniqueConstraint("incident_id", "seq"),
-        UniqueConstraint("source", "remote_id"),
-        Index(None, "supersedes"),
+        Index(
+            "uq_timeline_entries_source_remote_id",
+            "source",
+            "remote_id",
+            unique=True,
+            sqlite_where=text("remote_id IS NOT NULL"),
+        ),
+        Index(None, "supersedes", sqlite_where=text("supersedes IS NOT NULL")),
     )
 
 

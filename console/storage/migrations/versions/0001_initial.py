@@ -209,14 +209,20 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_timeline_entries")),
         sa.UniqueConstraint("incident_id", "seq", name=op.f("uq_timeline_entries_incident_id_seq")),
-        sa.UniqueConstraint(
-            "source", "remote_id", name=op.f("uq_timeline_entries_source_remote_id")
-        ),
         sa.UniqueConstraint("uuid", name=op.f("uq_timeline_entries_uuid")),
     )
     with op.batch_alter_table("timeline_entries", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_timeline_entries_supersedes"), ["supersedes"], unique=False
+            "uq_timeline_entries_source_remote_id",
+            ["source", "remote_id"],
+            unique=True,
+            sqlite_where=sa.text("remote_id IS NOT NULL"),
+        )
+        batch_op.create_index(
+            batch_op.f("ix_timeline_entries_supersedes"),
+            ["supersedes"],
+            unique=False,
+            sqlite_where=sa.text("supersedes IS NOT NULL"),
         )
 
 
@@ -224,6 +230,7 @@ def downgrade() -> None:
 
     with op.batch_alter_table("timeline_entries", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_timeline_entries_supersedes"))
+        batch_op.drop_index("uq_timeline_entries_source_remote_id")
 
     op.drop_table("timeline_entries")
     with op.batch_alter_table("service_dependencies", schema=None) as batch_op:
