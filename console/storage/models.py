@@ -22,7 +22,9 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     Uuid,
-    text,
+)
+from sqlalchemy import (
+    text as sql_text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -115,9 +117,9 @@ class TimelineEntryRow(Base):
             "source",
             "remote_id",
             unique=True,
-            sqlite_where=text("remote_id IS NOT NULL"),
+            sqlite_where=sql_text("remote_id IS NOT NULL"),
         ),
-        Index(None, "supersedes", sqlite_where=text("supersedes IS NOT NULL")),
+        Index(None, "supersedes", sqlite_where=sql_text("supersedes IS NOT NULL")),
     )
 
 
