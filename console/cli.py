@@ -135,7 +135,8 @@ def main(
     out = stdout or sys.stdout
     args = build_parser().parse_args(argv)
     base = data_dir(args.data_dir)
-    folder = demo_dir(base) if args.demo and not args.data_dir else base
+    # The demo never mixes into real data: it always lives in <data folder>/demo.
+    folder = demo_dir(base) if args.demo else base
     if args.command in (None, "gui"):
         launcher = gui or _gui_from_entry_point()
         if launcher is None:

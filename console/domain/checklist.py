@@ -55,9 +55,12 @@ def parse_templates(document: Any, *, source: str) -> list[ChecklistTemplate]:
         severities_raw = raw.get("severities", [s.value for s in Severity])
         if not isinstance(severities_raw, list) or not severities_raw:
             raise InvalidInputError(f"{where}: 'severities' must be a non-empty list")
-        severities = frozenset(parse_severity(str(s)) for s in severities_raw)
         role_raw = raw.get("role")
-        role = parse_role(str(role_raw)) if role_raw else None
+        try:
+            severities = frozenset(parse_severity(str(s)) for s in severities_raw)
+            role = parse_role(str(role_raw)) if role_raw else None
+        except InvalidInputError as error:  # name the file and template, not just the value
+            raise InvalidInputError(f"{where}: {error}") from None
         items_raw = raw.get("items")
         if not isinstance(items_raw, list) or not items_raw:
             raise InvalidInputError(f"{where}: 'items' must be a non-empty list")

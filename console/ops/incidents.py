@@ -176,10 +176,12 @@ class IncidentService:
         """Record a typed entry (runbook step, command copied, communication sent)."""
         if kind in (
             EntryKind.DECLARED,
+            EntryKind.NOTE,  # add_note: a note always gets its outbox row
             EntryKind.STATUS_CHANGE,
             EntryKind.SEVERITY_CHANGE,
             EntryKind.ROLE_CHANGE,
             EntryKind.CORRECTION,
+            EntryKind.REMOTE,  # pulled entries come from the sync, with their remote id
         ):
             raise InvalidInputError(f"{kind.label} entries are written by their own operation")
         text = _clean(text, "entry", MAX_TEXT)
@@ -296,7 +298,7 @@ class IncidentService:
             added = self._instantiate(session, incident_id, target, None, self._clock())
             for held in _current_roles(session, incident_id):
                 added += self._instantiate(session, incident_id, target, held.role, self._clock())
-            added += self._retire_cadences(session, incident_id, target)
+            added += self._retire_cadences(session, incident_id, target, self._clock())
         return Outcome(
             changes=Changes(
                 incidents=frozenset({incident_id}),
@@ -339,7 +341,8 @@ class IncidentService:
                 raise InvalidInputError(f"“{item.title}” is already done")
             item.done_at = now
             item.done_by = self._actor
-            if item.every_minutes is not None:
+            if item.every_minutes is not None and item.due_at is not None:
+                # a retired cadence (due_at None) stays retired when ticked
                 item.due_at = now + timedelta(minutes=item.every_minutes)
             session.flush()
             text = f"Done: {item.title}" + (f" — {note.strip()}" if note.strip() else "")
@@ -508,23 +511,29 @@ class IncidentService:
         session.flush()
         return added
 
-    def _retire_cadences(self, session: Session, incident_id: int, severity: Severity) -> int:
+    def _retire_cadences(
+        self, session: Session, incident_id: int, severity: Severity, now: datetime
+    ) -> int:
         """Stop the reminders of recurring items whose template no longer applies
-        (a SEV1 lowered to SEV2 keeps SEV2's cadence, not SEV1's)."""
+        (a SEV1 lowered to SEV2 keeps SEV2's cadence, not SEV1's), and restart the
+        ones retired earlier whose template applies again (SEV2 raised back to SEV1:
+        the items exist already, so instantiating adds nothing)."""
         applicable = {t.id for t in self._templates if severity in t.severities}
-        retired = 0
+        changed = 0
         for item in session.scalars(
             select(ChecklistItemRow).where(
                 ChecklistItemRow.incident_id == incident_id,
                 ChecklistItemRow.every_minutes.is_not(None),
-                ChecklistItemRow.due_at.is_not(None),
             )
         ):
-            if item.template_id not in applicable:
+            if item.due_at is not None and item.template_id not in applicable:
                 item.due_at = None
-                retired += 1
+                changed += 1
+            elif item.due_at is None and item.every_minutes and item.template_id in applicable:
+                item.due_at = now + timedelta(minutes=item.every_minutes)
+                changed += 1
         session.flush()
-        return retired
+        return changed
 
 
 _BUMP_SQL = (

@@ -83,7 +83,12 @@ class Queries:
         """An incident by number or (prefix of) UUID, for the CLI."""
         text = reference.strip()
         if text.isdigit():
-            return self.incident(int(text))
+            try:
+                return self.incident(int(text))
+            except NotFoundError:
+                if len(text) < 4:  # too short to be meant as a UUID prefix
+                    raise
+            # a UUID prefix can be all digits ("10557897…"): look it up as one
         wanted = text.lower().replace("-", "")
         with self._db.reader() as session:
             pairs = session.execute(select(Incident.id, Incident.uuid)).all()

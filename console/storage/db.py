@@ -115,7 +115,10 @@ class Database:
                 try:
                     yield raw
                 except BaseException:
-                    raw.execute("ROLLBACK")
+                    # SQLite may already have rolled back (SQLITE_FULL, IOERR, ...);
+                    # a ROLLBACK then fails and would hide the real error.
+                    if raw.in_transaction:
+                        raw.execute("ROLLBACK")
                     raise
                 raw.execute("COMMIT")
             finally:
@@ -307,7 +310,12 @@ def backup(path: Path, *, clock: Clock = utc_now, reason: str = "daily") -> Path
     ensure_private_dir(directory)
     stamp = clock().astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     target = directory / f"console-{stamp}-{reason}.db"
-    _create_private_file(target)
+    for attempt in range(2, 100):  # two backups in the same microsecond (fixed clocks)
+        try:
+            _create_private_file(target)
+            break
+        except FileExistsError:
+            target = directory / f"console-{stamp}-{reason}-{attempt}.db"
     with translate_errors(path):
         source = sqlite3.connect(path)
         try:
@@ -338,6 +346,10 @@ def set_aside(path: Path, *, clock: Clock = utc_now) -> Path:
     """Move a damaged database (and its WAL/SHM) aside; never delete or overwrite it."""
     stamp = clock().astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     target = path.with_name(f"{path.name}.damaged-{stamp}")
+    attempt = 1
+    while any(Path(f"{target}{suffix}").exists() for suffix in ("", "-wal", "-shm")):
+        attempt += 1  # set aside twice within a second: rename would overwrite the first
+        target = path.with_name(f"{path.name}.damaged-{stamp}-{attempt}")
     for suffix in ("", "-wal", "-shm"):
         source = Path(f"{path}{suffix}")
         if source.exists():

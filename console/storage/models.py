@@ -47,7 +47,9 @@ def format_utc(value: datetime) -> str:
 
 
 def parse_utc(text: str) -> datetime:
-    return datetime.strptime(text, TIMESTAMP_FORMAT).replace(tzinfo=UTC)
+    # fromisoformat (3.11+) reads the trailing Z and is ~50x faster than strptime,
+    # which matters when a timeline page converts hundreds of timestamps.
+    return datetime.fromisoformat(text)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -16,19 +16,30 @@ from console.ops.templates import load_templates
 from console.storage.db import Database, open_database
 from tests.unit.support import FakeClock
 
+QT_PREFIXES = ("PySide6", "shiboken6", "ui.")
+
+
+def _qt_modules() -> set[str]:
+    return {name for name in sys.modules if name.startswith(QT_PREFIXES) or name == "ui"}
+
 
 @pytest.fixture(autouse=True)
 def _no_qt() -> Iterator[None]:
+    # pytest-qt (installed for tests/ui) imports PySide6 when pytest configures
+    # itself, so "is PySide6 in sys.modules" is always true here. What a core test
+    # must not do is load *more* of Qt or ui/: compare before and after each test.
+    # The fresh-interpreter check is tests/unit/test_no_qt.py.
+    before = _qt_modules()
     yield
-    leaked = [name for name in sys.modules if name.startswith(("PySide6", "shiboken6"))]
+    leaked = sorted(_qt_modules() - before)
     if leaked and not _qt_loaded_by_other_layers():
-        pytest.fail(f"a core unit test imported Qt: {leaked[:3]}")
+        pytest.fail(f"a core unit test imported Qt or ui/: {leaked[:3]}")
 
 
 def _qt_loaded_by_other_layers() -> bool:
-    # When the whole suite runs in one process, tests/ui has already imported
-    # PySide6; then the check is made by tests/unit/test_no_qt.py in a subprocess.
-    return "pytestqt" in sys.modules and any(name.startswith("tests.ui") for name in sys.modules)
+    # When the whole suite runs in one process, tests/ui imports PySide6 modules
+    # too; then the check is made by tests/unit/test_no_qt.py in a subprocess.
+    return any(name.startswith("tests.ui") for name in sys.modules)
 
 
 # ------------------------------------------------------------------ database
