@@ -103,6 +103,24 @@ class Database:
             yield session
 
     @contextlib.contextmanager
+    def raw_reader(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction (one consistent snapshot) on a pooled DBAPI connection,
+        for the plain-SQL read path (console.snapshot)."""
+        with translate_errors(self.path):
+            pooled = self.engine.raw_connection()
+            try:
+                raw = pooled.driver_connection
+                assert isinstance(raw, sqlite3.Connection)
+                raw.execute("BEGIN")
+                try:
+                    yield raw
+                finally:
+                    if raw.in_transaction:
+                        raw.execute("COMMIT")
+            finally:
+                pooled.close()
+
+    @contextlib.contextmanager
     def raw_writer(self) -> Iterator[sqlite3.Connection]:
         """A write transaction on the pooled DBAPI connection, for hot paths that
         run fixed SQL. Same pragmas, same BEGIN IMMEDIATE, same error mapping."""

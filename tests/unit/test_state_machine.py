@@ -302,4 +302,7 @@ def test_lifecycle_through_the_service(migrated_template: Path) -> None:
             deadline=None,
         ),
     )
-    assert IncidentLifecycle.statuses_seen == set(Status) - {S.OPEN}
+    # The random walk must really move through the lifecycle; which states it
+    # reaches depends on hypothesis's generation (it varies with the suite's
+    # order), and full reachability is proven deterministically above.
+    assert len(IncidentLifecycle.statuses_seen) >= 4, IncidentLifecycle.statuses_seen

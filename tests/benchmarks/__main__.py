@@ -1,0 +1,77 @@
+"""``python -m tests.benchmarks [NAME...]``: run benchmarks, one JSON object per line on stdout.
+
+Each line: {"name", "value", "unit", "floor", "ratio", "target", "meets_target",
+"samples", "detail"}. Progress goes to stderr. The exit status is 0 when every
+benchmark ran (missed targets included), 1 when one crashed, 2 for an unknown name.
+RESPONDER_CONSOLE_BENCH_QUICK=1 runs them on tiny sizes (smoke test).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from tests.benchmarks.bench_startup import startup
+from tests.benchmarks.bench_timeline import timeline_open_100k, timeline_write_p99
+from tests.benchmarks.fixtures import BenchResult, log
+
+#: Benchmark name → function. Names are stable: dashboards key on them.
+REGISTRY: dict[str, Callable[[], BenchResult]] = {
+    "timeline_write_p99": timeline_write_p99,
+    "timeline_open_100k": timeline_open_100k,
+    "startup": startup,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.benchmarks",
+        description="Run the benchmarks (all, or the named ones); JSON lines on stdout.",
+    )
+    parser.add_argument("names", nargs="*", metavar="NAME", help=", ".join(REGISTRY))
+    parser.add_argument("--list", action="store_true", help="list the benchmark names")
+    args = parser.parse_args(argv)
+    if args.list:
+        sys.stdout.write("".join(f"{name}\n" for name in REGISTRY))
+        return 0
+    unknown = [name for name in args.names if name not in REGISTRY]
+    if unknown:
+        parser.print_usage(sys.stderr)
+        sys.stderr.write(
+            f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(REGISTRY)}\n"
+        )
+        return 2
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations of the temp databases
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    status = 0
+    for name in args.names or list(REGISTRY):
+        log.info("running %s", name)
+        try:
+            line = REGISTRY[name]().as_json()
+        except Exception as error:
+            log.exception("%s crashed", name)
+            line = {
+                "name": name,
+                "value": None,
+                "unit": None,
+                "floor": None,
+                "ratio": None,
+                "error": f"{type(error).__name__}: {error}",
+            }
+            status = 1
+        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,238 @@
+"""Start the window: application, logging, crash handlers, theme, workspace, main window.
+
+Start-up is kept fast (a benchmark holds it to twice a bare PySide6 window): only
+what the first paint needs is imported before it, and secondary work (reminders,
+connectivity, the daily backup) is deferred with ``QTimer.singleShot(0, ...)``.
+
+Benchmark hook: with ``RESPONDER_CONSOLE_BENCH_FIRST_PAINT`` set, the process
+prints ``first-paint`` once the main window's first paint (with the selected
+incident's first timeline page) completed, and exits with code 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from console.cli import GuiRequest
+from console.domain.clock import utc_now
+from console.domain.errors import StorageError
+from console.logs import RingBufferHandler, configure
+from console.resources import resources_dir
+from ui.events import AppEvents
+from ui.main_window import MainWindow
+from ui.tasks import TaskRunner
+
+if TYPE_CHECKING:
+    from console.ops.workspace import Workspace
+    from console.snapshot import Snapshot
+
+log = logging.getLogger(__name__)
+
+BENCH_ENV = "RESPONDER_CONSOLE_BENCH_FIRST_PAINT"
+APP_NAME = "Responder Console"
+ORG_NAME = "responder-console"
+
+
+def app_icon() -> QIcon:
+    return QIcon(str(resources_dir() / "icons" / "app.svg"))
+
+
+def _open_workspace(request: GuiRequest) -> Workspace | None:
+    from console.ops.workspace import Workspace
+
+    folder = request.folder
+    while True:
+        try:
+            workspace = Workspace.open(folder, actor=request.actor)
+        except StorageError as error:
+            log.error("cannot open the workspace in %s: %s", folder, error)
+            retry = _startup_error(error, request.no_error_windows)
+            if retry is None:
+                return None
+            continue  # the prompt restored or set aside the file: open it again
+        if request.demo:
+            from console.demo import ensure_demo
+
+            ensure_demo(workspace)
+        return workspace
+
+
+def _startup_error(error: StorageError, no_error_windows: bool) -> Path | None:
+    try:
+        from ui.errors import show_startup_error
+    except ImportError:  # the error windows are not installed: say it on stderr
+        sys.stderr.write(f"responder-console: {error}\n")
+        return None
+    return show_startup_error(error, no_error_windows)
+
+
+def _install_crash_handlers(ring: RingBufferHandler, folder: Path, no_error_windows: bool) -> None:
+    try:
+        from ui.errors import install_crash_handlers
+    except ImportError:
+        log.warning("ui.errors is missing: crashes are only logged")
+        return
+    install_crash_handlers(ring, folder, no_error_windows)
+
+
+def _apply_theme(app: QApplication) -> None:
+    try:
+        from ui.theme import apply_theme
+    except ImportError:
+        return
+    mode = str(QSettings().value("ui/theme", "system"))
+    apply_theme(app, mode if mode in ("system", "light", "dark") else "system")
+
+
+def _stylesheet() -> str:
+    path = resources_dir() / "styles" / "main.qss"
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return ""
+
+
+class _Startup(QObject):
+    """Fast start: paint from the read-only snapshot, then open the workspace and attach."""
+
+    def __init__(
+        self,
+        app: QApplication,
+        request: GuiRequest,
+        ring: RingBufferHandler,
+        events: AppEvents,
+    ) -> None:
+        super().__init__(app)
+        self._app = app
+        self._request = request
+        self._ring = ring
+        self._events = events
+        self._window: MainWindow | None = None
+        self._snapshot: Snapshot | None = None
+        self.workspace: Workspace | None = None
+        self.runner: TaskRunner | None = None
+        self._bench = bool(os.environ.get(BENCH_ENV))
+        self._painted = False
+
+    def show(self) -> bool:
+        """Show the window now; False when the workspace could not be opened (exit 1)."""
+        from console.paths import database_path
+        from console.snapshot import Snapshot
+
+        self._snapshot = Snapshot.open(database_path(self._request.folder))
+        if self._snapshot is not None:
+            window = MainWindow(self._snapshot, self._events, utc_now, demo=self._request.demo)
+            self._window = window
+            window.installEventFilter(self)
+            window.show()
+            QTimer.singleShot(1000, self._finish)  # in case no paint comes (hidden display)
+            return True
+        # first start, or a file the snapshot cannot read: open the workspace first
+        _install_crash_handlers(self._ring, self._request.folder, self._request.no_error_windows)
+        if not self._attach():
+            return False
+        assert self._window is not None
+        self._window.installEventFilter(self)
+        self._window.show()
+        return True
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint and not self._painted:
+            self._painted = True
+            # the paint is still in progress: continue once it and the flush completed
+            QTimer.singleShot(0, self._first_paint_done)
+        return False
+
+    def _first_paint_done(self) -> None:
+        if self._bench:
+            sys.stdout.write("first-paint\n")  # the one line the benchmark reads
+            sys.stdout.flush()
+            self._app.exit(0)
+            return
+        self._finish()
+
+    def _finish(self) -> None:
+        if self.workspace is not None or self._snapshot is None:
+            return
+        _install_crash_handlers(self._ring, self._request.folder, self._request.no_error_windows)
+        if not self._attach():
+            self._app.exit(1)
+
+    def _attach(self) -> bool:
+        workspace = _open_workspace(self._request)
+        if workspace is None:
+            return False
+        from ui.context import UiContext
+
+        self.workspace = workspace
+        self.runner = TaskRunner()
+        context = UiContext(
+            workspace=workspace,
+            runner=self.runner,
+            events=self._events,
+            clock=utc_now,
+            demo=self._request.demo,
+        )
+        if self._window is None:
+            self._window = MainWindow.for_context(context)
+        else:
+            self._window.attach(context)
+            self._window.resync()  # anything written between the snapshot and now
+        if self._snapshot is not None:
+            self._snapshot.close()
+            self._snapshot = None
+        if not self._bench:
+            QTimer.singleShot(0, lambda: _daily_backup(context))
+        return True
+
+    def close(self) -> None:
+        if self.runner is not None:
+            self.runner.shutdown()  # queued writes finish first: a typed entry is never dropped
+        if self.workspace is not None:
+            self.workspace.close()
+        if self._snapshot is not None:
+            self._snapshot.close()
+
+
+def run(request: GuiRequest) -> int:
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName(APP_NAME)
+    app.setOrganizationName(ORG_NAME)
+    app.setDesktopFileName(ORG_NAME)
+    app.setWindowIcon(app_icon())
+    ring = configure(request.folder)
+    _apply_theme(app)
+    style = _stylesheet()
+    if style:
+        app.setStyleSheet(style)
+    startup = _Startup(app, request, ring, AppEvents())
+    try:
+        if not startup.show():
+            return 1
+        return app.exec()
+    finally:
+        startup.close()
+
+
+def _daily_backup(context: object) -> None:
+    from console.paths import database_path
+    from console.storage import backup_if_stale
+    from ui.context import UiContext
+
+    assert isinstance(context, UiContext)
+    path = database_path(context.workspace.folder)
+    context.runner.write(
+        lambda: backup_if_stale(path),
+        None,
+        lambda error: log.warning("the daily backup failed: %s", error),
+    )

@@ -1,0 +1,214 @@
+"""Is the network there, and how far behind is the sync? Shown in the status bar.
+
+:class:`ConnectivityMonitor` reads the OS's view of reachability through
+QNetworkInformation (no polling, no probes of our own: a probe would be a
+network call from the GUI). :class:`SyncStatusLabel` combines it with the
+outbox counts and the age of the last pull.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from PySide6.QtCore import QObject, Qt, QTimer, Slot
+from PySide6.QtGui import QColor
+from PySide6.QtNetwork import QNetworkInformation
+from PySide6.QtWidgets import QLabel, QWidget
+
+from console.domain.views import Changes
+from ui.context import UiContext
+from ui.events import AppEvents
+
+log = logging.getLogger(__name__)
+
+Reachability = QNetworkInformation.Reachability
+
+
+def online_from(reachability: QNetworkInformation.Reachability) -> bool | None:
+    """Only full internet reachability counts as online; Unknown stays unknown."""
+    if reachability == Reachability.Online:
+        return True
+    if reachability in (Reachability.Disconnected, Reachability.Local, Reachability.Site):
+        return False
+    return None
+
+
+class ConnectivityMonitor(QObject):
+    """Follows QNetworkInformation's reachability; emits ``connectivity_changed`` on change."""
+
+    def __init__(self, events: AppEvents, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._events = events
+        self._online: bool | None = None
+        self._info: QNetworkInformation | None = None
+
+    @property
+    def online(self) -> bool | None:
+        """True online, False offline (or only a local network), None when unknown."""
+        return self._online
+
+    def start(self) -> None:
+        if self._info is not None:
+            return
+        info: QNetworkInformation | None = QNetworkInformation.instance()  # None: not loaded
+        if info is None or not info.supports(QNetworkInformation.Feature.Reachability):
+            loaded = (
+                QNetworkInformation.loadBackendByFeatures(QNetworkInformation.Feature.Reachability)
+                or QNetworkInformation.loadDefaultBackend()
+            )
+            info = QNetworkInformation.instance() if loaded else None
+        if info is None or not info.supports(QNetworkInformation.Feature.Reachability):
+            # Normal on minimal systems (no NetworkManager, containers): not a fault.
+            log.info("no network-information backend with reachability; connectivity unknown")
+            return
+        self._info = info
+        info.reachabilityChanged.connect(self._on_reachability_changed)
+        log.info("network information from the %s backend", info.backendName())
+        self._on_reachability_changed(info.reachability())
+
+    @Slot(QNetworkInformation.Reachability)
+    def _on_reachability_changed(self, reachability: QNetworkInformation.Reachability) -> None:
+        self.set_online(online_from(reachability))
+
+    def set_online(self, online: bool | None) -> None:
+        """Record a new state (also how tests and a manual "work offline" switch drive it)."""
+        if online == self._online:
+            return
+        self._online = online
+        log.info("connectivity: %s", {True: "online", False: "offline", None: "unknown"}[online])
+        if online is not None:
+            self._events.connectivity_changed.emit(online)
+
+
+# -------------------------------------------------------------------- status
+
+
+def describe_age(then: datetime | None, now: datetime) -> str:
+    """How long ago, for people: "never", "just now", "5 min ago", "2 h ago", "3 days ago"."""
+    if then is None:
+        return "never"
+    seconds = (now - then).total_seconds()
+    if seconds < 60:  # includes a clock a little in the future
+        return "just now"
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} min ago"
+    hours = minutes // 60
+    if hours < 24:
+        return f"{hours} h ago"
+    days = hours // 24
+    return "1 day ago" if days == 1 else f"{days} days ago"
+
+
+@dataclass(frozen=True)
+class SyncSnapshot:
+    counts: dict[str, int]
+    synced_at: datetime | None
+
+
+_WAITING_STATES: Final = ("pending", "sent")
+_FAILED_STATES: Final = ("failed",)  # failed permanently: needs a retry or discard
+_GREEN: Final = "#2e9d4f"
+_GREY: Final = "#8a8f98"
+_RED: Final = "#d32f2f"
+_AMBER: Final = "#c77700"
+
+
+def describe_sync(online: bool | None, snapshot: SyncSnapshot, now: datetime) -> tuple[str, str]:
+    """The label's plain text and the colour of its dot."""
+    waiting = sum(snapshot.counts.get(state, 0) for state in _WAITING_STATES)
+    failed = sum(snapshot.counts.get(state, 0) for state in _FAILED_STATES)
+    state = {True: "Online", False: "Offline", None: "Network unknown"}[online]
+    parts = [f"● {state}"]
+    if waiting:
+        parts.append(f"{waiting} change{'s' if waiting != 1 else ''} waiting to sync")
+    elif not failed:
+        parts.append("all changes synced")
+    if failed:
+        parts.append(f"{failed} need{'s' if failed == 1 else ''} attention")
+    parts.append(f"last synced {describe_age(snapshot.synced_at, now)}")
+    if failed:
+        colour = _RED
+    elif online is True:
+        colour = _GREEN if not waiting else _AMBER
+    else:
+        colour = _GREY
+    return " · ".join(parts), colour
+
+
+class SyncStatusLabel(QLabel):
+    """The sync state in one line, e.g. "● Offline · 3 changes waiting to sync · last synced
+    never"; read off the GUI thread."""
+
+    REFRESH_MS: Final = 60_000
+
+    def __init__(self, context: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("syncStatus")
+        self._context = context
+        self._online: bool | None = None
+        self._snapshot = SyncSnapshot({}, None)
+        self._loading = False
+        self._plain = ""
+        self.setTextFormat(Qt.TextFormat.RichText)
+        context.events.connectivity_changed.connect(self._on_connectivity_changed)
+        context.events.changes_applied.connect(self._on_changes_applied)
+        self._timer = QTimer(self)
+        self._timer.setInterval(self.REFRESH_MS)
+        self._timer.timeout.connect(self.refresh)
+        self._timer.start()
+        self._render()
+        self.refresh()
+
+    def plain_text(self) -> str:
+        """The text without markup (tests, accessibility)."""
+        return self._plain
+
+    @Slot()
+    def refresh(self) -> None:
+        if self._loading:
+            return
+        self._loading = True
+        queries = self._context.workspace.queries
+        self._context.runner.read(
+            lambda: SyncSnapshot(queries.outbox_counts(), queries.cached_at("sync")),
+            self._on_loaded,
+            self._on_failed,
+        )
+
+    @Slot(bool)
+    def _on_connectivity_changed(self, online: bool) -> None:
+        self._online = online
+        self._render()
+
+    @Slot(object)
+    def _on_changes_applied(self, changes: Changes) -> None:
+        if changes.outbox:
+            self.refresh()
+
+    def _on_loaded(self, snapshot: SyncSnapshot) -> None:
+        self._loading = False
+        self._snapshot = snapshot
+        self._render()
+
+    def _on_failed(self, error: BaseException) -> None:
+        self._loading = False
+        log.warning("could not read the sync state: %s", error)
+
+    def _render(self) -> None:
+        text, colour = describe_sync(self._online, self._snapshot, self._context.clock())
+        self._plain = text
+        dot, rest = text[0], text[1:]
+        self.setText(f'<span style="color:{QColor(colour).name()}">{dot}</span>{_escape(rest)}')
+        self.setAccessibleName(text[2:])
+        self.setToolTip(
+            "Changes made offline are kept in the outbox and sent to PagerDuty/Opsgenie, "
+            "in order and exactly once, when the network returns."
+        )
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,793 @@
+"""The main window: incident list, the incident workspace, actions, banners, status bar.
+
+Built in two steps so the first paint never waits for the storage stack:
+``MainWindow(reader, events, clock)`` shows the incidents from any reader (the
+start-up snapshot or the live queries); ``attach(context)`` wires the open
+workspace — writes, banners, reminders, sync status. ``MainWindow.for_context``
+does both at once (tests, the simple start path).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import (
+    QItemSelection,
+    QModelIndex,
+    QPersistentModelIndex,
+    QRect,
+    QSettings,
+    QSize,
+    Qt,
+    QTimer,
+    Slot,
+)
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QColor, QKeySequence, QPainter
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QMainWindow,
+    QMenu,
+    QSplitter,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.domain.clock import Clock
+from console.domain.incident import Role, Severity, Status
+from console.domain.views import Changes, IncidentSummary
+from ui.incident_view import IncidentView, report_failure
+from ui.models import IncidentReader
+from ui.models.incidents import (
+    SEVERITY_COLORS,
+    IncidentListModel,
+    format_duration,
+    incident_age,
+)
+from ui.models.roles import ItemRole
+
+if TYPE_CHECKING:
+    from console.ops.incidents import Outcome
+    from ui.context import UiContext
+    from ui.declare_dialog import Declaration
+    from ui.events import AppEvents
+
+log = logging.getLogger(__name__)
+
+STATUS_TARGETS = (
+    Status.TRIAGE,
+    Status.MITIGATING,
+    Status.RESOLVED,
+    Status.POST_INCIDENT,
+    Status.CLOSED,
+)
+THEMES = (("system", "System"), ("light", "Light"), ("dark", "Dark"))
+LIST_TICK_MS = 30_000
+
+
+def _module_available(name: str) -> bool:
+    """Secondary windows land in parallel; wire each one only once its module exists."""
+    return importlib.util.find_spec(name) is not None
+
+
+class AssignRoleDialog(QDialog):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Assign a role")
+        self.role_combo = QComboBox(self)
+        for role in Role:
+            self.role_combo.addItem(role.label, role)
+        self.person_edit = QLineEdit(self)
+        self.person_edit.setPlaceholderText("Name")
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form = QFormLayout(self)
+        form.addRow("&Role", self.role_combo)
+        form.addRow("&Person", self.person_edit)
+        form.addRow(buttons)
+
+    @classmethod
+    def ask(cls, parent: QWidget | None) -> tuple[Role, str] | None:
+        dialog = cls(parent)
+        try:
+            if dialog.exec() != QDialog.DialogCode.Accepted:
+                return None
+            role = list(Role)[max(0, dialog.role_combo.currentIndex())]
+            person = dialog.person_edit.text().strip()
+            return (role, person) if person else None
+        finally:
+            dialog.deleteLater()
+
+
+class IncidentDelegate(QStyledItemDelegate):
+    """Two lines per incident: a severity badge and the title; status and elapsed time."""
+
+    HEIGHT = 52
+
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
+        return QSize(200, self.HEIGHT)
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        incident = index.data(ItemRole.VIEW)
+        if not isinstance(incident, IncidentSummary):
+            super().paint(painter, option, index)
+            return
+        painter.save()
+        style = QApplication.style()
+        style.drawPrimitive(
+            QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, option.widget
+        )
+        rect: QRect = option.rect.adjusted(8, 6, -8, -6)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        palette = option.palette
+        text_color = palette.highlightedText().color() if selected else palette.text().color()
+        muted = QColor(text_color)
+        muted.setAlpha(170)
+
+        badge_font = painter.font()
+        badge_font.setBold(True)
+        badge_font.setPointSizeF(badge_font.pointSizeF() * 0.85)
+        painter.setFont(badge_font)
+        badge_w = painter.fontMetrics().horizontalAdvance("SEV0") + 12
+        badge = QRect(rect.left(), rect.top() + 1, badge_w, 18)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        color = QColor(SEVERITY_COLORS[incident.severity])
+        if not incident.status.is_active:
+            color.setAlpha(140)
+        painter.setBrush(color)
+        painter.drawRoundedRect(badge, 4, 4)
+        painter.setPen(QColor("white"))
+        painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, incident.severity.value)
+
+        title_font = option.font
+        title_font.setBold(incident.status.is_active)
+        painter.setFont(title_font)
+        painter.setPen(text_color if incident.status.is_active else muted)
+        title_rect = QRect(badge.right() + 8, rect.top(), rect.width() - badge_w - 8, 20)
+        title = painter.fontMetrics().elidedText(
+            incident.title, Qt.TextElideMode.ElideRight, title_rect.width()
+        )
+        painter.drawText(
+            title_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, title
+        )
+
+        detail_font = option.font
+        detail_font.setBold(False)
+        detail_font.setPointSizeF(detail_font.pointSizeF() * 0.9)
+        painter.setFont(detail_font)
+        painter.setPen(muted)
+        word, seconds = incident_age(incident, _now(index))
+        detail = f"{incident.status.label} · {word} {format_duration(seconds)}"
+        ic = incident.holder(Role.INCIDENT_COMMANDER)
+        if ic:
+            detail += f" · IC {ic}"
+        detail_rect = QRect(rect.left(), rect.top() + 22, rect.width(), 18)
+        detail = painter.fontMetrics().elidedText(detail, Qt.TextElideMode.ElideRight, rect.width())
+        painter.drawText(
+            detail_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, detail
+        )
+        painter.restore()
+
+
+def _now(index: QModelIndex | QPersistentModelIndex) -> Any:
+    model = index.model()
+    clock = getattr(model, "clock", None)
+    assert clock is not None
+    return clock()
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self,
+        reader: IncidentReader,
+        events: AppEvents,
+        clock: Clock,
+        *,
+        demo: bool = False,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._events = events
+        self._clock = clock
+        self._demo = demo
+        self._context: UiContext | None = None
+        self._compact: Any = None
+        self._error_banner: Any = None
+        self._pending_errors: list[str] = []
+        self._keep: list[Any] = []  # QObjects owned here for the window's lifetime
+        self.setWindowTitle("Responder Console" + (" — demo workspace" if demo else ""))
+        self.setObjectName("mainWindow")
+
+        # incident list -----------------------------------------------------------
+        self.incident_model = IncidentListModel(reader, clock, self)
+        self.incident_model.clock = clock  # type: ignore[attr-defined]  # read by the delegate
+        self.incident_list = QListView(self)
+        self.incident_list.setObjectName("incidentList")
+        self.incident_list.setModel(self.incident_model)
+        self.incident_list.setItemDelegate(IncidentDelegate(self.incident_list))
+        self.incident_list.setUniformItemSizes(True)
+        self.incident_list.setAccessibleName("Incidents")
+        self.incident_list.selectionModel().selectionChanged.connect(self._on_list_selection)
+        self.filter_combo = QComboBox(self)
+        self.filter_combo.addItem("All incidents", False)
+        self.filter_combo.addItem("Active only", True)
+        self.filter_combo.setToolTip("Show every incident or only the ones still being fought")
+        self.filter_combo.currentIndexChanged.connect(self._on_filter_changed)
+        list_title = QLabel("Incidents", self)
+        list_title.setObjectName("paneTitle")
+        side = QWidget(self)
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addWidget(list_title)
+        side_layout.addWidget(self.filter_combo)
+        side_layout.addWidget(self.incident_list, 1)
+
+        # incident workspace --------------------------------------------------------
+        self.incident_view = IncidentView(reader, events, clock, self)
+        self.banner_area = QVBoxLayout()
+        self.banner_area.setContentsMargins(0, 0, 0, 0)
+        self.banner_area.setSpacing(4)
+        centre = QWidget(self)
+        centre_layout = QVBoxLayout(centre)
+        centre_layout.setContentsMargins(0, 0, 0, 0)
+        centre_layout.addLayout(self.banner_area)
+        centre_layout.addWidget(self.incident_view, 1)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.addWidget(side)
+        self.splitter.addWidget(centre)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([340, 1000])
+        self.splitter.setChildrenCollapsible(False)
+        body = QWidget(self)
+        body_layout = QVBoxLayout(body)
+        body_layout.setContentsMargins(8, 8, 8, 4)
+        body_layout.addWidget(self.splitter)
+        self.setCentralWidget(body)
+
+        # actions, menus, toolbar, status bar -----------------------------------------
+        self.actions_by_name: dict[str, QAction] = {}
+        self._build_actions()
+        if demo:
+            marker = QLabel("Demo workspace", self)
+            marker.setObjectName("demoMarker")
+            marker.setStyleSheet(
+                "QLabel { background: #6a1b9a; color: white; border-radius: 3px;"
+                " padding: 1px 6px; }"
+            )
+            marker.setToolTip("Sample data; nothing here reaches PagerDuty or Opsgenie")
+            self.statusBar().addPermanentWidget(marker)
+        self.statusBar().showMessage("Opening the workspace…")
+
+        self._list_timer = QTimer(self)
+        self._list_timer.setInterval(LIST_TICK_MS)
+        self._list_timer.timeout.connect(self.incident_model.tick)
+        self._list_timer.start()
+
+        events.changes_applied.connect(self.on_changes)
+        events.incident_selected.connect(self.select_incident)
+        events.error_shown.connect(self.show_error)
+        self.incident_view.incident_loaded.connect(self._on_incident_loaded)
+
+        self.incident_model.reload()
+        self.select_incident(self.incident_model.default_incident())
+        self._set_writable(False)
+        self._restore_layout()
+
+    @classmethod
+    def for_context(cls, context: UiContext) -> MainWindow:
+        window = cls(context.workspace.queries, context.events, context.clock, demo=context.demo)
+        window.attach(context)
+        return window
+
+    # ------------------------------------------------------------------ attach
+
+    def attach(self, context: UiContext) -> None:
+        """The workspace is open: switch to live reads, enable writes, add banners and status."""
+        self._context = context
+        reader = context.workspace.queries
+        self.incident_model.set_reader(reader)
+        self.incident_view.attach(context)
+        self._set_writable(True)
+        self.statusBar().clearMessage()
+        self._add_secondary(context)
+        pending, self._pending_errors = self._pending_errors, []
+        for message in pending:
+            self.show_error(message)
+
+    def resync(self) -> None:
+        """Re-read what is shown (the read side was swapped; others may have written)."""
+        self.incident_model.refresh()
+        incident_id = self.current_incident_id
+        if incident_id is not None:
+            ids = frozenset({incident_id})
+            self.incident_view.on_changes(Changes(incidents=ids, timeline=ids, checklist=ids))
+
+    def _add_secondary(self, context: UiContext) -> None:
+        if _module_available("ui.reminders"):
+            from ui.reminders import ReminderBanner, ReminderCenter
+
+            reminder_banner = ReminderBanner(context, self)
+            self.banner_area.addWidget(reminder_banner)
+            center = ReminderCenter(context, self)
+            self._keep.append(center)
+            QTimer.singleShot(0, center.start)
+        if _module_available("ui.errors"):
+            from ui.errors import ErrorBanner
+
+            self._error_banner = ErrorBanner(self)
+            self.banner_area.insertWidget(0, self._error_banner)
+        if _module_available("ui.connectivity"):
+            from ui.connectivity import ConnectivityMonitor, SyncStatusLabel
+
+            self.statusBar().insertPermanentWidget(0, SyncStatusLabel(context, self), 1)
+            monitor = ConnectivityMonitor(context.events, self)
+            self._keep.append(monitor)
+            QTimer.singleShot(0, monitor.start)
+        self.actions_by_name["compact"].setEnabled(_module_available("ui.compact"))
+        self.actions_by_name["palette"].setEnabled(_module_available("ui.palette"))
+
+    # ----------------------------------------------------------------- actions
+
+    def _action(
+        self,
+        name: str,
+        text: str,
+        shortcut: QKeySequence | QKeySequence.StandardKey | str,
+        slot: Callable[[], None],
+        tip: str = "",
+    ) -> QAction:
+        action = QAction(text, self)
+        action.setObjectName(f"action_{name}")
+        action.setShortcut(QKeySequence(shortcut))
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(
+                f"{tip} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
+            )
+        action.triggered.connect(slot)
+        self.addAction(action)
+        self.actions_by_name[name] = action
+        return action
+
+    def _build_actions(self) -> None:
+        a = self._action
+        new = a(
+            "declare",
+            "&New incident…",
+            QKeySequence.StandardKey.New,
+            self.declare_incident,
+            "Declare a new incident",
+        )
+        focus = a(
+            "quick_entry",
+            "&Focus quick entry",
+            "Ctrl+L",
+            self.incident_view.focus_quick_entry,
+            "Type a note or /command",
+        )
+        palette = a(
+            "palette",
+            "Command &palette…",
+            "Ctrl+K",
+            self.open_palette,
+            "Run any action or go to an incident",
+        )
+        compact = a(
+            "compact",
+            "&Compact IC window",
+            "Ctrl+Shift+C",
+            self.open_compact,
+            "Always-on-top checklist window",
+        )
+        role = a(
+            "assign_role", "Assign &role…", "Ctrl+R", self.assign_role, "Hand a role to someone"
+        )
+        export_md = a(
+            "export_markdown",
+            "Export as &Markdown…",
+            "Ctrl+E",
+            self.export_markdown,
+            "Save the incident as Markdown",
+        )
+        export_json = a(
+            "export_json",
+            "Export as &JSON…",
+            "Ctrl+Shift+E",
+            self.export_json,
+            "Save the incident as JSON",
+        )
+        active_only = a(
+            "active_only",
+            "&Active incidents only",
+            "Ctrl+Shift+A",
+            self._toggle_active_only,
+            "Hide resolved and closed incidents",
+        )
+        active_only.setCheckable(True)
+        quit_action = a(
+            "quit", "&Quit", "Ctrl+Q", self.quit, "Quit (queued entries are saved first)"
+        )
+
+        status_menu = QMenu("Set &status", self)
+        for number, status in enumerate(STATUS_TARGETS, start=1):
+            action = a(
+                f"status_{status.value}",
+                status.label,
+                f"Ctrl+Shift+{number}",
+                self._status_slot(status),
+                f"Move the incident to {status.value}",
+            )
+            status_menu.addAction(action)
+        severity_menu = QMenu("Set se&verity", self)
+        for severity in Severity:
+            action = a(
+                f"severity_{severity.value.lower()}",
+                severity.value,
+                f"Ctrl+{severity.rank}",
+                self._severity_slot(severity),
+                severity.definition,
+            )
+            severity_menu.addAction(action)
+        theme_menu = QMenu("&Theme", self)
+        themes = QActionGroup(self)
+        for number, (mode, label) in enumerate(THEMES, start=1):
+            action = a(
+                f"theme_{mode}",
+                label,
+                f"Ctrl+Alt+{number}",
+                self._theme_slot(mode),
+                f"{label} colours",
+            )
+            action.setCheckable(True)
+            action.setChecked(mode == "system")
+            themes.addAction(action)
+            theme_menu.addAction(action)
+
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        file_menu.addAction(new)
+        file_menu.addSeparator()
+        file_menu.addAction(export_md)
+        file_menu.addAction(export_json)
+        file_menu.addSeparator()
+        file_menu.addAction(quit_action)
+        incident_menu = menu.addMenu("&Incident")
+        incident_menu.addAction(focus)
+        incident_menu.addMenu(status_menu)
+        incident_menu.addMenu(severity_menu)
+        incident_menu.addAction(role)
+        view_menu = menu.addMenu("&View")
+        view_menu.addAction(palette)
+        view_menu.addAction(compact)
+        view_menu.addAction(active_only)
+        view_menu.addMenu(theme_menu)
+
+        toolbar = QToolBar("Main", self)
+        toolbar.setObjectName("mainToolbar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        for action in (new, focus, role, palette, compact):
+            toolbar.addAction(action)
+        status_button = status_menu.menuAction()
+        severity_button = severity_menu.menuAction()
+        toolbar.addAction(status_button)
+        toolbar.addAction(severity_button)
+        self.addToolBar(toolbar)
+        self.status_menu, self.severity_menu = status_menu, severity_menu
+
+    @Slot()
+    def quit(self) -> None:
+        self.close()
+
+    def _status_slot(self, status: Status) -> Callable[[], None]:
+        return lambda: self.set_status(status)
+
+    def _severity_slot(self, severity: Severity) -> Callable[[], None]:
+        return lambda: self.set_severity(severity)
+
+    def _theme_slot(self, mode: str) -> Callable[[], None]:
+        return lambda: self.set_theme(mode)
+
+    def _set_writable(self, writable: bool) -> None:
+        has_incident = self.incident_view.incident is not None
+        for name, action in self.actions_by_name.items():
+            if name.startswith(("status_", "severity_")) or name in ("assign_role",):
+                action.setEnabled(writable and has_incident)
+            elif name in ("declare",):
+                action.setEnabled(writable)
+            elif name.startswith("export_"):
+                action.setEnabled(writable and has_incident)
+        self.status_menu.setEnabled(writable and has_incident)
+        self.severity_menu.setEnabled(writable and has_incident)
+
+    # ----------------------------------------------------------------- selection
+
+    @property
+    def current_incident_id(self) -> int | None:
+        return self.incident_view.incident_id
+
+    @Slot(int)
+    def select_incident(self, incident_id: int | None) -> None:
+        row = self.incident_model.row_of(incident_id) if incident_id is not None else None
+        if row is None and incident_id is not None and self.incident_model.active_only:
+            self.filter_combo.setCurrentIndex(0)  # it is filtered out: show all
+            row = self.incident_model.row_of(incident_id)
+        if row is not None:
+            self.incident_list.setCurrentIndex(self.incident_model.index(row, 0))
+        self._show_incident(incident_id)
+
+    def _show_incident(self, incident_id: int | None) -> None:
+        self.incident_view.set_incident(incident_id)
+        if self._compact is not None:
+            self._compact.set_incident(self.current_incident_id)
+        self._set_writable(self._context is not None)
+
+    @Slot(QItemSelection, QItemSelection)
+    def _on_list_selection(self, selected: QItemSelection, deselected: QItemSelection) -> None:
+        indexes = selected.indexes()
+        if indexes:
+            incident_id = indexes[0].data(ItemRole.ID)
+            if isinstance(incident_id, int) and incident_id != self.current_incident_id:
+                self._show_incident(incident_id)
+
+    @Slot(int)
+    def _on_filter_changed(self, _index: int) -> None:
+        active_only = bool(self.filter_combo.currentData())
+        self.actions_by_name["active_only"].setChecked(active_only)
+        current = self.current_incident_id
+        self.incident_model.set_active_only(active_only)
+        row = self.incident_model.row_of(current) if current is not None else None
+        if row is not None:
+            self.incident_list.setCurrentIndex(self.incident_model.index(row, 0))
+
+    @Slot()
+    def _toggle_active_only(self) -> None:
+        self.filter_combo.setCurrentIndex(
+            1 if self.actions_by_name["active_only"].isChecked() else 0
+        )
+
+    @Slot(object)
+    def _on_incident_loaded(self, incident: IncidentSummary | None) -> None:
+        title = "Responder Console" + (" — demo workspace" if self._demo else "")
+        if incident is not None:
+            title = f"{incident.severity.value} {incident.title} — {title}"
+        self.setWindowTitle(title)
+
+    # ------------------------------------------------------------------ events
+
+    @Slot(object)
+    def on_changes(self, changes: Changes) -> None:
+        if changes.incidents or changes.roles:
+            self.incident_model.refresh(changes.incidents | changes.roles)
+        elif changes.timeline:
+            self.incident_model.refresh(changes.timeline)  # entry counts, updated_at
+
+    @Slot(str)
+    def show_error(self, text: str) -> None:
+        log.info("shown to the user: %s", text)
+        if self._error_banner is not None:
+            self._error_banner.show_message(text)
+        else:
+            self._pending_errors.append(text)
+            self.statusBar().showMessage(text, 15_000)
+
+    # --------------------------------------------------------------- operations
+
+    @Slot()
+    def declare_incident(self) -> None:
+        context = self._context
+        if context is None:
+            return
+        from ui.declare_dialog import DeclareDialog  # loaded on first use: keeps start-up lean
+
+        declaration = DeclareDialog.ask(self, commander=context.workspace.incidents.actor)
+        if declaration is not None:
+            self.declare(declaration)
+
+    def declare(self, declaration: Declaration) -> None:
+        context = self._context
+        assert context is not None
+        service = context.workspace.incidents
+        context.runner.write(
+            lambda: service.declare(
+                declaration.title,
+                declaration.severity,
+                summary=declaration.summary,
+                commander=declaration.commander,
+            ),
+            self._declared,
+            lambda error: report_failure(self._events, error, "Declaring the incident"),
+        )
+
+    def _declared(self, outcome: Outcome) -> None:
+        self._events.changes_applied.emit(outcome.changes)
+        if outcome.incident is not None:
+            self.select_incident(outcome.incident.id)
+            self.incident_view.focus_quick_entry()
+
+    def set_status(self, status: Status) -> None:
+        incident_id = self.current_incident_id
+        if incident_id is not None:
+            self.incident_view.write(
+                lambda service: service.change_status(incident_id, status),
+                f"Setting the status to {status.value}",
+            )
+
+    def set_severity(self, severity: Severity) -> None:
+        incident_id = self.current_incident_id
+        if incident_id is not None:
+            self.incident_view.write(
+                lambda service: service.change_severity(incident_id, severity),
+                f"Setting the severity to {severity.value}",
+            )
+
+    @Slot()
+    def assign_role(self) -> None:
+        incident_id = self.current_incident_id
+        if incident_id is None:
+            return
+        answer = AssignRoleDialog.ask(self)
+        if answer is not None:
+            role, person = answer
+            self.incident_view.write(
+                lambda service: service.assign_role(incident_id, role, person),
+                f"Assigning the {role.label.lower()}",
+            )
+
+    @Slot()
+    def export_markdown(self) -> None:
+        self._export("md", "Markdown (*.md)")
+
+    @Slot()
+    def export_json(self) -> None:
+        self._export("json", "JSON (*.json)")
+
+    def _export(self, suffix: str, file_filter: str) -> None:
+        context, incident = self._context, self.incident_view.incident
+        if context is None or incident is None:
+            return
+        settings = QSettings()
+        folder = str(settings.value("export/folder", str(Path.home())))
+        name = f"incident-{incident.id}.{suffix}"
+        chosen, _ = QFileDialog.getSaveFileName(
+            self, "Export incident", str(Path(folder) / name), file_filter
+        )
+        if not chosen:
+            return
+        target = Path(chosen)
+        settings.setValue("export/folder", str(target.parent))
+        queries = context.workspace.queries
+        incident_id = incident.id
+
+        def export() -> Path:
+            from console.ops.export import export_json, export_markdown
+
+            document = (
+                export_markdown(queries, incident_id)
+                if suffix == "md"
+                else export_json(queries, incident_id)
+            )
+            target.write_text(document, encoding="utf-8")
+            return target
+
+        context.runner.read(export, self._exported, self._export_failed)
+
+    def _exported(self, target: Path) -> None:
+        self.statusBar().showMessage(f"Exported to {target}", 10_000)
+
+    def _export_failed(self, error: BaseException) -> None:
+        if isinstance(error, OSError):
+            self._events.error_shown.emit(f"Export failed: {error.strerror or error}")
+        else:
+            report_failure(self._events, error, "Export")
+
+    @Slot()
+    def open_palette(self) -> None:
+        if not _module_available("ui.palette"):
+            return
+        from ui.palette import CommandPalette, PaletteEntry
+
+        entries: list[PaletteEntry] = []
+        for name, action in self.actions_by_name.items():
+            if action.isEnabled() and name != "palette":
+                entries.append(
+                    PaletteEntry(
+                        key=f"action:{name}",
+                        title=action.text().replace("&", "").rstrip("…"),
+                        subtitle=action.statusTip(),
+                        shortcut=action.shortcut().toString(QKeySequence.SequenceFormat.NativeText),
+                    )
+                )
+        for incident in self.incident_model.incidents():
+            entries.append(
+                PaletteEntry(
+                    key=f"incident:{incident.id}",
+                    title=f"Go to: {incident.title}",
+                    subtitle=f"{incident.severity.value} · {incident.status.label}",
+                )
+            )
+        chosen = CommandPalette.ask(self, entries)
+        if chosen is not None:
+            self.run_palette_key(chosen.key)
+
+    def run_palette_key(self, key: str) -> None:
+        kind, _, value = key.partition(":")
+        if kind == "incident" and value.isdigit():
+            self.select_incident(int(value))
+        elif kind == "action" and value in self.actions_by_name:
+            self.actions_by_name[value].trigger()
+
+    @Slot()
+    def open_compact(self) -> None:
+        if self._context is None or not _module_available("ui.compact"):
+            return
+        if self._compact is None:
+            from ui.compact import CompactChecklistWindow
+
+            self._compact = CompactChecklistWindow(self._context)
+        self._compact.set_incident(self.current_incident_id)
+        self._compact.show()
+        self._compact.raise_()
+        self._compact.activateWindow()
+
+    def set_theme(self, mode: str) -> None:
+        QSettings().setValue("ui/theme", mode)
+        app = QApplication.instance()
+        if isinstance(app, QApplication) and _module_available("ui.theme"):
+            from ui.theme import apply_theme
+
+            apply_theme(app, mode)
+        self.actions_by_name[f"theme_{mode}"].setChecked(True)
+
+    # ------------------------------------------------------------------ layout
+
+    def _restore_layout(self) -> None:
+        settings = QSettings()
+        geometry = settings.value("main/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 800)
+        state = settings.value("main/splitter")
+        if state is not None:
+            self.splitter.restoreState(state)
+        mode = str(settings.value("ui/theme", "system"))
+        if f"theme_{mode}" in self.actions_by_name:
+            self.actions_by_name[f"theme_{mode}"].setChecked(True)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        settings = QSettings()
+        settings.setValue("main/geometry", self.saveGeometry())
+        settings.setValue("main/splitter", self.splitter.saveState())
+        if self._compact is not None:
+            self._compact.close()
+        super().closeEvent(event)

@@ -1,0 +1,292 @@
+"""Light and dark palettes on the Fusion style, following the system scheme on request.
+
+Colours are chosen for contrast first (the console is read at 03:00 on a dim laptop):
+body text against its background stays above WCAG AA in both palettes, and the
+severity colours are tuned per palette so a badge stays readable on either.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Slot
+from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPainterPath, QPalette, QPen
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleOption, QWidget
+
+from console.domain.incident import Severity
+
+log = logging.getLogger(__name__)
+
+MODES: Final = ("system", "light", "dark")
+
+#: severity → (colour on a light background, colour on a dark background)
+_SEVERITY: Final[dict[Severity, tuple[str, str]]] = {
+    Severity.SEV1: ("#c62828", "#ff6b6b"),  # red
+    Severity.SEV2: ("#d84315", "#ff9e5e"),  # orange
+    Severity.SEV3: ("#9a6b00", "#ffd54f"),  # amber (dark enough to read on white)
+    Severity.SEV4: ("#3d5a80", "#8fb3de"),  # slate blue
+}
+
+_ACCENT_LIGHT: Final = "#1565c0"
+_ACCENT_DARK: Final = "#5aa9ff"
+
+_PROPERTY_DARK: Final = "responderConsoleDark"
+_FOLLOWER_NAME: Final = "responderConsoleThemeFollower"
+
+
+def severity_color(severity: Severity, dark: bool) -> QColor:
+    """The badge colour of ``severity`` for a light or dark palette."""
+    light_hex, dark_hex = _SEVERITY[severity]
+    return QColor(dark_hex if dark else light_hex)
+
+
+def severity_text_color(severity: Severity, dark: bool) -> QColor:
+    """Text to draw on a filled badge of :func:`severity_color` (black or white)."""
+    fill = severity_color(severity, dark)
+    black, white = QColor("#000000"), QColor("#ffffff")
+    return black if contrast_ratio(fill, black) >= contrast_ratio(fill, white) else white
+
+
+def alert_color(dark: bool) -> QColor:
+    """Red for "overdue" and "not saved" text, readable on the palette's background."""
+    return QColor("#ff6b6b" if dark else "#c62828")
+
+
+def is_dark(app: QGuiApplication | None = None) -> bool:
+    """Whether the palette in use is dark (judged by the window colour, so it is
+    right whether the theme was chosen, followed from the system or left alone)."""
+    target = app if app is not None else QGuiApplication.instance()
+    if not isinstance(target, QGuiApplication):
+        return False
+    marked = target.property(_PROPERTY_DARK)
+    if isinstance(marked, bool):
+        return marked
+    return target.palette().color(QPalette.ColorRole.Window).lightness() < 128
+
+
+def light_palette() -> QPalette:
+    return _palette(
+        window="#f3f4f6",
+        window_text="#111827",
+        base="#ffffff",
+        alternate="#eef0f3",
+        text="#111827",
+        button="#e5e7eb",
+        button_text="#111827",
+        tooltip_base="#111827",
+        tooltip_text="#f9fafb",
+        placeholder="#6b7280",
+        disabled="#9ca3af",
+        accent=_ACCENT_LIGHT,
+        highlighted_text="#ffffff",
+        link="#0b57d0",
+        mid="#c4c8cf",
+    )
+
+
+def dark_palette() -> QPalette:
+    return _palette(
+        window="#1e1f22",
+        window_text="#e8e8e8",
+        base="#141517",
+        alternate="#1b1c1f",
+        text="#ececec",
+        button="#2b2d31",
+        button_text="#e8e8e8",
+        tooltip_base="#f3f4f6",
+        tooltip_text="#111827",
+        placeholder="#9ca3af",
+        disabled="#6b7280",
+        accent=_ACCENT_DARK,
+        highlighted_text="#0b0c0e",
+        link="#8ab4f8",
+        mid="#3a3d42",
+    )
+
+
+def apply_theme(app: QApplication, mode: str = "system") -> None:
+    """Fusion with our light or dark palette. ``system`` keeps following the OS scheme."""
+    if mode not in MODES:
+        raise ValueError(f"unknown theme {mode!r}; use one of: {', '.join(MODES)}")
+    if not isinstance(app.style(), ConsoleStyle):
+        app.setStyle(ConsoleStyle())
+    follower = app.findChild(_SchemeFollower, _FOLLOWER_NAME)
+    if mode == "system":
+        if follower is None:
+            follower = _SchemeFollower(app)
+        follower.follow()
+        return
+    if follower is not None:
+        follower.stop()
+        follower.deleteLater()
+    _set_palette(app, dark=mode == "dark")
+
+
+class _SchemeFollower(QObject):
+    """Re-applies the palette when the OS switches between light and dark."""
+
+    def __init__(self, app: QApplication) -> None:
+        super().__init__(app)
+        self.setObjectName(_FOLLOWER_NAME)
+        self._app = app
+        self._connected = False
+
+    def follow(self) -> None:
+        if not self._connected:
+            self._app.styleHints().colorSchemeChanged.connect(self._on_scheme_changed)
+            self._connected = True
+        self._on_scheme_changed(self._app.styleHints().colorScheme())
+
+    def stop(self) -> None:
+        if self._connected:
+            self._app.styleHints().colorSchemeChanged.disconnect(self._on_scheme_changed)
+            self._connected = False
+
+    @Slot(Qt.ColorScheme)
+    def _on_scheme_changed(self, scheme: Qt.ColorScheme) -> None:
+        dark = scheme == Qt.ColorScheme.Dark  # Unknown → light: the safer default to read
+        log.debug("following the system colour scheme: %s", scheme.name)
+        _set_palette(self._app, dark=dark)
+
+
+class ConsoleStyle(QProxyStyle):
+    """Fusion, with check boxes drawn from the palette's text and accent colours.
+
+    Fusion outlines its check boxes with a darker shade of the window colour
+    unless the *platform* reports dark mode, so on our dark palette (chosen in
+    the app, or on a platform without a colour-scheme API) the empty boxes of
+    the checklist vanish. Drawing them from Text/Highlight keeps them visible
+    in both palettes.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("Fusion")
+
+    def drawPrimitive(  # noqa: N802 - Qt override
+        self,
+        element: QStyle.PrimitiveElement,
+        option: QStyleOption,
+        painter: QPainter,
+        widget: QWidget | None = None,
+    ) -> None:
+        if element not in (
+            QStyle.PrimitiveElement.PE_IndicatorCheckBox,
+            QStyle.PrimitiveElement.PE_IndicatorItemViewItemCheck,
+        ):
+            super().drawPrimitive(element, option, painter, widget)
+            return
+        palette = option.palette
+        state = option.state
+        enabled = bool(state & QStyle.StateFlag.State_Enabled)
+        group = QPalette.ColorGroup.Normal if enabled else QPalette.ColorGroup.Disabled
+        text = palette.color(group, QPalette.ColorRole.Text)
+        accent = palette.color(group, QPalette.ColorRole.Highlight)
+        rect = QRectF(option.rect).adjusted(1.5, 1.5, -1.5, -1.5)
+        side = min(rect.width(), rect.height())
+        box = QRectF(0, 0, side, side)
+        box.moveCenter(rect.center())
+        checked = bool(state & QStyle.StateFlag.State_On)
+        partial = bool(state & QStyle.StateFlag.State_NoChange)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        border = QColor(accent if checked or partial else text)
+        if not (checked or partial):
+            border.setAlpha(190)
+        painter.setPen(QPen(border, 1.5))
+        painter.setBrush(
+            accent if checked or partial else palette.color(group, QPalette.ColorRole.Base)
+        )
+        painter.drawRoundedRect(box, 2.5, 2.5)
+        mark = QPen(palette.color(group, QPalette.ColorRole.HighlightedText), max(side / 8, 1.6))
+        mark.setCapStyle(Qt.PenCapStyle.RoundCap)
+        mark.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+        painter.setPen(mark)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        if checked:
+            path = QPainterPath(QPointF(box.left() + side * 0.22, box.top() + side * 0.52))
+            path.lineTo(box.left() + side * 0.42, box.top() + side * 0.72)
+            path.lineTo(box.left() + side * 0.78, box.top() + side * 0.30)
+            painter.drawPath(path)
+        elif partial:
+            y = box.center().y()
+            painter.drawLine(
+                QPointF(box.left() + side * 0.25, y), QPointF(box.right() - side * 0.25, y)
+            )
+        painter.restore()
+
+
+def _set_palette(app: QApplication, *, dark: bool) -> None:
+    app.setProperty(_PROPERTY_DARK, dark)
+    app.setPalette(dark_palette() if dark else light_palette())
+
+
+def _palette(
+    *,
+    window: str,
+    window_text: str,
+    base: str,
+    alternate: str,
+    text: str,
+    button: str,
+    button_text: str,
+    tooltip_base: str,
+    tooltip_text: str,
+    placeholder: str,
+    disabled: str,
+    accent: str,
+    highlighted_text: str,
+    link: str,
+    mid: str,
+) -> QPalette:
+    role = QPalette.ColorRole
+    palette = QPalette()
+    colours = {
+        role.Window: window,
+        role.WindowText: window_text,
+        role.Base: base,
+        role.AlternateBase: alternate,
+        role.Text: text,
+        role.Button: button,
+        role.ButtonText: button_text,
+        role.ToolTipBase: tooltip_base,
+        role.ToolTipText: tooltip_text,
+        role.PlaceholderText: placeholder,
+        role.BrightText: "#ff5252",
+        role.Highlight: accent,
+        role.HighlightedText: highlighted_text,
+        role.Link: link,
+        role.LinkVisited: link,
+        role.Accent: accent,
+        role.Mid: mid,
+        role.Midlight: button,
+        role.Dark: mid,
+        role.Shadow: "#000000",
+        role.Light: base,
+    }
+    for colour_role, value in colours.items():
+        palette.setColor(colour_role, QColor(value))
+    disabled_group = QPalette.ColorGroup.Disabled
+    for colour_role in (role.WindowText, role.Text, role.ButtonText, role.PlaceholderText):
+        palette.setColor(disabled_group, colour_role, QColor(disabled))
+    palette.setColor(disabled_group, role.Highlight, QColor(mid))
+    return palette
+
+
+def _luminance(colour: QColor) -> float:
+    """WCAG relative luminance of ``colour`` (0 black … 1 white)."""
+
+    def channel(value: float) -> float:
+        return value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
+
+    return (
+        0.2126 * channel(colour.redF())
+        + 0.7152 * channel(colour.greenF())
+        + 0.0722 * channel(colour.blueF())
+    )
+
+
+def contrast_ratio(first: QColor, second: QColor) -> float:
+    """WCAG contrast ratio between two colours (1 … 21)."""
+    a, b = sorted((_luminance(first), _luminance(second)), reverse=True)
+    return (a + 0.05) / (b + 0.05)
