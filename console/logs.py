@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import collections
 import logging
-import logging.handlers
 import re
 from pathlib import Path
 
 REDACTIONS = [
+    # header lines and dict reprs: Authorization: Token …, 'Authorization': 'GenieKey …'
     (
-        re.compile(r"(?i)(authorization\s*[:=]\s*)(token|bearer|genieKey|basic)?\s*[^\s,'\"]+"),
+        re.compile(
+            r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)(token|bearer|geniekey|basic)?\s*[^\s,'\"]+"
+        ),
         r"\1\2 [redacted]",
     ),
     (re.compile(r"(?i)(token\s*[=:]\s*)[^\s,'\"&]+"), r"\1[redacted]"),
-    (re.compile(r"(?i)(api[_-]?key\s*[=:]\s*)[^\s,'\"&]+"), r"\1[redacted]"),
+    (re.compile(r"(?i)(api[_-]?key['\"]?\s*[=:]\s*['\"]?)[^\s,'\"&]+"), r"\1[redacted]"),
 ]
 
 
@@ -51,6 +53,25 @@ class RingBufferHandler(logging.Handler):
         return list(self.records)[-lines:]
 
 
+MAX_LOG_BYTES = 2_000_000
+KEEP_LOGS = 3
+
+
+def rotate(path: Path, *, max_bytes: int = MAX_LOG_BYTES, keep: int = KEEP_LOGS) -> None:
+    """Rotate once at start (console.log → .1 → .2 …) when the file is too big.
+
+    A plain FileHandler plus this keeps ``logging.handlers`` (socket, pickle,
+    queue…) off the window's start-up path; a session rarely logs megabytes.
+    """
+    if not path.exists() or path.stat().st_size < max_bytes:
+        return
+    for index in range(keep - 1, 0, -1):
+        older = path.with_name(f"{path.name}.{index}")
+        if older.exists():
+            older.replace(path.with_name(f"{path.name}.{index + 1}"))
+    path.replace(path.with_name(f"{path.name}.1"))
+
+
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
@@ -66,9 +87,9 @@ def configure(folder: Path | None, *, verbose: bool = False) -> RingBufferHandle
         try:
             logs = folder / "logs"
             logs.mkdir(parents=True, exist_ok=True, mode=0o700)
-            handler = logging.handlers.RotatingFileHandler(
-                logs / "console.log", maxBytes=2_000_000, backupCount=3, encoding="utf-8"
-            )
+            path = logs / "console.log"
+            rotate(path)
+            handler = logging.FileHandler(path, encoding="utf-8")
         except OSError:
             logging.getLogger(__name__).warning("cannot write logs in %s", folder)
         else:
