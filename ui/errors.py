@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSizePolicy,
+    QStyle,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -260,6 +261,9 @@ class CrashHandlers:
     # ---------------------------------------------------------------- install
 
     def install(self) -> None:
+        current = getattr(sys.excepthook, "__self__", None)
+        if isinstance(current, CrashHandlers):  # installed twice: replace, don't stack
+            current.uninstall()
         self._previous_hooks = (sys.excepthook, threading.excepthook)
         sys.excepthook = self.excepthook
         threading.excepthook = self.thread_excepthook
@@ -510,7 +514,10 @@ class ErrorBanner(QWidget):
         self.dismiss_button.setText("✕")
         self.dismiss_button.setToolTip("Dismiss this message")
         self.dismiss_button.setAccessibleName("Dismiss")
-        layout.addWidget(QLabel("⚠", self))
+        icon = QLabel(self)  # the style's icon: a glyph may be missing from the font
+        warning = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+        icon.setPixmap(warning.pixmap(16, 16))
+        layout.addWidget(icon)
         layout.addWidget(self.label, 1)
         layout.addWidget(self.more)
         layout.addWidget(self.dismiss_button)

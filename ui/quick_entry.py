@@ -201,7 +201,7 @@ class QuickEntry(QWidget):
         first = self._unsaved[0].text
         shown = first if len(first) <= 40 else first[:39] + "…"
         more = f" (+{len(self._unsaved) - 1} more)" if len(self._unsaved) > 1 else ""
-        self.unsaved_label.setText(f"⚠ not saved: “{shown}”{more}")
+        self.unsaved_label.setText(f"Not saved: “{shown}”{more}")
         self.unsaved_label.setToolTip("\n".join(f"{u.text}\n  → {u.reason}" for u in self._unsaved))
         self.unsaved_label.show()
         self.retry_button.show()

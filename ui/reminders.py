@@ -55,14 +55,20 @@ def _span(seconds: float) -> str:
     return f"{hours} h {rest} min" if rest else f"{hours} h"
 
 
+REMINDER_PREFIX = "Due: "
+
+
 def elide(text: str, limit: int = _TITLE_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def describe_reminder(reminder: Reminder, now: datetime) -> str:
-    """E.g. "⏰ Post a status update — overdue 3 min (Checkout failing…)"."""
+    """E.g. "Due: Post a status update — overdue 3 min (Checkout failing…)".
+
+    Plain words, not an emoji: a responder's laptop may have no emoji font, and
+    a missing-glyph box is the last thing to show under stress."""
     due, _overdue = describe_due(reminder.due_at, now)
-    return f"⏰ {reminder.title} — {due} ({elide(reminder.incident_title)})"
+    return f"{REMINDER_PREFIX}{reminder.title} — {due} ({elide(reminder.incident_title)})"
 
 
 class ReminderCenter(QObject):
@@ -130,7 +136,7 @@ class ReminderCenter(QObject):
         now = self._context.clock()
         first = fresh[0]
         title = "Reminder due" if len(fresh) == 1 else f"{len(fresh)} reminders due"
-        body = "\n".join(describe_reminder(r, now).removeprefix("⏰ ") for r in fresh[:3])
+        body = "\n".join(describe_reminder(r, now).removeprefix(REMINDER_PREFIX) for r in fresh[:3])
         log.info("reminders due: %s", "; ".join(r.title for r in fresh))
         if QSystemTrayIcon.isSystemTrayAvailable():
             tray = self._tray_icon()

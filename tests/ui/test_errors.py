@@ -204,6 +204,19 @@ def test_thread_exception_is_logged_and_relayed(
     assert asked[0][0] == "ValueError: worker failed (in thread sync-worker)"
 
 
+def test_installing_twice_replaces_the_first(
+    handlers: tuple[CrashHandlers, list[int], list[tuple[str, str]]], ring: RingBufferHandler
+) -> None:
+    first, _exits, _asked = handlers
+    before = threading.excepthook
+    second = CrashHandlers(ring, first.folder, no_error_windows=True, exit_app=lambda code: None)
+    second.install()
+    assert sys.excepthook == second.excepthook
+    second.uninstall()
+    assert sys.excepthook != first.excepthook  # the first is gone, not restored
+    assert threading.excepthook != before
+
+
 def test_no_error_windows_exits_without_asking(
     tmp_path: Path, ring: RingBufferHandler, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -54,7 +54,7 @@ def test_describe_due() -> None:
     assert describe_due(_t(0), _t(3)) == ("overdue 3 min", True)
     assert describe_due(_t(0), _t(125)) == ("overdue 2 h 5 min", True)
     assert describe_reminder(reminder_due, _t(3)) == (
-        "⏰ Post a status update — overdue 3 min (Checkout failing for EU customers since…)"
+        "Due: Post a status update — overdue 3 min (Checkout failing for EU customers since…)"
     )
 
 
@@ -136,7 +136,7 @@ def test_banner_shows_done_ticks_and_moves_due_time(
     center.check_now()
     assert banner.isVisible()
     assert banner.label.text() == (
-        "⏰ Post a status update — overdue 3 min (Checkout failing for EU)"
+        "Due: Post a status update — overdue 3 min (Checkout failing for EU)"
     )
     item_id = banner.current().item_id  # type: ignore[union-attr]  # shown above
     with qtbot.waitSignal(setup.context.events.changes_applied) as blocker:
