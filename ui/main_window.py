@@ -30,12 +30,7 @@ from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QColor, QKeySequen
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
-    QDialog,
-    QDialogButtonBox,
-    QFileDialog,
-    QFormLayout,
     QLabel,
-    QLineEdit,
     QListView,
     QMainWindow,
     QMenu,
@@ -83,38 +78,6 @@ LIST_TICK_MS = 30_000
 def _module_available(name: str) -> bool:
     """Secondary windows land in parallel; wire each one only once its module exists."""
     return importlib.util.find_spec(name) is not None
-
-
-class AssignRoleDialog(QDialog):
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Assign a role")
-        self.role_combo = QComboBox(self)
-        for role in Role:
-            self.role_combo.addItem(role.label, role)
-        self.person_edit = QLineEdit(self)
-        self.person_edit.setPlaceholderText("Name")
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form = QFormLayout(self)
-        form.addRow("&Role", self.role_combo)
-        form.addRow("&Person", self.person_edit)
-        form.addRow(buttons)
-
-    @classmethod
-    def ask(cls, parent: QWidget | None) -> tuple[Role, str] | None:
-        dialog = cls(parent)
-        try:
-            if dialog.exec() != QDialog.DialogCode.Accepted:
-                return None
-            role = list(Role)[max(0, dialog.role_combo.currentIndex())]
-            person = dialog.person_edit.text().strip()
-            return (role, person) if person else None
-        finally:
-            dialog.deleteLater()
 
 
 class IncidentDelegate(QStyledItemDelegate):
@@ -655,6 +618,8 @@ class MainWindow(QMainWindow):
         incident_id = self.current_incident_id
         if incident_id is None:
             return
+        from ui.role_dialog import AssignRoleDialog  # dialogs load when first opened
+
         answer = AssignRoleDialog.ask(self)
         if answer is not None:
             role, person = answer
@@ -678,6 +643,8 @@ class MainWindow(QMainWindow):
         settings = QSettings()
         folder = str(settings.value("export/folder", str(Path.home())))
         name = f"incident-{incident.id}.{suffix}"
+        from PySide6.QtWidgets import QFileDialog  # loads its ~10 enum types on first use
+
         chosen, _ = QFileDialog.getSaveFileName(
             self, "Export incident", str(Path(folder) / name), file_filter
         )
