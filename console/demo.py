@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import yaml
 from sqlalchemy import func, select
 
+from console.domain.clock import ManualClock
 from console.domain.incident import Role, parse_role, parse_severity, parse_status
 from console.ops.incidents import IncidentService
 from console.ops.workspace import Workspace
@@ -17,16 +18,6 @@ from console.resources import resources_dir
 from console.storage.models import CacheSet, Incident, Person, Service, ServiceDependency
 
 log = logging.getLogger(__name__)
-
-
-class _SteppedClock:
-    """The scripted incidents replay at their own times, not at seeding time."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def load_demo_document() -> dict[str, Any]:
@@ -79,7 +70,7 @@ def ensure_demo(workspace: Workspace) -> bool:
             session.add(CacheSet(name=name, fetched_at=now, source="demo workspace"))
     for raw in reversed(document["incidents"]):
         start = now - timedelta(minutes=raw["declared_minutes_ago"])
-        clock = _SteppedClock(start)
+        clock = ManualClock(start)
         declarer = IncidentService(
             workspace.db, actor=raw["declared_by"], templates=workspace.templates, clock=clock
         )

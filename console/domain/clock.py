@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 Clock = Callable[[], datetime]
 
@@ -17,3 +17,18 @@ def ensure_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("naive datetime: pass an aware datetime (UTC is stored)")
     return value.astimezone(UTC)
+
+
+class ManualClock:
+    """A clock that stays where it is put: replaying scripted events (the demo)
+    and tests (no sleeps, no real time)."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = ensure_utc(start)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now

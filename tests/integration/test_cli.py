@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from tests.unit.support import ENTRY_KEYS
+
 REPO = Path(__file__).resolve().parents[2]
 INCIDENT_KEYS = {
     "id",
@@ -24,19 +26,6 @@ INCIDENT_KEYS = {
     "resolved_at",
     "entries",
     "roles",
-}
-ENTRY_KEYS = {
-    "uuid",
-    "seq",
-    "kind",
-    "occurred_at",
-    "recorded_at",
-    "author",
-    "text",
-    "data",
-    "supersedes",
-    "superseded_by",
-    "source",
 }
 
 

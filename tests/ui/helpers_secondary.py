@@ -4,7 +4,7 @@ errors, connectivity, theme): a real workspace on a fixed, movable clock."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractItemModel, Qt
@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QWidget
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
+from console.domain.clock import ManualClock
 from console.domain.incident import Severity
 from console.ops.workspace import Workspace
 from ui.context import UiContext
@@ -21,18 +22,11 @@ from ui.tasks import TaskRunner
 START = datetime(2026, 3, 1, 3, 0, tzinfo=UTC)
 
 
-class MovableClock:
+class MovableClock(ManualClock):
     """Returns the same instant until a test moves it (no sleeps, no real time)."""
 
     def __init__(self, start: datetime = START) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
+        super().__init__(start)
 
 
 @dataclass

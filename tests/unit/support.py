@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from console.domain.clock import ManualClock
 
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
-class FakeClock:
-    """An injected clock: returns the same instant until a test moves it."""
+class FakeClock(ManualClock):
+    """An injected clock starting at START unless told otherwise."""
 
     def __init__(self, start: datetime = START) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
+        super().__init__(start)
 
 
 def raw_rows(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -37,3 +32,21 @@ def raw_scalar(path: Path, sql: str, params: tuple[Any, ...] = ()) -> Any:
     rows = raw_rows(path, sql, params)
     assert len(rows) == 1, rows
     return rows[0][0]
+
+
+#: The stable JSON shape of a timeline entry (README, "JSON shapes").
+ENTRY_KEYS = frozenset(
+    {
+        "uuid",
+        "seq",
+        "kind",
+        "occurred_at",
+        "recorded_at",
+        "author",
+        "text",
+        "data",
+        "supersedes",
+        "superseded_by",
+        "source",
+    }
+)

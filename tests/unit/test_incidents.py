@@ -21,7 +21,7 @@ from console.ops.export import export_json, export_markdown
 from console.ops.incidents import MAX_TEXT, MAX_TITLE, IncidentService
 from console.ops.queries import Queries
 from console.storage.db import Database
-from tests.unit.support import START, FakeClock, raw_rows, raw_scalar
+from tests.unit.support import ENTRY_KEYS, START, FakeClock, raw_rows, raw_scalar
 
 #: entry kind → the outbox operation it must produce (kinds not listed produce none)
 SYNCED = {
@@ -1047,19 +1047,7 @@ def test_export_json_shape(service: IncidentService, queries: Queries, clock: Fa
     timeline = document["timeline"]
     assert [e["seq"] for e in timeline] == list(range(1, 8))
     for entry in timeline:
-        assert set(entry) == {
-            "uuid",
-            "seq",
-            "kind",
-            "occurred_at",
-            "recorded_at",
-            "author",
-            "text",
-            "data",
-            "supersedes",
-            "superseded_by",
-            "source",
-        }
+        assert set(entry) == ENTRY_KEYS
         assert entry["occurred_at"].endswith("+00:00")
     note, correction = timeline[2], timeline[3]
     assert note["superseded_by"] == correction["uuid"]
