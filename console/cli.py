@@ -108,6 +108,25 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["json", "markdown"], default="json")
     export.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
 
+    importing = commands.add_parser(
+        "import", help="import runbooks (later: catalog, contacts)"
+    ).add_subparsers(dest="kind", metavar="KIND", required=True, parser_class=_Parser)
+    runbooks = importing.add_parser(
+        "runbooks", help="Markdown runbooks: folders (walked for *.md, *.markdown) or files"
+    )
+    runbooks.add_argument("paths", nargs="+", metavar="PATH")
+    runbooks.add_argument("--json", action="store_true")
+
+    search = commands.add_parser("search", help="search the runbooks")
+    search.add_argument("query", nargs="+", metavar="QUERY")
+    search.add_argument("--limit", type=_positive, default=20, metavar="N")
+    search.add_argument("--service", metavar="S", help="only runbooks for this service")
+    search.add_argument("--owner", metavar="O", help="only runbooks owned by this team")
+    search.add_argument(
+        "--stale", action="store_true", help="only runbooks overdue for review (or never reviewed)"
+    )
+    search.add_argument("--json", action="store_true")
+
     db = commands.add_parser("db", help="check, back up and restore the database").add_subparsers(
         dest="action", metavar="ACTION", required=True, parser_class=_Parser
     )
@@ -124,6 +143,16 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--backup", metavar="FILE", help="default: the newest backup")
     db.add_parser("set-aside", help="move a damaged database aside and start empty")
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return value
 
 
 def main(
@@ -153,6 +182,10 @@ def main(
     try:
         if args.command == "db":
             return _db(args, folder, out)
+        if args.command == "import":
+            return _import(args, folder, out)
+        if args.command == "search":
+            return _search(args, folder, out)
         return _incident(args, folder, out)
     except ConsoleError as error:
         print(f"responder-console: {error}", file=sys.stderr)
@@ -256,6 +289,84 @@ def _incident(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
         return EXIT_OK
     finally:
         workspace.close()
+
+
+def _import(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
+    from console.importers.runbooks import import_runbooks
+
+    workspace = _open(args, folder)
+    try:
+        report = import_runbooks(workspace.db, [Path(p) for p in args.paths])
+    finally:
+        workspace.close()
+    for refusal in report.refused:
+        print(f"{refusal.path}: {refusal.reason}", file=sys.stderr)
+    counts = {
+        "imported": report.imported,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "removed": report.removed,
+    }
+    _emit(
+        out,
+        args.json,
+        {
+            **counts,
+            "refused": [{"path": r.path, "reason": r.reason} for r in report.refused],
+            "skipped": report.skipped,
+        },
+        f"Runbooks: {report.imported} new, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {report.removed} removed, "
+        f"{len(report.refused)} refused"
+        + (f", {len(report.skipped)} folder READMEs skipped." if report.skipped else "."),
+    )
+    if report.refused:
+        return EXIT_PARTIAL if report.read_any else EXIT_FAILED
+    return EXIT_OK
+
+
+def _search(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
+    from console.search.runbooks import search
+
+    query = " ".join(args.query)
+    workspace = _open(args, folder)
+    try:
+        hits = search(
+            workspace.db,
+            query,
+            limit=args.limit,
+            service=args.service,
+            owner=args.owner,
+            stale=True if args.stale else None,
+            today=workspace.clock().date(),
+        )
+    finally:
+        workspace.close()
+    results = [
+        {
+            "id": hit.slug,
+            "title": hit.title,
+            "path": hit.path,
+            "snippet": hit.snippet,
+            "score": hit.score,
+            "owner": hit.owner,
+            "services": list(hit.services),
+            "last_reviewed": hit.last_reviewed.isoformat() if hit.last_reviewed else None,
+            "overdue": hit.overdue,
+        }
+        for hit in hits
+    ]
+    lines = []
+    for hit in hits:
+        flag = "  (review overdue)" if hit.overdue and hit.last_reviewed else ""
+        lines.append(f"{hit.title}{flag}\n  {hit.path}\n  {hit.snippet}")
+    _emit(
+        out,
+        args.json,
+        {"query": query, "results": results},
+        "\n".join(lines) if lines else f"No runbook matches {query!r}.",
+    )
+    return EXIT_OK
 
 
 def _db(args: argparse.Namespace, folder: Path, out: TextIO) -> int:

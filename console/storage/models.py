@@ -234,3 +234,52 @@ class CacheSet(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     fetched_at: Mapped[datetime]
     source: Mapped[str]
+
+
+class RunbookRow(Base):
+    """An imported runbook file. Written only by console.importers.runbooks.
+
+    Two FTS5 tables index it (raw SQL in migration 0002, kept in step by
+    triggers, outside this metadata: see :data:`FTS_TABLES`): ``runbooks_fts``
+    (unicode61, ranking) and ``runbooks_trigram`` (CJK and substring fallback).
+    """
+
+    __tablename__ = "runbooks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[UUID] = mapped_column(unique=True)
+    #: front-matter ``id``, else the slug of the path relative to the import root
+    slug: Mapped[str] = mapped_column(unique=True)
+    title: Mapped[str]
+    #: absolute source path as given (symlinks not resolved)
+    path: Mapped[str] = mapped_column(unique=True)
+    source_root: Mapped[str]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    mtime_ns: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str]
+    services: Mapped[list[str]] = mapped_column(JSON, default=list)
+    symptoms: Mapped[list[str]] = mapped_column(JSON, default=list)
+    alerts: Mapped[list[str]] = mapped_column(JSON, default=list)
+    severity_hint: Mapped[str | None]
+    owner: Mapped[str | None]
+    #: ISO date (YYYY-MM-DD) or NULL: never reviewed
+    last_reviewed: Mapped[str | None] = mapped_column(String(10))
+    review_every_days: Mapped[int] = mapped_column(Integer)
+    imported_at: Mapped[datetime]
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    __table_args__ = (Index(None, "owner"), Index(None, "source_root"))
+
+
+#: FTS5 tables (and their shadow tables) made with raw SQL in the migrations.
+#: SQLAlchemy metadata cannot describe virtual tables, so schema comparisons
+#: (tests, ``alembic check``) skip them through :func:`include_name`.
+FTS_TABLES = ("runbooks_fts", "runbooks_trigram")
+
+
+def include_name(name: str | None, type_: str, _parent_names: Any) -> bool:
+    """Alembic ``include_name`` hook: leave the raw-SQL FTS5 tables out of comparisons."""
+    if type_ == "table" and name is not None:
+        return not name.startswith(FTS_TABLES)
+    return True

@@ -15,6 +15,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from tests.benchmarks.bench_render import render_large
 from tests.benchmarks.bench_startup import startup
 from tests.benchmarks.bench_timeline import timeline_open_100k, timeline_write_p99
 from tests.benchmarks.fixtures import BenchResult, log
@@ -24,6 +25,7 @@ REGISTRY: dict[str, Callable[[], BenchResult]] = {
     "timeline_write_p99": timeline_write_p99,
     "timeline_open_100k": timeline_open_100k,
     "startup": startup,
+    "render_large": render_large,
 }
 
 

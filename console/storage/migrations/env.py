@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from console.storage.models import Base
+from console.storage.models import Base, include_name
 
 config = context.config
 connection = config.attributes.get("connection")
@@ -14,9 +14,19 @@ if connection is None:  # `alembic check`/`revision --autogenerate` from the dev
     url = config.get_main_option("sqlalchemy.url") or "sqlite://"
     engine = create_engine(url)
     with engine.connect() as fresh:
-        context.configure(connection=fresh, target_metadata=Base.metadata, render_as_batch=True)
+        context.configure(
+            connection=fresh,
+            target_metadata=Base.metadata,
+            render_as_batch=True,
+            include_name=include_name,
+        )
         with context.begin_transaction():
             context.run_migrations()
 else:
-    context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=True,
+        include_name=include_name,
+    )
     context.run_migrations()

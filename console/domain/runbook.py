@@ -1,0 +1,108 @@
+"""Runbooks as values: a parsed file, a refusal, review staleness, slugs.
+
+Pure: the YAML and file reading live in :mod:`console.importers.runbooks`;
+this module holds what both the importer and the search agree on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from console.domain.errors import ConsoleError
+
+#: A runbook without ``review_every_days`` (or an alias) is due for review this
+#: many days after ``last_reviewed`` (docs/RUNBOOK_FORMAT.md).
+DEFAULT_REVIEW_DAYS = 180
+
+_INTERVAL = re.compile(
+    r"^\s*(\d+)\s*(d|day|days|w|wk|week|weeks|m|mo|month|months|y|yr|year|years)?\s*$",
+    re.IGNORECASE,
+)
+_UNIT_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
+
+
+class RunbookError(ConsoleError):
+    """One runbook file was refused. Carries the file and the reason a person can act on."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class RunbookRefusal:
+    """A file (or folder) the import did not take, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ParsedRunbook:
+    """One runbook file, parsed and normalised (aliases resolved), ready to store."""
+
+    slug: str
+    title: str
+    path: str
+    source_root: str
+    content_hash: str
+    mtime_ns: int
+    size: int
+    body: str
+    services: tuple[str, ...] = ()
+    symptoms: tuple[str, ...] = ()
+    alerts: tuple[str, ...] = ()
+    severity_hint: str | None = None
+    owner: str | None = None
+    last_reviewed: date | None = None
+    review_every_days: int = DEFAULT_REVIEW_DAYS
+    #: front-matter keys this version does not know, kept as given (JSON-safe values)
+    extra: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+
+def review_due(last_reviewed: date | None, every_days: int, today: date) -> date:
+    """The date the next review is due. A runbook never reviewed is due today."""
+    if last_reviewed is None:
+        return today
+    return last_reviewed + timedelta(days=every_days)
+
+
+def is_overdue(last_reviewed: date | None, every_days: int, today: date) -> bool:
+    """Past its review date (the due day itself is not overdue), or never reviewed."""
+    if last_reviewed is None:
+        return True
+    return review_due(last_reviewed, every_days, today) < today
+
+
+def parse_interval_days(value: object) -> int:
+    """``90``, ``"90d"``, ``"12w"``, ``"3 months"``, ``"1y"`` → days. ValueError otherwise.
+
+    A month counts 30 days and a year 365: a review interval, not a calendar.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a number of days")
+    if isinstance(value, int):
+        days = value
+    elif isinstance(value, str):
+        match = _INTERVAL.match(value)
+        if match is None:
+            raise ValueError(
+                f'{value!r} is not an interval (write e.g. 90, "90d", "12w", "3 months")'
+            )
+        unit = (match.group(2) or "d").lower()
+        days = int(match.group(1)) * _UNIT_DAYS[unit[0]]
+    else:
+        raise ValueError(f"{value!r} is not a number of days")
+    if days < 1:
+        raise ValueError(f"{value!r}: the review interval must be at least one day")
+    return days
+
+
+def slugify(text: str) -> str:
+    """Lower-case words joined by ``-``: ``Node/Disk Full.md`` → ``node-disk-full-md``."""
+    return re.sub(r"[^\w]+", "-", text.lower()).strip("-_") or "runbook"

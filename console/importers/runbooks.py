@@ -1,0 +1,608 @@
+"""Import runbook files (Markdown + YAML front matter): the one writer path for runbooks.
+
+:func:`parse_runbook` turns one file's bytes into a :class:`ParsedRunbook` or
+raises :class:`RunbookError` with a reason a person can act on (line numbers,
+byte offsets). :func:`import_runbooks` walks folders, skips files whose
+(path, size, mtime) is unchanged without reading them, re-parses changed ones,
+removes rows for files gone from the folders given, and writes in batches.
+One bad file never stops the import: it is listed in the report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import stat
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
+
+from console.domain.clock import Clock, utc_now
+from console.domain.runbook import (
+    DEFAULT_REVIEW_DAYS,
+    ParsedRunbook,
+    RunbookError,
+    RunbookRefusal,
+    parse_interval_days,
+    slugify,
+)
+from console.storage.db import Database
+from console.storage.models import format_utc
+
+log = logging.getLogger(__name__)
+
+MAX_BYTES = 5 * 1024 * 1024
+SUFFIXES = (".md", ".markdown")
+#: Inside a folder these describe the folder, not a failure: passed over (a file
+#: named on the command line is still imported). docs/RUNBOOK_FORMAT.md says so.
+FOLDER_NOTES = frozenset({"readme.md", "readme.markdown"})
+BATCH = 500
+
+#: alias → canonical front-matter key (docs/RUNBOOK_FORMAT.md)
+ALIASES = {
+    "last_reviewed_on": "last_reviewed",
+    "reviewed": "last_reviewed",
+    "last_review": "last_reviewed",
+    "review_in": "review_every_days",
+    "review_interval": "review_every_days",
+    "service": "services",
+    "alert": "alerts",
+    "team": "owner",
+    "severity": "severity_hint",
+    "symptom": "symptoms",
+}
+KNOWN_KEYS = frozenset(
+    {
+        "id",
+        "title",
+        "services",
+        "symptoms",
+        "alerts",
+        "severity_hint",
+        "owner",
+        "last_reviewed",
+        "review_every_days",
+    }
+)
+
+_FENCE_OPEN = re.compile(r"^ *(`{3,}|~{3,})(.*)$")
+_HEADING = re.compile(r"^ {0,3}#(?!#)\s+(.+?)\s*#*\s*$")
+
+
+class CancelToken(Protocol):
+    @property
+    def cancelled(self) -> bool: ...
+
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class ImportReport:
+    """What one import did. ``refused`` lists (path, reason), in walk order."""
+
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    refused: list[RunbookRefusal] = field(default_factory=list)
+    #: folder READMEs passed over (they describe a folder; they are not runbooks)
+    skipped: list[str] = field(default_factory=list)
+    cancelled: bool = False
+
+    @property
+    def read_any(self) -> bool:
+        return bool(self.imported or self.updated or self.unchanged)
+
+
+# ------------------------------------------------------------------ parsing
+
+
+def parse_runbook(
+    data: bytes,
+    *,
+    path: str,
+    root: str,
+    mtime_ns: int = 0,
+) -> ParsedRunbook:
+    """Parse one file's bytes. Raises :class:`RunbookError` (path + reason) when refused."""
+    if len(data) > MAX_BYTES:
+        raise RunbookError(path, _too_big(len(data)))
+    if not data.strip():
+        raise RunbookError(path, "empty file")
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise RunbookError(path, f"binary file (NUL byte at byte offset {nul}), not Markdown")
+    bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    try:
+        text = data[bom:].decode("utf-8")
+    except UnicodeDecodeError as error:
+        offset = error.start + bom
+        raise RunbookError(
+            path,
+            f"not UTF-8: byte 0x{data[offset]:02x} at byte offset {offset} "
+            "(save the file as UTF-8)",
+        ) from None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    meta, body, body_line = _split_front_matter(text, path)
+    _check_fences(body, body_line, path)
+    digest = hashlib.sha256(data).hexdigest()
+    relative = _relative_slug(path, root)
+    fields = _normalise(meta, path)
+    title = fields.pop("title", None) or _first_heading(body) or Path(path).name.split(".")[0]
+    slug = fields.pop("id", None) or relative
+    return ParsedRunbook(
+        slug=slug,
+        title=title,
+        path=path,
+        source_root=root,
+        content_hash=digest,
+        mtime_ns=mtime_ns,
+        size=len(data),
+        body=body,
+        **fields,
+    )
+
+
+def _too_big(size: int) -> str:
+    return f"too large ({size / 1024 / 1024:.1f} MB; the limit is {MAX_BYTES // 1024 // 1024} MB)"
+
+
+def _split_front_matter(text: str, path: str) -> tuple[dict[str, Any], str, int]:
+    """(front matter, body, line number of the body's first line)."""
+    lines = text.split("\n")
+    if not lines or lines[0].rstrip() != "---":
+        return {}, text, 1
+    for index in range(1, len(lines)):
+        if lines[index].rstrip() in ("---", "..."):
+            break
+    else:
+        raise RunbookError(path, "front matter opened on line 1 is never closed with '---'")
+    source = "\n".join(lines[1:index])
+    try:
+        loaded = yaml.safe_load(source) if source.strip() else {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+        where = f" on line {mark.line + 2}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise RunbookError(path, f"invalid YAML front matter{where}: {problem}") from None
+    if loaded is None:
+        loaded = {}
+    if not isinstance(loaded, dict):
+        raise RunbookError(
+            path,
+            f"front matter must be a mapping of keys to values, not a {_kind(loaded)}",
+        )
+    return loaded, "\n".join(lines[index + 1 :]), index + 2
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, str):
+        return "string"
+    return type(value).__name__
+
+
+def _check_fences(body: str, first_line: int, path: str) -> None:
+    opened: tuple[str, int, int] | None = None  # (char, length, line)
+    in_comment = False  # an HTML comment block is not Markdown: fences inside don't count
+    for number, line in enumerate(body.split("\n"), start=first_line):
+        if in_comment:
+            in_comment = "-->" not in line
+            continue
+        if opened is None:
+            start = line.find("<!--")
+            if start >= 0 and "-->" not in line[start:]:
+                in_comment = True
+                continue
+            match = _FENCE_OPEN.match(line)
+            if match is None:
+                continue
+            fence, info = match.group(1), match.group(2)
+            if fence[0] == "`" and "`" in info:
+                continue  # inline code such as ```a``` is not a fence
+            opened = (fence[0], len(fence), number)
+        else:
+            # Any indentation closes: fences inside list items are indented.
+            char, length, _ = opened
+            stripped = line.strip()
+            if len(stripped) >= length and set(stripped) == {char}:
+                opened = None
+    if opened is not None:
+        char, length, number = opened
+        raise RunbookError(
+            path,
+            f"code fence opened on line {number} is never closed "
+            f"(add a line {char * length} where the code ends)",
+        )
+
+
+def _first_heading(body: str) -> str | None:
+    in_fence = False
+    for line in body.split("\n"):
+        if _FENCE_OPEN.match(line):
+            in_fence = not in_fence
+            continue
+        if not in_fence:
+            match = _HEADING.match(line)
+            if match:
+                return match.group(1).strip()
+    return None
+
+
+def _relative_slug(path: str, root: str) -> str:
+    relative = os.path.relpath(path, root) if path != root else os.path.basename(path)
+    for suffix in SUFFIXES:
+        if relative.lower().endswith(suffix):
+            relative = relative[: -len(suffix)]
+            break
+    return slugify(relative)
+
+
+def _normalise(meta: dict[Any, Any], path: str) -> dict[str, Any]:
+    """Resolve aliases, check types; unknown keys go to ``extra``."""
+    canonical: dict[str, tuple[str, Any]] = {}  # key → (as written, value)
+    extra: dict[str, Any] = {}
+    for raw_key, value in meta.items():
+        key = str(raw_key)
+        target = ALIASES.get(key.lower(), key.lower())
+        if target not in KNOWN_KEYS:
+            extra[key] = _json_safe(value)
+            continue
+        if target in canonical and canonical[target][0] == target:
+            extra[key] = _json_safe(value)  # the canonical spelling wins over an alias
+            continue
+        canonical[target] = (key, value)
+    fields: dict[str, Any] = {"extra": extra}
+    for target, (written, value) in canonical.items():
+        if value is None:
+            continue
+        if target in ("id", "title", "owner", "severity_hint"):
+            if isinstance(value, dict | list):
+                raise RunbookError(
+                    path, f"'{written}' must be a single value, not a {_kind(value)}"
+                )
+            text = str(value).strip()
+            if target == "severity_hint" and re.fullmatch(r"(?i)sev\s*-?\s*\d", text):
+                text = "SEV" + text[-1]
+            if text:
+                fields[target] = text
+        elif target in ("services", "symptoms", "alerts"):
+            fields[target] = _names(value, written, path)
+        elif target == "last_reviewed":
+            fields[target] = _date(value, written, path)
+        else:  # review_every_days
+            try:
+                fields[target] = parse_interval_days(value)
+            except ValueError as error:
+                raise RunbookError(path, f"'{written}': {error}") from None
+    fields.setdefault("review_every_days", DEFAULT_REVIEW_DAYS)
+    return fields
+
+
+def _names(value: object, written: str, path: str) -> tuple[str, ...]:
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        items: list[object] = [value]
+    elif isinstance(value, list):
+        items = value
+    else:
+        raise RunbookError(
+            path, f"'{written}' must be a list of names or one name, not a {_kind(value)}"
+        )
+    names: list[str] = []
+    for item in items:
+        if isinstance(item, dict | list):
+            raise RunbookError(path, f"'{written}' must hold plain names, found a {_kind(item)}")
+        text = str(item).strip()
+        if text and text not in names:
+            names.append(text)
+    return tuple(names)
+
+
+def _date(value: object, written: str, path: str) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip()[:10])
+        except ValueError:
+            pass
+    raise RunbookError(path, f"'{written}' is not a date: {value!r} (write YYYY-MM-DD)")
+
+
+def _json_safe(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+# ------------------------------------------------------------------ walking
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    path: str  # absolute, symlinks not resolved
+    root: str
+    size: int
+    mtime_ns: int
+
+
+def _walk(
+    paths: Iterable[Path | str], refused: list[RunbookRefusal], skipped: list[str]
+) -> tuple[list[_Candidate], list[str]]:
+    """Markdown files under ``paths`` (sorted), and the roots given."""
+    found: list[_Candidate] = []
+    roots: list[str] = []
+    seen_files: set[str] = set()
+    for given in paths:
+        absolute = os.path.abspath(os.fspath(given))
+        try:
+            info = os.stat(absolute)
+        except OSError as error:
+            refused.append(RunbookRefusal(absolute, _os_reason(error)))
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            roots.append(absolute)
+            found.extend(_walk_folder(absolute, refused, skipped, seen_files))
+        elif absolute.lower().endswith(SUFFIXES):
+            roots.append(absolute)
+            real = os.path.realpath(absolute)
+            if real not in seen_files:
+                seen_files.add(real)
+                found.append(
+                    _Candidate(absolute, os.path.dirname(absolute), info.st_size, info.st_mtime_ns)
+                )
+        else:
+            refused.append(
+                RunbookRefusal(absolute, "not a Markdown file (only .md and .markdown are read)")
+            )
+    return found, roots
+
+
+def _walk_folder(
+    root: str, refused: list[RunbookRefusal], skipped: list[str], seen_files: set[str]
+) -> Iterator[_Candidate]:
+    # Depth first with the chain of real folder paths: a symlink back into the
+    # chain is a loop; a folder reached twice by different links is read once.
+    seen_dirs: set[str] = set()
+
+    def visit(folder: str, chain: tuple[str, ...]) -> Iterator[_Candidate]:
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as error:
+            refused.append(RunbookRefusal(folder, _os_reason(error)))
+            return
+        for entry in entries:
+            full = os.path.join(folder, entry.name)
+            try:
+                info = os.stat(full)  # follows symlinks
+            except OSError as error:
+                if entry.name.lower().endswith(SUFFIXES) or entry.is_symlink():
+                    refused.append(RunbookRefusal(full, _os_reason(error)))
+                continue
+            if stat.S_ISDIR(info.st_mode):
+                if entry.name.startswith("."):
+                    continue  # .git, .github: never runbooks
+                real = os.path.realpath(full)
+                if real in chain:
+                    refused.append(
+                        RunbookRefusal(full, f"symlink loop: points back to {real}, not followed")
+                    )
+                    continue
+                if real in seen_dirs:
+                    continue
+                seen_dirs.add(real)
+                yield from visit(full, (*chain, real))
+            elif stat.S_ISREG(info.st_mode) and entry.name.lower() in FOLDER_NOTES:
+                skipped.append(full)
+            elif stat.S_ISREG(info.st_mode) and entry.name.lower().endswith(SUFFIXES):
+                real = os.path.realpath(full)
+                if real in seen_files:
+                    continue
+                seen_files.add(real)
+                yield _Candidate(full, root, info.st_size, info.st_mtime_ns)
+
+    real_root = os.path.realpath(root)
+    seen_dirs.add(real_root)
+    yield from visit(root, (real_root,))
+
+
+def _os_reason(error: OSError) -> str:
+    if error.errno is not None and error.errno == getattr(os, "ELOOP", -1):
+        return "symlink loop: the link resolves to itself"
+    if isinstance(error, FileNotFoundError):
+        return "no such file or folder (or a broken symlink)"
+    if isinstance(error, PermissionError):
+        return "cannot be read: permission denied"
+    return f"cannot be read: {error.strerror or error}"
+
+
+# ------------------------------------------------------------------ import
+
+
+@dataclass(frozen=True)
+class _Stored:
+    id: int
+    slug: str
+    size: int
+    mtime_ns: int
+    content_hash: str
+    root: str
+
+
+def import_runbooks(
+    db: Database,
+    paths: Sequence[Path | str],
+    *,
+    progress: Progress | None = None,
+    cancel: CancelToken | None = None,
+    clock: Clock = utc_now,
+) -> ImportReport:
+    """Import (incrementally) the runbooks in ``paths`` (folders or files)."""
+    report = ImportReport()
+    candidates, roots = _walk(paths, report.refused, report.skipped)
+    with db.raw_reader() as raw:
+        stored = {
+            row[0]: _Stored(*row[1:])
+            for row in raw.execute(
+                "SELECT path, id, slug, size, mtime_ns, content_hash, source_root FROM runbooks"
+            )
+        }
+    found_paths = {c.path for c in candidates}
+    refused_paths = {r.path for r in report.refused}
+    # Gone from a folder given in this import (a refused file keeps its last good version).
+    gone = [
+        s.id
+        for path, s in stored.items()
+        if path not in found_paths
+        and path not in refused_paths
+        and any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+    ]
+    gone_ids = set(gone)
+    # Every id already taken, by which file, so a duplicate is refused naming the first.
+    owners: dict[str, str] = {s.slug: p for p, s in stored.items() if s.id not in gone_ids}
+    unchanged: list[_Candidate] = []
+    changed: list[_Candidate] = []
+    for candidate in candidates:
+        old = stored.get(candidate.path)
+        if old and old.size == candidate.size and old.mtime_ns == candidate.mtime_ns:
+            unchanged.append(candidate)
+        else:
+            changed.append(candidate)
+    report.unchanged = len(unchanged)
+    total = len(candidates)
+    done = len(unchanged)
+    if progress:
+        progress(done, total)
+
+    now = format_utc(clock())
+    pending: list[tuple[str, Any]] = [("delete", i) for i in gone]
+    report.removed = len(gone)
+    for candidate in changed:
+        if cancel is not None and cancel.cancelled:
+            report.cancelled = True
+            break
+        old = stored.get(candidate.path)
+        try:
+            parsed = _read_and_parse(candidate, old)
+        except RunbookError as error:
+            report.refused.append(RunbookRefusal(error.path, error.reason))
+        else:
+            if parsed is None:  # size or mtime changed, the bytes did not
+                assert old is not None
+                pending.append(("touch", (candidate.size, candidate.mtime_ns, old.id)))
+                report.unchanged += 1
+            else:
+                holder = owners.get(parsed.slug)
+                if holder is not None and holder != parsed.path:
+                    report.refused.append(
+                        RunbookRefusal(
+                            parsed.path,
+                            f"duplicate id '{parsed.slug}': already used by {holder}",
+                        )
+                    )
+                else:
+                    if old is not None and old.slug != parsed.slug:
+                        owners.pop(old.slug, None)
+                    owners[parsed.slug] = parsed.path
+                    if old is None:
+                        pending.append(("insert", parsed))
+                        report.imported += 1
+                    else:
+                        pending.append(("update", (parsed, old.id)))
+                        report.updated += 1
+        done += 1
+        if progress:
+            progress(done, total)
+        if len(pending) >= BATCH:
+            _write(db, pending, now)
+            pending = []
+    if pending:
+        _write(db, pending, now)
+    log.info(
+        "runbook import: %d new, %d updated, %d unchanged, %d removed, %d refused",
+        report.imported,
+        report.updated,
+        report.unchanged,
+        report.removed,
+        len(report.refused),
+    )
+    return report
+
+
+def _read_and_parse(candidate: _Candidate, old: _Stored | None) -> ParsedRunbook | None:
+    """Parse a changed file; None when its bytes hash as stored (only touched)."""
+    if candidate.size > MAX_BYTES:
+        raise RunbookError(candidate.path, _too_big(candidate.size))
+    try:
+        with open(candidate.path, "rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
+    except OSError as error:
+        raise RunbookError(candidate.path, _os_reason(error)) from None
+    if old is not None and hashlib.sha256(data).hexdigest() == old.content_hash:
+        return None
+    return parse_runbook(
+        data, path=candidate.path, root=candidate.root, mtime_ns=candidate.mtime_ns
+    )
+
+
+_COLUMNS = (
+    "slug, title, path, source_root, content_hash, mtime_ns, size, body, services, symptoms, "
+    "alerts, severity_hint, owner, last_reviewed, review_every_days, imported_at, extra"
+)
+
+
+def _values(parsed: ParsedRunbook, now: str) -> tuple[Any, ...]:
+    return (
+        parsed.slug,
+        parsed.title,
+        parsed.path,
+        parsed.source_root,
+        parsed.content_hash,
+        parsed.mtime_ns,
+        parsed.size,
+        parsed.body,
+        json.dumps(list(parsed.services), ensure_ascii=False),
+        json.dumps(list(parsed.symptoms), ensure_ascii=False),
+        json.dumps(list(parsed.alerts), ensure_ascii=False),
+        parsed.severity_hint,
+        parsed.owner,
+        parsed.last_reviewed.isoformat() if parsed.last_reviewed else None,
+        parsed.review_every_days,
+        now,
+        json.dumps(dict(parsed.extra), ensure_ascii=False),
+    )
+
+
+def _write(db: Database, pending: list[tuple[str, Any]], now: str) -> None:
+    """One transaction for a batch. Deletes first so a moved id can be reused."""
+    order = {"delete": 0, "touch": 1, "update": 2, "insert": 3}
+    with db.raw_writer() as raw:
+        for action, payload in sorted(pending, key=lambda item: order[item[0]]):
+            if action == "delete":
+                raw.execute("DELETE FROM runbooks WHERE id = ?", (payload,))
+            elif action == "touch":
+                raw.execute("UPDATE runbooks SET size = ?, mtime_ns = ? WHERE id = ?", payload)
+            elif action == "update":
+                parsed, row_id = payload
+                assignments = ", ".join(f"{c.strip()} = ?" for c in _COLUMNS.split(","))
+                raw.execute(
+                    f"UPDATE runbooks SET {assignments} WHERE id = ?",
+                    (*_values(parsed, now), row_id),
+                )
+            else:
+                raw.execute(
+                    f"INSERT INTO runbooks (uuid, {_COLUMNS}) VALUES "
+                    f"(?, {', '.join('?' * len(_COLUMNS.split(',')))})",
+                    (uuid.uuid4().hex, *_values(payload, now)),
+                )

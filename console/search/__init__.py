@@ -1,0 +1,5 @@
+"""Search: full-text queries over the local data (runbooks)."""
+
+from console.search.runbooks import MARK_END, MARK_START, SearchHit, search
+
+__all__ = ["MARK_END", "MARK_START", "SearchHit", "search"]

@@ -1,0 +1,209 @@
+"""Runbook search over the FTS5 indexes: whatever a person types, never an error.
+
+The query is split on white space; every term becomes an FTS5 string literal
+(quotes doubled), so ``SEV-1``, ``"unclosed``, ``a OR``, ``*``, ``C++``,
+``()`` and ``NEAR`` are words to look for, never syntax. Terms are joined with
+an implicit AND; the last term matches as a prefix while the person is still
+typing (no trailing space). When AND finds nothing, any term (OR) is tried.
+
+Two indexes (migration 0002): ``runbooks_fts`` (unicode61) ranks words;
+``runbooks_trigram`` finds substrings, and is the one used for text in a
+script without spaces between words (Japanese, Chinese), or when the word
+index finds nothing (``filesys`` inside ``NodeFilesystemSpaceFillingUp``).
+Terms shorter than three characters cannot use a trigram index and are
+matched with LIKE on title and body.
+
+Snippets mark matches with ``[[`` and ``]]`` (:data:`MARK_START`,
+:data:`MARK_END`): readable in a terminal and in JSON, and a client that
+renders HTML escapes the snippet first, then swaps the markers for tags.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sqlite3
+from dataclasses import dataclass
+from datetime import date
+
+from console.domain.runbook import is_overdue
+from console.storage.db import Database
+
+log = logging.getLogger(__name__)
+
+MARK_START, MARK_END = "[[", "]]"
+SNIPPET_TOKENS = 16
+#: bm25 weights, in the FTS column order of migration 0002:
+#: title, slug (an alert runbook's file is named after the alert), symptoms,
+#: alerts, services, owner, body
+WEIGHTS = (10.0, 8.0, 6.0, 8.0, 5.0, 2.0, 1.0)
+BODY_COLUMN = 6
+
+_CJK = re.compile(
+    "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f]"
+)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    id: int
+    slug: str
+    title: str
+    path: str
+    snippet: str
+    #: higher is better (negated bm25); comparable within one result list only
+    score: float
+    owner: str | None
+    services: tuple[str, ...]
+    last_reviewed: date | None
+    overdue: bool
+
+
+def terms_of(query: str) -> list[str]:
+    """The words of a query; pieces with no letter or digit are dropped (``*``, ``()``)."""
+    return [t for t in query.split() if any(ch.isalnum() for ch in t)]
+
+
+def _literal(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def fts_expression(terms: list[str], *, prefix_last: bool, join: str = " ") -> str:
+    """FTS5 MATCH text: each term a string literal, the last one a prefix if asked."""
+    parts = [_literal(t) for t in terms]
+    if prefix_last and parts:
+        parts[-1] += "*"
+    return join.join(parts)
+
+
+def search(
+    db: Database,
+    query: str,
+    *,
+    today: date,
+    limit: int = 20,
+    service: str | None = None,
+    owner: str | None = None,
+    stale: bool | None = None,
+) -> list[SearchHit]:
+    """Runbooks matching ``query``, best first. ``stale``: True only overdue, False only
+    current, None both. An empty query (or one with no words) returns nothing."""
+    terms = terms_of(query)
+    if not terms or limit <= 0:
+        return []
+    # Still typing the last word: no trailing space, and it ends in a letter or
+    # digit ("C++" is a finished word, not the start of "connection").
+    typing = query[-1:].isalnum()
+    with db.raw_reader() as raw:
+        cjk = bool(_CJK.search(query))
+        tables = ("runbooks_trigram",) if cjk else ("runbooks_fts", "runbooks_trigram")
+        for table in tables:
+            for join in (" ", " OR "):
+                if len(terms) == 1 and join != " ":
+                    continue
+                hits = _run(
+                    raw,
+                    table,
+                    terms,
+                    join=join,
+                    prefix_last=typing and table == "runbooks_fts",
+                    today=today,
+                    limit=limit,
+                    service=service,
+                    owner=owner,
+                    stale=stale,
+                )
+                if hits:
+                    return hits
+    return []
+
+
+def _run(
+    raw: sqlite3.Connection,
+    table: str,
+    terms: list[str],
+    *,
+    join: str,
+    prefix_last: bool,
+    today: date,
+    limit: int,
+    service: str | None,
+    owner: str | None,
+    stale: bool | None,
+) -> list[SearchHit]:
+    params: list[object] = []
+    where: list[str] = []
+    snippet = (
+        f"snippet({table}, {BODY_COLUMN}, '{MARK_START}', '{MARK_END}', '…', {SNIPPET_TOKENS})"
+    )
+    source = f"{table} JOIN runbooks r ON r.id = {table}.rowid"
+    score = f"-bm25({table}, {_weights()})"
+    if table == "runbooks_trigram":
+        # A trigram needs three characters: shorter terms (two-kanji words) are
+        # matched with LIKE on title and body, AND-ed in (ignored in OR mode).
+        long_terms = [t for t in terms if len(t) >= 3]
+        short_terms = [t for t in terms if len(t) < 3]
+        if not long_terms:
+            source, score, snippet = "runbooks r", "0.0", "substr(r.body, 1, 160)"
+        if join == " " or not long_terms:
+            for term in short_terms:
+                pattern = "%" + re.sub(r"([%_\\])", r"\\\1", term) + "%"
+                where.append("(r.title LIKE ? ESCAPE '\\' OR r.body LIKE ? ESCAPE '\\')")
+                params += [pattern, pattern]
+            if not long_terms and join != " ":
+                where = ["(" + " OR ".join(where) + ")"] if where else []
+        terms = long_terms
+    if terms:
+        where.insert(0, f"{table} MATCH ?")
+        params.insert(0, fts_expression(terms, prefix_last=prefix_last, join=join))
+    if service is not None:
+        where.append("EXISTS (SELECT 1 FROM json_each(r.services) WHERE value = ? COLLATE NOCASE)")
+        params.append(service)
+    if owner is not None:
+        where.append("r.owner = ? COLLATE NOCASE")
+        params.append(owner)
+    if stale is not None:
+        overdue = (
+            "(r.last_reviewed IS NULL OR "
+            "date(r.last_reviewed, '+' || r.review_every_days || ' days') < ?)"
+        )
+        where.append(overdue if stale else f"NOT {overdue}")
+        params.append(today.isoformat())
+    sql = (
+        f"SELECT r.id, r.slug, r.title, r.path, {snippet}, {score} AS score, r.owner, "
+        f"r.services, r.last_reviewed, r.review_every_days FROM {source} "
+        f"WHERE {' AND '.join(where)} ORDER BY score DESC, r.title LIMIT ?"
+    )
+    params.append(limit)
+    try:
+        rows = raw.execute(sql, params).fetchall()
+    except sqlite3.OperationalError as error:
+        # The literals above cannot be FTS5 syntax errors, so this is a bug worth
+        # seeing in the log; a person's search still returns (with nothing).
+        if "fts5" not in str(error).lower():
+            raise
+        log.warning("FTS5 refused %r: %s", params, error)
+        return []
+    hits = []
+    for row_id, slug, title, path, snip, score_value, row_owner, services, reviewed, every in rows:
+        last = date.fromisoformat(reviewed) if reviewed else None
+        hits.append(
+            SearchHit(
+                id=row_id,
+                slug=slug,
+                title=title,
+                path=path,
+                snippet=" ".join(str(snip or "").split()),
+                score=float(score_value),
+                owner=row_owner,
+                services=tuple(json.loads(services or "[]")),
+                last_reviewed=last,
+                overdue=is_overdue(last, every, today),
+            )
+        )
+    return hits
+
+
+def _weights() -> str:
+    return ", ".join(str(w) for w in WEIGHTS)

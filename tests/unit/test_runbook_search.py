@@ -1,0 +1,113 @@
+"""Runbook search: ranking, hostile queries, filters, prefix, Japanese text."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from console.importers.runbooks import import_runbooks
+from console.search.runbooks import MARK_END, MARK_START, search
+from console.storage.db import Database
+
+TODAY = date(2026, 6, 1)
+
+
+def write(folder: Path, name: str, text: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text, encoding="utf-8")
+
+
+@pytest.fixture
+def library(db: Database, tmp_path: Path) -> Database:
+    root = tmp_path / "runbooks"
+    write(
+        root,
+        "pool.md",
+        "---\nid: pool\ntitle: Connection pool exhausted\nservices: [orders-api]\n"
+        "symptoms: [too many connections]\nalerts: [PostgresTooManyConnections]\n"
+        "owner: team-data\nlast_reviewed: 2026-05-01\nreview_every_days: 90\n---\n"
+        "# Connection pool exhausted\n\nRestart the pooler.\n",
+    )
+    write(
+        root,
+        "deploy.md",
+        "---\nid: deploy\ntitle: Rolling back a deploy\nservices: [web]\nowner: team-web\n"
+        "last_reviewed: 2025-01-01\n---\n"
+        "Roll back. Afterwards check for too many connections on the database pool.\n",
+    )
+    write(
+        root,
+        "sev.md",
+        "---\nid: sev\ntitle: SEV-1 escalation (C++ services)\n---\nPage the IC. NEAR the end.\n",
+    )
+    write(root, "ja.md", "# 重大度の定義\n\nインシデントの重大度を決めます。書記を指名します。\n")
+    report = import_runbooks(db, [root])
+    assert report.refused == []
+    assert report.imported == 4
+    return db
+
+
+def slugs(db: Database, query: str, **filters: object) -> list[str]:
+    return [hit.slug for hit in search(db, query, today=TODAY, **filters)]  # type: ignore[arg-type]
+
+
+def test_title_and_symptom_matches_rank_above_body_mentions(library: Database) -> None:
+    assert slugs(library, "connections") == ["pool", "deploy"]
+    assert slugs(library, "too many connections ")[0] == "pool"
+
+
+def test_alert_name_finds_its_runbook(library: Database) -> None:
+    assert slugs(library, "PostgresTooManyConnections") == ["pool"]
+
+
+@pytest.mark.parametrize(
+    "query", ["SEV-1", '"unclosed', "a OR", "*", "C++", "()", "NEAR", "", "   ", 'x"y', "AND", "^"]
+)
+def test_typed_queries_never_raise(library: Database, query: str) -> None:
+    search(library, query, today=TODAY)
+
+
+def test_punctuation_is_text_not_syntax(library: Database) -> None:
+    assert slugs(library, "SEV-1") == ["sev"]
+    assert slugs(library, "C++") == ["sev"]
+    assert slugs(library, "NEAR") == ["sev"]
+    assert slugs(library, "*") == []
+
+
+def test_and_falls_back_to_or(library: Database) -> None:
+    assert slugs(library, "pooler zebra ") == ["pool"]
+
+
+def test_prefix_for_the_last_term(library: Database) -> None:
+    assert slugs(library, "exhau") == ["pool"]
+    assert slugs(library, "rolling ba") == ["deploy"]
+
+
+def test_substring_fallback(library: Database) -> None:
+    assert slugs(library, "TooMany") == ["pool"]  # inside the alert name
+
+
+def test_japanese_is_findable(library: Database) -> None:
+    assert slugs(library, "重大度") == ["ja"]
+    assert slugs(library, "インシデント") == ["ja"]
+    assert slugs(library, "書記") == ["ja"]  # two characters: below the trigram size
+
+
+def test_filters(library: Database) -> None:
+    assert slugs(library, "connections", service="orders-api") == ["pool"]
+    assert slugs(library, "connections", owner="TEAM-WEB") == ["deploy"]
+    assert slugs(library, "connections", stale=True) == ["deploy"]
+    assert slugs(library, "connections", stale=False) == ["pool"]
+    assert slugs(library, "connections", limit=1) == ["pool"]
+
+
+def test_hit_fields(library: Database) -> None:
+    [hit] = search(library, "pooler", today=TODAY)
+    assert f"{MARK_START}pooler{MARK_END}" in hit.snippet
+    assert hit.services == ("orders-api",)
+    assert hit.owner == "team-data"
+    assert hit.last_reviewed == date(2026, 5, 1)
+    assert not hit.overdue
+    assert hit.score > 0
