@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from tests.benchmarks.bench_render import render_large
+from tests.benchmarks.bench_runbooks import import_10k, reimport_10k_unchanged, search_p95_10k
 from tests.benchmarks.bench_startup import startup
 from tests.benchmarks.bench_timeline import timeline_open_100k, timeline_write_p99
 from tests.benchmarks.fixtures import BenchResult, log
@@ -26,6 +27,11 @@ REGISTRY: dict[str, Callable[[], BenchResult]] = {
     "timeline_open_100k": timeline_open_100k,
     "startup": startup,
     "render_large": render_large,
+    # The runbook benchmarks share one 10k-file library and its imported database
+    # (built once per run); import_10k first lets the others reuse its import.
+    "import_10k": import_10k,
+    "search_p95_10k": search_p95_10k,
+    "reimport_10k_unchanged": reimport_10k_unchanged,
 }
 
 

@@ -6,10 +6,13 @@ reuse :func:`build_large_incident`) never pay for importing PySide6.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import math
 import os
+import random
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -17,13 +20,18 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from console.domain.incident import EntryKind, Severity
+from console.domain.runbook import RunbookError
+from console.importers.runbooks import FOLDER_NOTES, SUFFIXES, import_runbooks, parse_runbook
 from console.ops.workspace import Workspace
 from console.paths import database_path
+from console.storage.db import Database, open_database
 from console.storage.models import TIMESTAMP_FORMAT
 
 log = logging.getLogger("tests.benchmarks")
@@ -282,3 +290,352 @@ def build_demo_with_large_incident(folder: Path, n: int) -> LargeIncident:
             "recently declared active incident: the window would not show it"
         )
     return large
+
+
+# ------------------------------------------------- runbook library (10k files)
+
+#: The shared corpus of real runbooks (807 Markdown files); the env var overrides.
+CORPUS_ENV = "RESPONDER_CONSOLE_CORPUS"
+RUNBOOKS_FULL = 10_000
+RUNBOOKS_QUICK = 200
+
+SERVICES = (
+    "checkout-api", "payments-gateway", "orders-api", "inventory-svc", "search-indexer",
+    "auth-service", "user-profile", "notification-worker", "kafka-broker", "postgres-main",
+    "redis-cache", "ingress-nginx", "cart-service", "shipping-api", "billing-worker",
+    "recommendation-engine", "media-transcoder", "email-sender", "fraud-detector", "ledger-db",
+    "session-store", "api-gateway", "cdn-edge", "metrics-pipeline", "log-shipper",
+    "etcd-cluster", "vault", "dns-resolver", "object-store", "batch-scheduler",
+    "feature-flags", "graphql-bff", "mobile-bff", "pricing-engine", "tax-calculator",
+    "geo-locator", "image-resizer", "webhook-dispatcher", "audit-log", "backup-runner",
+)  # fmt: skip
+ALERTS = (
+    "NodeFilesystemSpaceFillingUp", "KubePodCrashLooping", "KubePodNotReady",
+    "KubeDeploymentReplicasMismatch", "KubeletDown", "TargetDown", "etcdNoLeader",
+    "etcdHighNumberOfFailedGRPCRequests", "CPUThrottlingHigh", "KubeMemoryOvercommit",
+    "PrometheusRemoteWriteBehind", "AlertmanagerFailedToSendAlerts", "KafkaConsumerLagHigh",
+    "PostgresConnectionPoolExhausted", "RedisMemoryHigh", "CertificateExpiringSoon",
+    "HighErrorRate5xx", "LatencyP99High", "NodeDiskPressure", "NodeNotReady", "KubeJobFailed",
+    "KubePersistentVolumeFillingUp", "KubeAPIErrorBudgetBurn", "DNSResolutionFailures",
+    "ReplicationLagHigh", "OOMKilledContainers", "IngressCertificateExpired", "QueueBacklogGrowing",
+)  # fmt: skip
+TEAMS = (
+    "payments", "platform", "data", "storefront", "identity", "sre", "messaging",
+    "observability", "security", "mobile", "search", "infra",
+)  # fmt: skip
+ENVIRONMENTS = ("prod-eu-west-1", "prod-us-east-1", "prod-ap-northeast-1", "staging", "dr-site")
+SYMPTOMS = (
+    "connection pool timeout", "certificate expired", "disk full", "consumer lag growing",
+    "pods OOMKilled", "etcd has no leader", "5xx spike", "DNS resolution failures",
+    "replication lag", "high p99 latency", "crash loop backoff", "queue backlog",
+    "memory leak after deploy", "connection refused from upstream", "TLS handshake errors",
+)  # fmt: skip
+TITLE_TEMPLATES = (
+    "{title}",
+    "{title} ({service})",
+    "{service}: {title}",
+    "Runbook — {title} on {service}",
+    "How to handle {title} in {env}",
+    "{title} [{team}]",
+    "{alert}: {title}",
+)
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
+_FENCE = re.compile(r"^ *(`{3,}|~{3,})")
+_H1 = re.compile(r"^#(?!#)\s+(.+?)\s*#*\s*$")
+
+
+@dataclass(frozen=True)
+class BaseRunbook:
+    """One source runbook to make variants of: front matter, title, body blocks."""
+
+    stem: str
+    meta: dict[str, Any]
+    title: str
+    preamble: str
+    sections: tuple[str, ...]  # each starts with a "## " heading outside any fence
+
+
+@dataclass(frozen=True)
+class RunbookLibrary:
+    """A folder of ``files`` runbooks made from ``bases`` source runbooks."""
+
+    folder: Path
+    files: int
+    bytes: int
+    source: str  # "corpus" or "synthetic"
+    bases: int
+    build_ms: float
+    note: str | None = None
+
+    def describe(self) -> dict[str, Any]:
+        described: dict[str, Any] = {
+            "files": self.files,
+            "mib": round(self.bytes / 1024 / 1024, 1),
+            "source": self.source,
+            "base_runbooks": self.bases,
+            "build_ms": round(self.build_ms, 1),
+        }
+        if self.note:
+            described["note"] = self.note
+        return described
+
+
+@dataclass
+class ImportedLibrary:
+    """The library imported once into a database (shared by the runbook benchmarks)."""
+
+    library: RunbookLibrary
+    db: Database
+    import_ms: float
+    imported: int
+    refused: int
+
+
+_runbook_root: Path | None = None
+_runbook_library: RunbookLibrary | None = None
+_imported_library: ImportedLibrary | None = None
+
+
+def corpus_folder() -> Path:
+    override = os.environ.get(CORPUS_ENV)
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parents[3] / "shared" / "corpus"
+
+
+def runbook_work_folder() -> Path:
+    """One temp folder for every runbook benchmark of this run, removed at exit."""
+    global _runbook_root
+    if _runbook_root is None:
+        _runbook_root = Path(tempfile.mkdtemp(prefix="rc-bench-runbooks-"))
+        atexit.register(_remove_runbook_root, _runbook_root)
+    return _runbook_root
+
+
+def _remove_runbook_root(folder: Path) -> None:
+    if os.environ.get("RESPONDER_CONSOLE_BENCH_KEEP"):
+        log.info("kept %s", folder)
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def runbook_library() -> RunbookLibrary:
+    """The 10,000-runbook folder (200 in quick mode), built once per harness run."""
+    global _runbook_library
+    if _runbook_library is None:
+        count = RUNBOOKS_QUICK if quick_mode() else RUNBOOKS_FULL
+        _runbook_library = build_runbook_library(runbook_work_folder() / "library", count)
+    return _runbook_library
+
+
+def imported_runbook_library() -> ImportedLibrary:
+    """:func:`runbook_library` imported once (not timed by anyone) into a shared database."""
+    global _imported_library
+    if _imported_library is None:
+        library = runbook_library()
+        folder = runbook_work_folder() / "shared-db"
+        db = open_database(folder / "console.db")
+        atexit.register(db.close)  # runs before the folder's removal (LIFO)
+        log.info("importing %d runbooks into the shared database", library.files)
+        with stopwatch() as elapsed:
+            report = import_runbooks(db, [library.folder])
+        adopt_imported_library(
+            ImportedLibrary(library, db, elapsed[0], report.imported, len(report.refused))
+        )
+    assert _imported_library is not None
+    return _imported_library
+
+
+def adopt_imported_library(imported: ImportedLibrary) -> bool:
+    """Offer a database holding a full import of :func:`runbook_library` for sharing.
+
+    Returns False (and the caller keeps ownership) when one is shared already.
+    """
+    global _imported_library
+    if _imported_library is not None:
+        return False
+    _imported_library = imported
+    return True
+
+
+def load_base_runbooks(corpus: Path) -> list[BaseRunbook]:
+    """Every corpus runbook the importer accepts, split into front matter, preamble, sections."""
+    bases: list[BaseRunbook] = []
+    for path in sorted(corpus.rglob("*")):
+        relative = path.relative_to(corpus)
+        if (
+            not path.name.lower().endswith(SUFFIXES)
+            or path.name.lower() in FOLDER_NOTES
+            or any(part.startswith(".") for part in relative.parts)
+            or not path.is_file()
+        ):
+            continue
+        data = path.read_bytes()
+        try:
+            parse_runbook(data, path=str(path), root=str(corpus))
+        except RunbookError:
+            continue  # the corpus has a few deliberately broken files
+        base = split_runbook(path.name.split(".")[0], data.decode("utf-8-sig"))
+        if base is not None:
+            bases.append(base)
+    return bases
+
+
+def split_runbook(stem: str, text: str) -> BaseRunbook | None:
+    """Front matter, title, preamble and ``## `` sections (fence-aware); None if unusable."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    meta: dict[str, Any] = {}
+    match = _FRONT_MATTER.match(text)
+    if match:
+        loaded = yaml.safe_load(match.group(1)) if match.group(1).strip() else {}
+        if loaded is not None and not isinstance(loaded, dict):
+            return None
+        meta = {str(k): v for k, v in (loaded or {}).items()}
+        text = text[match.end() :]
+    if "<!--" in text:
+        blocks = [text]  # comments may hide fences: never cut such a body
+    else:
+        blocks = []
+        current: list[str] = []
+        fence: str | None = None
+        for line in text.split("\n"):
+            opened = _FENCE.match(line)
+            if fence is None and opened:
+                fence = opened.group(1)
+            elif fence is not None and line.strip().startswith(fence[0] * len(fence)):
+                if set(line.strip()) == {fence[0]}:
+                    fence = None
+            elif fence is None and line.startswith("## ") and current:
+                blocks.append("\n".join(current))
+                current = []
+            current.append(line)
+        blocks.append("\n".join(current))
+        if fence is not None:
+            return None
+    title = str(meta.get("title") or "").strip()
+    if not title:
+        for line in blocks[0].split("\n"):
+            heading = _H1.match(line)
+            if heading:
+                title = heading.group(1)
+                break
+    title = title or stem.replace("_", " ").replace("-", " ")
+    return BaseRunbook(stem, meta, title, blocks[0], tuple(blocks[1:]))
+
+
+def synthetic_base_runbooks(count: int = 120) -> list[BaseRunbook]:
+    """Stand-ins when the corpus is absent: varied alert runbooks from templates."""
+    bases = []
+    for n in range(count):
+        alert = ALERTS[n % len(ALERTS)]
+        service = SERVICES[(n * 7) % len(SERVICES)]
+        symptom = SYMPTOMS[(n * 5) % len(SYMPTOMS)]
+        preamble = (
+            f"# {alert}\n\n{alert} fires when {service} shows {symptom} for more than "
+            f"{5 + n % 25} minutes.\n"
+        )
+        sections = (
+            f"## Meaning\n\nThe {alert} alert means {symptom} on {service}; users see "
+            "errors or slow pages.\n",
+            f"## Impact\n\nCustomers of {service} may get timeouts. Severity SEV-{1 + n % 4}.\n",
+            "## Diagnosis\n\n1. Check the pods:\n\n    ```bash\n"
+            f"    kubectl -n {TEAMS[n % len(TEAMS)]} get pods -l app={service}\n"
+            "    ```\n\n2. Look at the dashboard for saturation.\n",
+            f"## Mitigation\n\nRoll back the last deploy of {service}, or scale it out:\n\n"
+            f"```bash\nkubectl -n prod scale deploy/{service} --replicas={3 + n % 6}\n```\n",
+        )
+        bases.append(BaseRunbook(alert, {}, alert, preamble, sections))
+    return bases
+
+
+def runbook_variant(base: BaseRunbook, i: int) -> tuple[str, str]:
+    """(relative path, text) of variant ``i``: new title, front matter, names, section order."""
+    rng = random.Random(i)
+    service = SERVICES[(i * 7 + i // len(SERVICES)) % len(SERVICES)]
+    other = SERVICES[(i * 13 + 5) % len(SERVICES)]
+    alert = ALERTS[(i * 11 + i // 97) % len(ALERTS)]
+    team = TEAMS[(i * 3 + i // 41) % len(TEAMS)]
+    env = ENVIRONMENTS[i % len(ENVIRONMENTS)]
+    symptom = SYMPTOMS[(i * 5 + i // 13) % len(SYMPTOMS)]
+    title = TITLE_TEMPLATES[(i + i // 7) % len(TITLE_TEMPLATES)].format(
+        title=base.title, service=service, env=env, team=team, alert=alert
+    )
+    meta = dict(base.meta)
+    meta.update(
+        {
+            "title": title,
+            "services": [service, other] if i % 3 else [service],
+            "alerts": [alert],
+            "owner": team,
+            "symptoms": [symptom],
+            "last_reviewed": (date(2026, 11, 1) - timedelta(days=(i * 37) % 700)).isoformat(),
+            "review_every_days": (30, 90, 180)[i % 3],
+            "severity_hint": f"SEV{1 + i % 4}",
+        }
+    )
+    if i % 2:
+        meta["id"] = f"{slug_of(base.stem)}-{i:05d}"
+    else:
+        meta.pop("id", None)  # the slug then comes from the (unique) file path
+    sections = list(base.sections)
+    if len(sections) > 1 and rng.random() < 0.7:
+        rng.shuffle(sections)
+    context = (
+        f"> **Service:** `{service}` ({env}) · **Alert:** `{alert}` · **Owner:** {team}\n\n"
+        f"When `{alert}` fires for {service} in {env}, responders usually see {symptom}; "
+        f"check {other} as well before escalating.\n"
+    )
+    if i % 9 == 0:
+        context += f"\nインシデント対応メモ: {service} の障害時は {team} チームに連絡する。\n"
+    if i % 11 == 0:
+        context += f"\nThe {service} C++ client retries on SEV-1 incidents only.\n"
+    preamble = base.preamble.rstrip("\n")
+    body = "\n\n".join([preamble, context.rstrip("\n"), *(s.rstrip("\n") for s in sections)])
+    front = yaml.dump(
+        meta, Dumper=_DUMPER, sort_keys=False, allow_unicode=True, default_flow_style=None
+    )
+    relative = f"{team}/{service}/{i:05d}-{base.stem}.md"
+    return relative, f"---\n{front}---\n\n{body}\n"
+
+
+def slug_of(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "runbook"
+
+
+def build_runbook_library(folder: Path, count: int) -> RunbookLibrary:
+    """Write ``count`` runbook variants of the corpus (or synthetic ones) under ``folder``."""
+    corpus = corpus_folder()
+    with stopwatch() as elapsed:
+        note = None
+        bases = load_base_runbooks(corpus) if corpus.is_dir() else []
+        source = "corpus"
+        if not bases:
+            source = "synthetic"
+            bases = synthetic_base_runbooks()
+            note = (
+                f"the runbook corpus was not found at {corpus} (set {CORPUS_ENV}): the library "
+                f"is {count} variants of {len(bases)} synthetic template runbooks (English "
+                "only, short, uniform), so these numbers are NOT comparable with corpus runs"
+            )
+            log.warning("%s", note)
+        total = 0
+        made: set[Path] = set()
+        for i in range(count):
+            relative, text = runbook_variant(bases[i % len(bases)], i)
+            path = folder / relative
+            if path.parent not in made:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                made.add(path.parent)
+            data = text.encode("utf-8")
+            path.write_bytes(data)
+            total += len(data)
+    log.info(
+        "built %d runbooks (%.1f MiB) from %d %s runbooks in %.1f s",
+        count,
+        total / 1024 / 1024,
+        len(bases),
+        source,
+        elapsed[0] / 1000,
+    )
+    return RunbookLibrary(folder, count, total, source, len(bases), elapsed[0], note)

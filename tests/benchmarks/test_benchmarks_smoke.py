@@ -66,11 +66,26 @@ def test_line_shape(lines: dict[str, dict[str, Any]], name: str) -> None:
     if line["value"] is not None:
         assert line["ratio"] is not None
     target = line["target"]
-    assert set(target) == {"metric", "max"}
+    assert set(target) - {"and"} == {"metric", "max"}
     assert target["metric"] in ("ratio", "value")
+    if "and" in target:  # a second condition that must hold too (search vs ripgrep)
+        assert set(target["and"]) == {"metric", "min", "measured"}
+        measured = target["and"]["measured"]
+        assert measured is None or isinstance(measured, int | float)
     assert isinstance(line["meets_target"], bool)
     assert isinstance(line.get("detail", {}), dict)
     assert isinstance(line.get("samples", 0), int)
+
+
+def test_runbook_benchmarks_share_one_library(lines: dict[str, dict[str, Any]]) -> None:
+    names = ("import_10k", "search_p95_10k", "reimport_10k_unchanged")
+    libraries = [lines[name]["detail"]["library"] for name in names]
+    assert all(library == libraries[0] for library in libraries), libraries
+    assert libraries[0]["files"] > 0
+    assert lines["import_10k"]["detail"]["imported"] == libraries[0]["files"]
+    assert lines["reimport_10k_unchanged"]["detail"]["unchanged"] == libraries[0]["files"]
+    ripgrep = lines["search_p95_10k"]["detail"]["ripgrep"]
+    assert "skipped" in ripgrep or ripgrep["ripgrep_p95_ms"] > 0
 
 
 def test_named_run_and_unknown_name() -> None:

@@ -111,3 +111,26 @@ def test_hit_fields(library: Database) -> None:
     assert hit.last_reviewed == date(2026, 5, 1)
     assert not hit.overdue
     assert hit.score > 0
+
+
+def test_snippet_marks_whole_words_and_the_typed_prefix() -> None:
+    from console.search.runbooks import _marker, make_snippet
+
+    body = "Intro.\n\nThe   spool filled; the pool timed out (pool timeout) on orders-api."
+    marker = _marker(["pool", "tim"], prefix_last=True, words=True)
+    snippet = make_snippet(body, marker)
+    assert "s[[pool]]" not in snippet  # a word index does not match inside "spool"
+    assert "the [[pool]] [[timed]] out ([[pool]] [[timeout]])" in snippet
+    assert "\n" not in snippet
+
+
+def test_snippet_window_and_substring_marking() -> None:
+    from console.search.runbooks import _marker, make_snippet
+
+    body = "word " * 100 + "重大度の定義" + " tail" * 100
+    snippet = make_snippet(body, _marker(["重大度"], prefix_last=False, words=False))
+    assert "[[重大度]]の定義" in snippet
+    assert snippet.startswith("…")
+    assert snippet.endswith("…")
+    assert len(snippet) < 260
+    assert make_snippet("short body", None) == "short body"
