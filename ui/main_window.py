@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
+    QTabWidget,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
     from ui.context import UiContext
     from ui.declare_dialog import Declaration
     from ui.events import AppEvents
+    from ui.runbooks.area import RunbooksArea
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +186,7 @@ class MainWindow(QMainWindow):
         self._error_banner: Any = None
         self._pending_errors: list[str] = []
         self._keep: list[Any] = []  # QObjects owned here for the window's lifetime
+        self.runbooks: RunbooksArea | None = None  # the Runbooks tab, made in attach()
         self.setWindowTitle("Responder Console" + (" — demo workspace" if demo else ""))
         self.setObjectName("mainWindow")
 
@@ -220,7 +223,11 @@ class MainWindow(QMainWindow):
         centre_layout = QVBoxLayout(centre)
         centre_layout.setContentsMargins(0, 0, 0, 0)
         centre_layout.addLayout(self.banner_area)
-        centre_layout.addWidget(self.incident_view, 1)
+        self.tabs = QTabWidget(self)
+        self.tabs.setObjectName("centreTabs")
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.incident_view, "Incident")
+        centre_layout.addWidget(self.tabs, 1)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setObjectName("mainSplitter")
@@ -278,6 +285,7 @@ class MainWindow(QMainWindow):
         reader = context.workspace.queries
         self.incident_model.set_reader(reader)
         self.incident_view.attach(context)
+        self._add_runbooks(context)
         self._set_writable(True)
         self.statusBar().clearMessage()
         self._add_secondary(context)
@@ -292,6 +300,15 @@ class MainWindow(QMainWindow):
         if incident_id is not None:
             ids = frozenset({incident_id})
             self.incident_view.on_changes(Changes(incidents=ids, timeline=ids, checklist=ids))
+
+    def _add_runbooks(self, context: UiContext) -> None:
+        if self.runbooks is not None:
+            return
+        from ui.runbooks.area import RunbooksArea  # after the first paint: markdown, yaml, …
+
+        self.runbooks = RunbooksArea(context, self)
+        self.tabs.addTab(self.runbooks, "Runbooks")
+        QTimer.singleShot(0, self.runbooks.start)
 
     def _add_secondary(self, context: UiContext) -> None:
         if _module_available("ui.reminders"):
@@ -354,7 +371,7 @@ class MainWindow(QMainWindow):
             "quick_entry",
             "&Focus quick entry",
             "Ctrl+L",
-            self.incident_view.focus_quick_entry,
+            self.focus_quick_entry,
             "Type a note or /command",
         )
         palette = a(
@@ -396,6 +413,27 @@ class MainWindow(QMainWindow):
             "Hide resolved and closed incidents",
         )
         active_only.setCheckable(True)
+        search_runbooks = a(
+            "search_runbooks",
+            "&Search runbooks",
+            "Ctrl+Shift+F",
+            self.search_runbooks,
+            "Find a runbook by symptom, alert or service",
+        )
+        import_runbooks = a(
+            "import_runbooks",
+            "&Import runbooks…",
+            "Ctrl+I",
+            self.import_runbooks,
+            "Import Markdown runbooks from a folder",
+        )
+        follow_runbook = a(
+            "follow_runbook",
+            "&Follow runbook in incident",
+            "Ctrl+Shift+R",
+            self.follow_runbook,
+            "Tick the open runbook's steps into the selected incident's timeline",
+        )
         quit_action = a(
             "quit", "&Quit", "Ctrl+Q", self.quit, "Quit (queued entries are saved first)"
         )
@@ -438,6 +476,7 @@ class MainWindow(QMainWindow):
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
         file_menu.addAction(new)
+        file_menu.addAction(import_runbooks)
         file_menu.addSeparator()
         file_menu.addAction(export_md)
         file_menu.addAction(export_json)
@@ -448,6 +487,10 @@ class MainWindow(QMainWindow):
         incident_menu.addMenu(status_menu)
         incident_menu.addMenu(severity_menu)
         incident_menu.addAction(role)
+        runbook_menu = menu.addMenu("&Runbooks")
+        runbook_menu.addAction(search_runbooks)
+        runbook_menu.addAction(follow_runbook)
+        runbook_menu.addAction(import_runbooks)
         view_menu = menu.addMenu("&View")
         view_menu.addAction(palette)
         view_menu.addAction(compact)
@@ -458,7 +501,7 @@ class MainWindow(QMainWindow):
         toolbar.setObjectName("mainToolbar")
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        for action in (new, focus, role, palette, compact):
+        for action in (new, focus, role, search_runbooks, palette, compact):
             toolbar.addAction(action)
         status_button = status_menu.menuAction()
         severity_button = severity_menu.menuAction()
@@ -489,6 +532,10 @@ class MainWindow(QMainWindow):
                 action.setEnabled(writable)
             elif name.startswith("export_"):
                 action.setEnabled(writable and has_incident)
+            elif name in ("search_runbooks", "import_runbooks"):
+                action.setEnabled(self.runbooks is not None)
+            elif name == "follow_runbook":
+                action.setEnabled(self.runbooks is not None and has_incident)
         self.status_menu.setEnabled(writable and has_incident)
         self.severity_menu.setEnabled(writable and has_incident)
 
@@ -521,6 +568,7 @@ class MainWindow(QMainWindow):
             incident_id = indexes[0].data(ItemRole.ID)
             if isinstance(incident_id, int) and incident_id != self.current_incident_id:
                 self._show_incident(incident_id)
+                self.tabs.setCurrentWidget(self.incident_view)
 
     @Slot(int)
     def _on_filter_changed(self, _index: int) -> None:
@@ -676,6 +724,36 @@ class MainWindow(QMainWindow):
             self._events.error_shown.emit(f"Export failed: {error.strerror or error}")
         else:
             report_failure(self._events, error, "Export")
+
+    # ----------------------------------------------------------------- runbooks
+
+    @Slot()
+    def focus_quick_entry(self) -> None:
+        self.tabs.setCurrentWidget(self.incident_view)
+        self.incident_view.focus_quick_entry()
+
+    @Slot()
+    def search_runbooks(self) -> None:
+        if self.runbooks is None:
+            return
+        self.tabs.setCurrentWidget(self.runbooks)
+        self.runbooks.focus_search()
+
+    @Slot()
+    def import_runbooks(self) -> None:
+        if self.runbooks is not None:
+            self.tabs.setCurrentWidget(self.runbooks)
+            self.runbooks.choose_and_import()
+
+    @Slot()
+    def follow_runbook(self) -> None:
+        runbooks, incident_id = self.runbooks, self.current_incident_id
+        if runbooks is None or incident_id is None:
+            return
+        self.tabs.setCurrentWidget(runbooks)
+        if not runbooks.follow(incident_id):
+            self.statusBar().showMessage("Open a runbook first, then follow it", 8_000)
+            runbooks.focus_search()
 
     @Slot()
     def open_palette(self) -> None:

@@ -14,6 +14,7 @@ the same delivery path.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections.abc import Callable
@@ -42,55 +43,66 @@ class CancelToken:
 
 
 @dataclass
-class _Result(Generic[T]):
-    value: T | None
-    error: BaseException | None
+class _Callbacks(Generic[T]):
     on_done: Callable[[T], None] | None
     on_error: Callable[[BaseException], None] | None
 
 
 class _Deliverer(QObject):
-    """Lives on the GUI thread; the queued signal hops results back onto it."""
+    """Lives on the GUI thread; the queued signal hops results back onto it.
 
-    delivered = Signal(object)
+    The callbacks stay here, keyed by job, and are only ever referenced from the
+    GUI thread: a job deleted on a pool thread must not drop the last reference
+    to a widget (a bound method of a closed view), or the widget's C++
+    destructor would run off the GUI thread and crash."""
+
+    delivered = Signal(int, object, object)
 
     def __init__(self) -> None:
         super().__init__()
+        self._callbacks: dict[int, _Callbacks[Any]] = {}
+        self._keys = itertools.count(1)
         self.delivered.connect(self._deliver)
 
-    @Slot(object)
-    def _deliver(self, result: _Result[Any]) -> None:
+    def register(self, callbacks: _Callbacks[Any]) -> int:
+        key = next(self._keys)
+        self._callbacks[key] = callbacks
+        return key
+
+    @Slot(int, object, object)
+    def _deliver(self, key: int, value: Any, error: BaseException | None) -> None:
+        callbacks = self._callbacks.pop(key, None)
+        if callbacks is None:
+            log.error("task %d delivered twice or never registered", key)
+            return
         try:
-            if result.error is not None:
-                if result.on_error is not None:
-                    result.on_error(result.error)
+            if error is not None:
+                if callbacks.on_error is not None:
+                    callbacks.on_error(error)
                 else:
-                    log.error("unhandled task failure", exc_info=result.error)
-            elif result.on_done is not None:
-                result.on_done(result.value)
+                    log.error("unhandled task failure", exc_info=error)
+            elif callbacks.on_done is not None:
+                callbacks.on_done(value)
         except Exception:  # a slot boundary: route to logging, never lose it
             log.exception("task callback failed")
 
 
 class _Job(QRunnable, Generic[T]):
-    def __init__(
-        self,
-        fn: Callable[[], T],
-        on_done: Callable[[T], None] | None,
-        on_error: Callable[[BaseException], None] | None,
-        deliverer: _Deliverer,
-    ) -> None:
+    def __init__(self, fn: Callable[[], T], key: int, deliverer: _Deliverer) -> None:
         super().__init__()
-        self._fn, self._on_done, self._on_error = fn, on_done, on_error
+        self._fn: Callable[[], T] | None = fn
+        self._key = key
         self._deliverer = deliverer
 
     def run(self) -> None:
+        fn, self._fn = self._fn, None
+        assert fn is not None
         try:
-            value = self._fn()
+            value = fn()
         except BaseException as error:
-            self._deliverer.delivered.emit(_Result(None, error, self._on_done, self._on_error))
+            self._deliverer.delivered.emit(self._key, None, error)
         else:
-            self._deliverer.delivered.emit(_Result(value, None, self._on_done, self._on_error))
+            self._deliverer.delivered.emit(self._key, value, None)
 
 
 class TaskRunner:
@@ -130,7 +142,8 @@ class TaskRunner:
     ) -> None:
         if self._closed:
             raise RuntimeError("the task runner is shut down")
-        job: _Job[T] = _Job(fn, on_done, on_error, self._deliverer)
+        key = self._deliverer.register(_Callbacks(on_done, on_error))
+        job: _Job[T] = _Job(fn, key, self._deliverer)
         if self._inline:
             job.run()
         else:

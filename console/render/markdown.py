@@ -252,7 +252,8 @@ class _RenderState:
         return (
             f'<table class="code" width="100%" cellpadding="6" cellspacing="0" border="0" '
             f'bgcolor="{colours.code_background}">'
-            f'<tr><td class="code-actions" align="right">'
+            # left: a long line widens the table, and a right-aligned Copy would scroll away
+            f'<tr><td class="code-actions" align="left">'
             f'<a name="code-{index}" id="code-{index}"></a>{label} · '
             f'<a href="action:copy/{index}">Copy</a></td></tr>'
             f'<tr><td><pre class="hl"><code class="language-{escape(_css_word(language))}">'
@@ -404,7 +405,8 @@ class _RunbookTree(Treeprocessor):
                     number += 1
                     raw = "".join(item.itertext())
                     keys = self._code_keys(raw)
-                    text = " ".join(HTML_PLACEHOLDER_RE.sub(" ", raw).split())
+                    # code spans are stored escaped (&lt;pid&gt;): the step text is plain text
+                    text = " ".join(unescape(HTML_PLACEHOLDER_RE.sub(" ", raw)).split())
                     self._state.steps.append((number, section, text, keys))
                     open_step = keys
                     anchor = f"step-{number}"

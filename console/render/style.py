@@ -114,7 +114,7 @@ span.blocked-link {{ color: {p.blocked}; text-decoration: line-through; }}
 span.image-placeholder {{ color: {p.muted}; font-style: italic; }}
 code {{ font-family: monospace; background-color: {p.inline_code_background}; }}
 code.template {{ color: {p.template}; }}
-pre {{ font-family: monospace; margin-top: 0px; margin-bottom: 0px; }}
+pre {{ font-family: monospace; margin-top: 0px; margin-bottom: 0px; white-space: pre-wrap; }}
 pre code {{ background-color: {p.code_background}; }}
 table.grid {{ border-collapse: collapse; border-color: {p.muted}; }}
 th {{ background-color: {p.table_header}; font-weight: bold; }}

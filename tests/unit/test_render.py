@@ -529,3 +529,8 @@ def test_code_written_after_a_step_belongs_to_that_step() -> None:
     assert [c.code.strip() for c in rendered.steps[0].commands] == ["psql -c 'select 1'"]
     assert [c.code.strip() for c in rendered.steps[1].commands] == ["df -h"]
     assert [b.step for b in rendered.code_blocks] == [1, 2, None]
+
+
+def test_step_text_is_plain_text() -> None:
+    rendered = render_runbook("## Resolution\n\n1. Kill it (replace `<pid>`) & wait.\n")
+    assert rendered.steps[0].text == "Kill it (replace <pid>) & wait."

@@ -1,0 +1,239 @@
+"""The runbook library: the one read/import API a client (the window) uses for runbooks.
+
+It sits above both :mod:`console.search` and :mod:`console.importers` (its own
+layer in pyproject's import-linter contract: the two are independent siblings,
+and ``ops`` is below both), so the UI never opens a session or names SQL:
+``library_for(workspace)`` hands it a ready object.
+
+* :meth:`RunbookLibrary.search` — FTS5 search; an empty query lists every
+  runbook (title order) with the same filters.
+* :meth:`RunbookLibrary.get` — one runbook with its body and review state.
+* :meth:`RunbookLibrary.facets` — services and owners, for filter choices.
+* :meth:`RunbookLibrary.import_paths` — :func:`import_runbooks`, unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from console.domain.clock import Clock, utc_now
+from console.domain.errors import NotFoundError
+from console.domain.runbook import is_overdue, review_due
+from console.importers.runbooks import CancelToken, ImportReport, Progress, import_runbooks
+from console.search.runbooks import SearchHit, search
+from console.storage.db import Database
+
+if TYPE_CHECKING:
+    from console.ops.workspace import Workspace
+
+#: characters of the body shown as the "snippet" of a listed (not searched) runbook
+LISTING_SNIPPET = 160
+
+
+@dataclass(frozen=True)
+class RunbookDocument:
+    """One stored runbook, ready to render: the body has no front matter."""
+
+    id: int
+    slug: str
+    title: str
+    path: str
+    body: str
+    owner: str | None
+    services: tuple[str, ...]
+    symptoms: tuple[str, ...]
+    alerts: tuple[str, ...]
+    severity_hint: str | None
+    last_reviewed: date | None
+    review_every_days: int
+    review_due: date
+    overdue: bool
+
+    @property
+    def folder(self) -> Path:
+        """The folder the file was imported from (relative images resolve against it)."""
+        return Path(self.path).parent
+
+
+class RunbookLibrary:
+    def __init__(self, db: Database, *, clock: Clock = utc_now) -> None:
+        self._db = db
+        self._clock = clock
+
+    def today(self) -> date:
+        return self._clock().date()
+
+    # ------------------------------------------------------------------ reads
+
+    def search(
+        self,
+        query: str,
+        *,
+        limit: int = 50,
+        service: str | None = None,
+        owner: str | None = None,
+        stale: bool | None = None,
+    ) -> list[SearchHit]:
+        """Matches best first; a query with no words lists every runbook by title."""
+        today = self.today()
+        if query.strip():
+            hits = search(
+                self._db,
+                query,
+                today=today,
+                limit=limit,
+                service=service,
+                owner=owner,
+                stale=stale,
+            )
+            if hits or any(ch.isalnum() for ch in query):
+                return hits
+        return self._listing(today, limit=limit, service=service, owner=owner, stale=stale)
+
+    def _listing(
+        self,
+        today: date,
+        *,
+        limit: int,
+        service: str | None,
+        owner: str | None,
+        stale: bool | None,
+    ) -> list[SearchHit]:
+        where: list[str] = []
+        params: list[object] = []
+        if service is not None:
+            where.append(
+                "EXISTS (SELECT 1 FROM json_each(r.services) WHERE value = ? COLLATE NOCASE)"
+            )
+            params.append(service)
+        if owner is not None:
+            where.append("r.owner = ? COLLATE NOCASE")
+            params.append(owner)
+        if stale is not None:
+            overdue = (
+                "(r.last_reviewed IS NULL OR "
+                "date(r.last_reviewed, '+' || r.review_every_days || ' days') < ?)"
+            )
+            where.append(overdue if stale else f"NOT {overdue}")
+            params.append(today.isoformat())
+        sql = (
+            "SELECT r.id, r.slug, r.title, r.path, r.symptoms, r.owner, r.services, "
+            "r.last_reviewed, r.review_every_days FROM runbooks r"
+            + (f" WHERE {' AND '.join(where)}" if where else "")
+            + " ORDER BY r.title COLLATE NOCASE, r.id LIMIT ?"
+        )
+        params.append(max(limit, 0))
+        with self._db.raw_reader() as raw:
+            rows = raw.execute(sql, params).fetchall()
+        hits = []
+        for row_id, slug, title, path, symptoms, row_owner, services, reviewed, every in rows:
+            last = date.fromisoformat(reviewed) if reviewed else None
+            snippet = " · ".join(json.loads(symptoms or "[]"))
+            if len(snippet) > LISTING_SNIPPET:
+                snippet = snippet[: LISTING_SNIPPET - 1] + "…"
+            hits.append(
+                SearchHit(
+                    id=row_id,
+                    slug=slug,
+                    title=title,
+                    path=path,
+                    snippet=snippet,
+                    score=0.0,
+                    owner=row_owner,
+                    services=tuple(json.loads(services or "[]")),
+                    last_reviewed=last,
+                    overdue=is_overdue(last, every, today),
+                )
+            )
+        return hits
+
+    def get(self, runbook_id: int | str) -> RunbookDocument:
+        """A runbook by row id or by its slug (front-matter ``id``). NotFoundError if gone."""
+        column = "id" if isinstance(runbook_id, int) else "slug"
+        with self._db.raw_reader() as raw:
+            row = raw.execute(
+                "SELECT id, slug, title, path, body, owner, services, symptoms, alerts, "
+                f"severity_hint, last_reviewed, review_every_days FROM runbooks WHERE {column} = ?",
+                (runbook_id,),
+            ).fetchone()
+        if row is None:
+            raise NotFoundError(f"no runbook {runbook_id!r} (it may have been removed)")
+        (
+            row_id,
+            slug,
+            title,
+            path,
+            body,
+            owner,
+            services,
+            symptoms,
+            alerts,
+            hint,
+            reviewed,
+            every,
+        ) = row
+        today = self.today()
+        last = date.fromisoformat(reviewed) if reviewed else None
+        return RunbookDocument(
+            id=row_id,
+            slug=slug,
+            title=title,
+            path=path,
+            body=body,
+            owner=owner,
+            services=tuple(json.loads(services or "[]")),
+            symptoms=tuple(json.loads(symptoms or "[]")),
+            alerts=tuple(json.loads(alerts or "[]")),
+            severity_hint=hint,
+            last_reviewed=last,
+            review_every_days=every,
+            review_due=review_due(last, every, today),
+            overdue=is_overdue(last, every, today),
+        )
+
+    def facets(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """``(services, owners)`` named by any runbook, sorted case-insensitively."""
+        with self._db.raw_reader() as raw:
+            services = [
+                row[0]
+                for row in raw.execute(
+                    "SELECT DISTINCT j.value FROM runbooks r, json_each(r.services) j "
+                    "WHERE j.value IS NOT NULL AND j.value != ''"
+                )
+            ]
+            owners = [
+                row[0]
+                for row in raw.execute(
+                    "SELECT DISTINCT owner FROM runbooks WHERE owner IS NOT NULL AND owner != ''"
+                )
+            ]
+        return (
+            tuple(sorted(set(services), key=str.casefold)),
+            tuple(sorted(set(owners), key=str.casefold)),
+        )
+
+    def count(self) -> int:
+        with self._db.raw_reader() as raw:
+            return int(raw.execute("SELECT count(*) FROM runbooks").fetchone()[0])
+
+    # ------------------------------------------------------------------ import
+
+    def import_paths(
+        self,
+        paths: Sequence[Path | str],
+        *,
+        progress: Progress | None = None,
+        cancel: CancelToken | None = None,
+    ) -> ImportReport:
+        """Import (incrementally) folders or files; one bad file never stops it."""
+        return import_runbooks(self._db, paths, progress=progress, cancel=cancel, clock=self._clock)
+
+
+def library_for(workspace: Workspace) -> RunbookLibrary:
+    """The library of an open workspace (same database, same clock)."""
+    return RunbookLibrary(workspace.db, clock=workspace.clock)
