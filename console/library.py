@@ -25,7 +25,7 @@ from console.domain.clock import Clock, utc_now
 from console.domain.errors import NotFoundError
 from console.domain.runbook import is_overdue, review_due
 from console.importers.runbooks import CancelToken, ImportReport, Progress, import_runbooks
-from console.search.runbooks import SearchHit, search
+from console.search.runbooks import SearchHit, filter_clauses, search
 from console.storage.db import Database
 
 if TYPE_CHECKING:
@@ -104,23 +104,7 @@ class RunbookLibrary:
         owner: str | None,
         stale: bool | None,
     ) -> list[SearchHit]:
-        where: list[str] = []
-        params: list[object] = []
-        if service is not None:
-            where.append(
-                "EXISTS (SELECT 1 FROM json_each(r.services) WHERE value = ? COLLATE NOCASE)"
-            )
-            params.append(service)
-        if owner is not None:
-            where.append("r.owner = ? COLLATE NOCASE")
-            params.append(owner)
-        if stale is not None:
-            overdue = (
-                "(r.last_reviewed IS NULL OR "
-                "date(r.last_reviewed, '+' || r.review_every_days || ' days') < ?)"
-            )
-            where.append(overdue if stale else f"NOT {overdue}")
-            params.append(today.isoformat())
+        where, params = filter_clauses(service=service, owner=owner, stale=stale, today=today)
         sql = (
             "SELECT r.id, r.slug, r.title, r.path, r.symptoms, r.owner, r.services, "
             "r.last_reviewed, r.review_every_days FROM runbooks r"

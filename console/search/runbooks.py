@@ -152,19 +152,9 @@ def _run(
     if terms:
         where.insert(0, f"{table} MATCH ?")
         params.insert(0, fts_expression(terms, prefix_last=prefix_last, join=join))
-    if service is not None:
-        where.append("EXISTS (SELECT 1 FROM json_each(r.services) WHERE value = ? COLLATE NOCASE)")
-        params.append(service)
-    if owner is not None:
-        where.append("r.owner = ? COLLATE NOCASE")
-        params.append(owner)
-    if stale is not None:
-        overdue = (
-            "(r.last_reviewed IS NULL OR "
-            "date(r.last_reviewed, '+' || r.review_every_days || ' days') < ?)"
-        )
-        where.append(overdue if stale else f"NOT {overdue}")
-        params.append(today.isoformat())
+    filters, filter_params = filter_clauses(service=service, owner=owner, stale=stale, today=today)
+    where += filters
+    params += filter_params
     # Rank with ids and scores only: anything in the SELECT list (a snippet(), the
     # body) would be computed for every match before LIMIT — 8x slower for broad
     # queries over 10k runbooks. The few winners are then read by id.
@@ -213,6 +203,28 @@ def _run(
             )
         )
     return hits
+
+
+def filter_clauses(
+    *, service: str | None, owner: str | None, stale: bool | None, today: date
+) -> tuple[list[str], list[object]]:
+    """SQL conditions (on ``runbooks r``) for the service, owner and staleness filters."""
+    where: list[str] = []
+    params: list[object] = []
+    if service is not None:
+        where.append("EXISTS (SELECT 1 FROM json_each(r.services) WHERE value = ? COLLATE NOCASE)")
+        params.append(service)
+    if owner is not None:
+        where.append("r.owner = ? COLLATE NOCASE")
+        params.append(owner)
+    if stale is not None:
+        overdue = (
+            "(r.last_reviewed IS NULL OR "
+            "date(r.last_reviewed, '+' || r.review_every_days || ' days') < ?)"
+        )
+        where.append(overdue if stale else f"NOT {overdue}")
+        params.append(today.isoformat())
+    return where, params
 
 
 SNIPPET_BEFORE, SNIPPET_AFTER = 60, 140  # characters of context around the first match
