@@ -12,6 +12,7 @@ import json
 import sqlite3
 import uuid
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,7 +32,7 @@ from console.domain.incident import (
     check_transition,
 )
 from console.domain.views import Changes, IncidentSummary, RoleHolder, TimelineEntry
-from console.ops.convert import incident_view
+from console.snapshot import Snapshot
 from console.storage.db import Database
 from console.storage.models import (
     ChecklistItemRow,
@@ -127,10 +128,10 @@ class IncidentService:
             self._instantiate(session, incident.id, severity, None, when)
             if commander:
                 self._assign(session, incident.id, Role.INCIDENT_COMMANDER, commander, severity)
-            roles = _current_roles(session, incident.id)
             session.flush()
-            session.refresh(incident)
-            view = incident_view(incident, roles)
+            # the one row → view conversion, on this transaction's own connection
+            raw = _raw(session)
+            view = Snapshot(lambda: nullcontext(raw)).incident(incident.id)
         return Outcome(
             changes=Changes(
                 incidents=frozenset({view.id}),
@@ -404,10 +405,8 @@ class IncidentService:
     ) -> TimelineEntry:
         """Append one entry (and its outbox row) inside the session's transaction."""
         session.flush()  # ORM changes first: the raw statements below see them
-        raw = session.connection().connection.driver_connection
-        assert isinstance(raw, sqlite3.Connection)
         return _append_raw(
-            raw,
+            _raw(session),
             self._clock(),
             self._actor,
             incident_id,
@@ -630,6 +629,13 @@ def _append_raw(
     )
 
 
+def _raw(session: Session) -> sqlite3.Connection:
+    """The DBAPI connection the session's transaction runs on."""
+    raw = session.connection().connection.driver_connection
+    assert isinstance(raw, sqlite3.Connection)
+    return raw
+
+
 def _get(session: Session, incident_id: int) -> Incident:
     incident = session.get(Incident, incident_id)
     if incident is None:
@@ -659,7 +665,3 @@ def _entry_outcome(entry: TimelineEntry, *, outbox: bool) -> Outcome:
     return Outcome(
         changes=Changes(timeline=frozenset({entry.incident_id}), outbox=outbox), entry=entry
     )
-
-
-def current_roles(session: Session, incident_id: int) -> list[RoleHolder]:
-    return _current_roles(session, incident_id)
