@@ -45,6 +45,7 @@ from console.domain.views import Changes, ChecklistItem, IncidentSummary
 from console.ops.incidents import Outcome
 from ui.context import UiContext
 from ui.errors import report_task_error
+from ui.models.roles import is_checked
 from ui.reminders import describe_due
 from ui.theme import alert_color, is_dark, severity_color, severity_text_color
 
@@ -168,8 +169,7 @@ class ChecklistModel(QAbstractListModel):
         if index.row() >= len(self._items):
             return False
         item = self._items[index.row()]
-        checked = value in (Qt.CheckState.Checked, Qt.CheckState.Checked.value)
-        if not checked or item.done or item.id in self._saving:
+        if not is_checked(value) or item.done or item.id in self._saving:
             return False  # done items cannot be unticked; the timeline is append-only
         self.set_saving(item.id, True)
         self.tick_requested.emit(item.id)

@@ -12,21 +12,9 @@ from typing import Any
 
 import pytest
 
-from tests.unit.support import ENTRY_KEYS
+from tests.unit.support import ENTRY_KEYS, INCIDENT_KEYS
 
 REPO = Path(__file__).resolve().parents[2]
-INCIDENT_KEYS = {
-    "id",
-    "uuid",
-    "title",
-    "severity",
-    "status",
-    "declared_at",
-    "updated_at",
-    "resolved_at",
-    "entries",
-    "roles",
-}
 
 
 def run(

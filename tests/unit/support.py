@@ -50,3 +50,19 @@ ENTRY_KEYS = frozenset(
         "source",
     }
 )
+
+#: The stable JSON shape of an incident (README, "JSON shapes").
+INCIDENT_KEYS = frozenset(
+    {
+        "id",
+        "uuid",
+        "title",
+        "severity",
+        "status",
+        "declared_at",
+        "updated_at",
+        "resolved_at",
+        "entries",
+        "roles",
+    }
+)

@@ -21,7 +21,7 @@ from console.ops.export import export_json, export_markdown
 from console.ops.incidents import MAX_TEXT, MAX_TITLE, IncidentService
 from console.ops.queries import Queries
 from console.storage.db import Database
-from tests.unit.support import ENTRY_KEYS, START, FakeClock, raw_rows, raw_scalar
+from tests.unit.support import ENTRY_KEYS, INCIDENT_KEYS, START, FakeClock, raw_rows, raw_scalar
 
 #: entry kind → the outbox operation it must produce (kinds not listed produce none)
 SYNCED = {
@@ -1007,18 +1007,7 @@ def test_export_json_shape(service: IncidentService, queries: Queries, clock: Fa
     assert document["version"] == 1
     assert document["exported_by"].startswith("responder-console ")
     incident = document["incident"]
-    assert set(incident) == {
-        "id",
-        "uuid",
-        "title",
-        "severity",
-        "status",
-        "declared_at",
-        "updated_at",
-        "resolved_at",
-        "entries",
-        "roles",
-    }
+    assert set(incident) == INCIDENT_KEYS
     assert incident["status"] == "resolved"
     assert incident["roles"] == {"incident_commander": "Ben"}
     assert incident["resolved_at"] == clock.now.isoformat()

@@ -19,7 +19,7 @@ from console.domain.clock import Clock, utc_now
 from console.domain.errors import ConsoleError
 from console.domain.views import ChecklistItem
 from ui.models import IncidentReader
-from ui.models.roles import ItemRole
+from ui.models.roles import ItemRole, is_checked
 
 log = logging.getLogger(__name__)
 
@@ -171,12 +171,6 @@ class ChecklistModel(QAbstractListModel):
             or not self.flags(index) & Qt.ItemFlag.ItemIsUserCheckable
         ):
             return False
-        if _checked(value):
+        if is_checked(value):
             self.tick_requested.emit(self._rows[index.row()].id)
         return False
-
-
-def _checked(value: object) -> bool:
-    if isinstance(value, Qt.CheckState):
-        return value == Qt.CheckState.Checked
-    return value == Qt.CheckState.Checked.value

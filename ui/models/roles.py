@@ -33,3 +33,10 @@ class ItemRole(enum.IntEnum):
     NUMBER = _BASE + 9
     #: bool — the incident is still being fought (open, triage, mitigating)
     ACTIVE = _BASE + 10
+
+
+def is_checked(value: object) -> bool:
+    """A check-state value from ``setData`` (views pass the enum or its int) is Checked."""
+    if isinstance(value, Qt.CheckState):
+        return value == Qt.CheckState.Checked
+    return value == Qt.CheckState.Checked.value

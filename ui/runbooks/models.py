@@ -18,7 +18,7 @@ from PySide6.QtCore import (
 )
 
 from console.search.runbooks import MARK_END, MARK_START, SearchHit
-from ui.models.roles import ItemRole
+from ui.models.roles import ItemRole, is_checked
 
 if TYPE_CHECKING:  # the renderer (markdown, pygments) loads on the read lane, when first used
     from console.render import Step
@@ -247,8 +247,7 @@ class StepsModel(QAbstractListModel):
             or not self.flags(index) & Qt.ItemFlag.ItemIsUserCheckable
         ):
             return False
-        checked = value == Qt.CheckState.Checked or value == Qt.CheckState.Checked.value
-        if not checked:
+        if not is_checked(value):
             return False
         number = self._steps[index.row()].number
         self._pending.add(number)
