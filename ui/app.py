@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
-from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from console.cli import GuiRequest
@@ -28,11 +27,13 @@ from console.logs import RingBufferHandler, configure
 from console.resources import resources_dir
 from ui.events import AppEvents
 from ui.main_window import MainWindow
-from ui.tasks import TaskRunner
 
 if TYPE_CHECKING:
+    from PySide6.QtGui import QIcon
+
     from console.ops.workspace import Workspace
     from console.snapshot import Snapshot
+    from ui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ ORG_NAME = "responder-console"
 
 
 def app_icon() -> QIcon:
+    from PySide6.QtGui import QIcon  # the first QIcon builds ~150 enum wrappers: after paint
+
     return QIcon(str(resources_dir() / "icons" / "app.svg"))
 
 
@@ -89,7 +92,16 @@ def _apply_theme(app: QApplication) -> None:
     except ImportError:
         return
     mode = str(QSettings().value("ui/theme", "system"))
-    apply_theme(app, mode if mode in ("system", "light", "dark") else "system")
+    # the style proper comes after the first paint (install_console_style)
+    apply_theme(app, mode if mode in ("system", "light", "dark") else "system", install_style=False)
+
+
+def _install_style(app: QApplication) -> None:
+    try:
+        from ui.theme import install_console_style
+    except ImportError:
+        return
+    install_console_style(app)
 
 
 def _stylesheet() -> str:
@@ -157,6 +169,8 @@ class _Startup(QObject):
             sys.stdout.flush()
             self._app.exit(0)
             return
+        self._app.setWindowIcon(app_icon())
+        _install_style(self._app)
         self._finish()
 
     def _finish(self) -> None:
@@ -171,6 +185,7 @@ class _Startup(QObject):
         if workspace is None:
             return False
         from ui.context import UiContext
+        from ui.tasks import TaskRunner
 
         self.workspace = workspace
         self.runner = TaskRunner()
@@ -204,12 +219,17 @@ class _Startup(QObject):
 
 def run(request: GuiRequest) -> int:
     existing = QApplication.instance()
-    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
+    # "-style Fusion": the stock Fusion paints the first frame without a Python
+    # QStyle wrapper (see ui.theme.install_console_style for the one that follows)
+    app = (
+        existing
+        if isinstance(existing, QApplication)
+        else QApplication([*sys.argv[:1], "-style", "Fusion"])
+    )
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName(APP_NAME)
     app.setOrganizationName(ORG_NAME)
     app.setDesktopFileName(ORG_NAME)
-    app.setWindowIcon(app_icon())
     ring = configure(request.folder)
     _apply_theme(app)
     style = _stylesheet()

@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 from typing import Final
 
-from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Slot
-from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPainterPath, QPalette, QPen
-from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleOption, QWidget
+from PySide6.QtCore import QObject, Qt, Slot
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication
 
 from console.domain.incident import Severity
 
@@ -105,12 +105,16 @@ def dark_palette() -> QPalette:
     )
 
 
-def apply_theme(app: QApplication, mode: str = "system") -> None:
-    """Fusion with our light or dark palette. ``system`` keeps following the OS scheme."""
+def apply_theme(app: QApplication, mode: str = "system", *, install_style: bool = True) -> None:
+    """Fusion with our light or dark palette. ``system`` keeps following the OS scheme.
+
+    ``install_style=False`` sets only the palette: start-up passes it and installs
+    the style after the first paint (see :func:`install_console_style`).
+    """
     if mode not in MODES:
         raise ValueError(f"unknown theme {mode!r}; use one of: {', '.join(MODES)}")
-    if not isinstance(app.style(), ConsoleStyle):
-        app.setStyle(ConsoleStyle())
+    if install_style:
+        install_console_style(app)
     follower = app.findChild(_SchemeFollower, _FOLLOWER_NAME)
     if mode == "system":
         if follower is None:
@@ -121,6 +125,20 @@ def apply_theme(app: QApplication, mode: str = "system") -> None:
         follower.stop()
         follower.deleteLater()
     _set_palette(app, dark=mode == "dark")
+
+
+def install_console_style(app: QApplication) -> None:
+    """Put :class:`ui.check_style.ConsoleStyle` (Fusion + readable check boxes) in place.
+
+    It lives in its own module because touching ``QStyle`` from Python builds
+    PySide6's wrappers for every QStyle enum and option type (about 15 ms): the
+    window paints first with the stock Fusion style (chosen by ``-style Fusion``
+    at start, see ui/app.py) and gets this one right after.
+    """
+    from ui.check_style import ConsoleStyle
+
+    if not isinstance(app.style(), ConsoleStyle):
+        app.setStyle(ConsoleStyle())
 
 
 class _SchemeFollower(QObject):
@@ -148,72 +166,6 @@ class _SchemeFollower(QObject):
         dark = scheme == Qt.ColorScheme.Dark  # Unknown → light: the safer default to read
         log.debug("following the system colour scheme: %s", scheme.name)
         _set_palette(self._app, dark=dark)
-
-
-class ConsoleStyle(QProxyStyle):
-    """Fusion, with check boxes drawn from the palette's text and accent colours.
-
-    Fusion outlines its check boxes with a darker shade of the window colour
-    unless the *platform* reports dark mode, so on our dark palette (chosen in
-    the app, or on a platform without a colour-scheme API) the empty boxes of
-    the checklist vanish. Drawing them from Text/Highlight keeps them visible
-    in both palettes.
-    """
-
-    def __init__(self) -> None:
-        super().__init__("Fusion")
-
-    def drawPrimitive(  # noqa: N802 - Qt override
-        self,
-        element: QStyle.PrimitiveElement,
-        option: QStyleOption,
-        painter: QPainter,
-        widget: QWidget | None = None,
-    ) -> None:
-        if element not in (
-            QStyle.PrimitiveElement.PE_IndicatorCheckBox,
-            QStyle.PrimitiveElement.PE_IndicatorItemViewItemCheck,
-        ):
-            super().drawPrimitive(element, option, painter, widget)
-            return
-        palette = option.palette
-        state = option.state
-        enabled = bool(state & QStyle.StateFlag.State_Enabled)
-        group = QPalette.ColorGroup.Normal if enabled else QPalette.ColorGroup.Disabled
-        text = palette.color(group, QPalette.ColorRole.Text)
-        accent = palette.color(group, QPalette.ColorRole.Highlight)
-        rect = QRectF(option.rect).adjusted(1.5, 1.5, -1.5, -1.5)
-        side = min(rect.width(), rect.height())
-        box = QRectF(0, 0, side, side)
-        box.moveCenter(rect.center())
-        checked = bool(state & QStyle.StateFlag.State_On)
-        partial = bool(state & QStyle.StateFlag.State_NoChange)
-        painter.save()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        border = QColor(accent if checked or partial else text)
-        if not (checked or partial):
-            border.setAlpha(190)
-        painter.setPen(QPen(border, 1.5))
-        painter.setBrush(
-            accent if checked or partial else palette.color(group, QPalette.ColorRole.Base)
-        )
-        painter.drawRoundedRect(box, 2.5, 2.5)
-        mark = QPen(palette.color(group, QPalette.ColorRole.HighlightedText), max(side / 8, 1.6))
-        mark.setCapStyle(Qt.PenCapStyle.RoundCap)
-        mark.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
-        painter.setPen(mark)
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        if checked:
-            path = QPainterPath(QPointF(box.left() + side * 0.22, box.top() + side * 0.52))
-            path.lineTo(box.left() + side * 0.42, box.top() + side * 0.72)
-            path.lineTo(box.left() + side * 0.78, box.top() + side * 0.30)
-            painter.drawPath(path)
-        elif partial:
-            y = box.center().y()
-            painter.drawLine(
-                QPointF(box.left() + side * 0.25, y), QPointF(box.right() - side * 0.25, y)
-            )
-        painter.restore()
 
 
 def _set_palette(app: QApplication, *, dark: bool) -> None:

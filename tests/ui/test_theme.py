@@ -11,8 +11,8 @@ from PySide6.QtWidgets import QApplication, QCheckBox
 from pytestqt.qtbot import QtBot
 
 from console.domain.incident import Severity
+from ui.check_style import ConsoleStyle
 from ui.theme import (
-    ConsoleStyle,
     alert_color,
     apply_theme,
     contrast_ratio,
