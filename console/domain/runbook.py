@@ -24,6 +24,17 @@ _INTERVAL = re.compile(
 )
 _UNIT_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
 
+#: Scripts written without spaces between words: Hiragana, Katakana, CJK
+#: ideographs (+ extension A, compatibility), Hangul, half-width Katakana. Only
+#: a trigram index finds words in them (migration 0003 copies this class).
+CJK_CLASS = "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f]"
+_CJK = re.compile(CJK_CLASS)
+
+
+def has_cjk(text: str) -> bool:
+    """True when ``text`` holds any character of :data:`CJK_CLASS`."""
+    return not text.isascii() and _CJK.search(text) is not None
+
 
 class RunbookError(ConsoleError):
     """One runbook file was refused. Carries the file and the reason a person can act on."""

@@ -18,6 +18,7 @@ import re
 import stat
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -31,6 +32,7 @@ from console.domain.runbook import (
     ParsedRunbook,
     RunbookError,
     RunbookRefusal,
+    has_cjk,
     parse_interval_days,
     slugify,
 )
@@ -79,6 +81,10 @@ KNOWN_KEYS = frozenset(
 
 _FENCE_OPEN = re.compile(r"^ *(`{3,}|~{3,})(.*)$")
 _HEADING = re.compile(r"^ {0,3}#(?!#)\s+(.+?)\s*#*\s*$")
+#: the body lines :func:`_scan_body` looks at: comment marks, fences (any
+#: indentation, tabs included: any closes), level-1 headings
+_BODY_MARKERS = re.compile(r"^.*(?:<!--|-->).*$|^[ \t]*(?:`{3,}|~{3,}).*$|^ {0,3}#[^#\n].*$", re.M)
+_FRONT_MATTER_END = re.compile(r"^(?:---|\.\.\.)[^\S\n]*$", re.M)
 
 
 class CancelToken(Protocol):
@@ -137,11 +143,11 @@ def parse_runbook(
         ) from None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     meta, body, body_line = _split_front_matter(text, path)
-    _check_fences(body, body_line, path)
+    heading = _scan_body(body, body_line, path)
     digest = hashlib.sha256(data).hexdigest()
     relative = _relative_slug(path, root)
     fields = _normalise(meta, path)
-    title = fields.pop("title", None) or _first_heading(body) or Path(path).name.split(".")[0]
+    title = fields.pop("title", None) or heading or Path(path).name.split(".")[0]
     slug = fields.pop("id", None) or relative
     return ParsedRunbook(
         slug=slug,
@@ -162,15 +168,15 @@ def _too_big(size: int) -> str:
 
 def _split_front_matter(text: str, path: str) -> tuple[dict[str, Any], str, int]:
     """(front matter, body, line number of the body's first line)."""
-    lines = text.split("\n")
-    if not lines or lines[0].rstrip() != "---":
+    first_end = text.find("\n")
+    first = text if first_end < 0 else text[:first_end]
+    if first.rstrip() != "---":
         return {}, text, 1
-    for index in range(1, len(lines)):
-        if lines[index].rstrip() in ("---", "..."):
-            break
-    else:
+    end = _FRONT_MATTER_END.search(text, first_end + 1) if first_end >= 0 else None
+    if end is None:
         raise RunbookError(path, "front matter opened on line 1 is never closed with '---'")
-    source = "\n".join(lines[1:index])
+    # without the newline that ends the last line, as the lines joined would be
+    source = text[first_end + 1 : max(end.start() - 1, first_end + 1)]
     error: yaml.YAMLError | None = None
     try:
         loaded = yaml.load(source, Loader=_SAFE_LOADER) if source.strip() else {}
@@ -189,7 +195,8 @@ def _split_front_matter(text: str, path: str) -> tuple[dict[str, Any], str, int]
             path,
             f"front matter must be a mapping of keys to values, not a {_kind(loaded)}",
         )
-    return loaded, "\n".join(lines[index + 1 :]), index + 2
+    closing_line = text.count("\n", 0, end.start())  # 0-based
+    return loaded, text[end.end() + 1 :], closing_line + 2
 
 
 def _kind(value: object) -> str:
@@ -200,10 +207,19 @@ def _kind(value: object) -> str:
     return type(value).__name__
 
 
-def _check_fences(body: str, first_line: int, path: str) -> None:
-    opened: tuple[str, int, int] | None = None  # (char, length, line)
-    in_comment = False  # an HTML comment block is not Markdown: fences inside don't count
-    for number, line in enumerate(body.split("\n"), start=first_line):
+def _scan_body(body: str, first_line: int, path: str) -> str | None:
+    """Refuse an unclosed code fence; return the first ``#`` heading outside fences.
+
+    Only the lines that can change the state are visited (a regex finds fence,
+    comment and heading lines): a fence opens with three or more backticks or
+    tildes, any indented line of only that character (at least as many) closes
+    it, and an HTML comment block hides fences from Markdown.
+    """
+    opened: tuple[str, int, int] | None = None  # (char, length, offset of its line)
+    in_comment = False
+    heading: str | None = None
+    for match in _BODY_MARKERS.finditer(body):
+        line = match.group(0)
         if in_comment:
             in_comment = "-->" not in line
             continue
@@ -212,13 +228,16 @@ def _check_fences(body: str, first_line: int, path: str) -> None:
             if start >= 0 and "-->" not in line[start:]:
                 in_comment = True
                 continue
-            match = _FENCE_OPEN.match(line)
-            if match is None:
+            fence = _FENCE_OPEN.match(line)
+            if fence is None:
+                if heading is None:
+                    found = _HEADING.match(line)
+                    heading = found.group(1).strip() if found else None
                 continue
-            fence, info = match.group(1), match.group(2)
-            if fence[0] == "`" and "`" in info:
+            ticks, info = fence.group(1), fence.group(2)
+            if ticks[0] == "`" and "`" in info:
                 continue  # inline code such as ```a``` is not a fence
-            opened = (fence[0], len(fence), number)
+            opened = (ticks[0], len(ticks), match.start())
         else:
             # Any indentation closes: fences inside list items are indented.
             char, length, _ = opened
@@ -226,25 +245,14 @@ def _check_fences(body: str, first_line: int, path: str) -> None:
             if len(stripped) >= length and set(stripped) == {char}:
                 opened = None
     if opened is not None:
-        char, length, number = opened
+        char, length, offset = opened
+        number = first_line + body.count("\n", 0, offset)
         raise RunbookError(
             path,
             f"code fence opened on line {number} is never closed "
             f"(add a line {char * length} where the code ends)",
         )
-
-
-def _first_heading(body: str) -> str | None:
-    in_fence = False
-    for line in body.split("\n"):
-        if _FENCE_OPEN.match(line):
-            in_fence = not in_fence
-            continue
-        if not in_fence:
-            match = _HEADING.match(line)
-            if match:
-                return match.group(1).strip()
-    return None
+    return heading
 
 
 def _relative_slug(path: str, root: str) -> str:
@@ -506,48 +514,52 @@ def import_runbooks(
 
     now = format_utc(clock())
     pending: list[tuple[str, Any]] = [("delete", i) for i in gone]
+    writer = _BatchWriter(db, now)
     report.removed = len(gone)
-    for candidate in changed:
-        if cancel is not None and cancel.cancelled:
-            report.cancelled = True
-            break
-        old = stored.get(candidate.path)
-        try:
-            parsed = _read_and_parse(candidate, old)
-        except RunbookError as error:
-            report.refused.append(RunbookRefusal(error.path, error.reason))
-        else:
-            if parsed is None:  # size or mtime changed, the bytes did not
-                assert old is not None
-                pending.append(("touch", (candidate.size, candidate.mtime_ns, old.id)))
-                report.unchanged += 1
+    try:
+        for candidate in changed:
+            if cancel is not None and cancel.cancelled:
+                report.cancelled = True
+                break
+            old = stored.get(candidate.path)
+            try:
+                parsed = _read_and_parse(candidate, old)
+            except RunbookError as error:
+                report.refused.append(RunbookRefusal(error.path, error.reason))
             else:
-                holder = owners.get(parsed.slug)
-                if holder is not None and holder != parsed.path:
-                    report.refused.append(
-                        RunbookRefusal(
-                            parsed.path,
-                            f"duplicate id '{parsed.slug}': already used by {holder}",
-                        )
-                    )
+                if parsed is None:  # size or mtime changed, the bytes did not
+                    assert old is not None
+                    pending.append(("touch", (candidate.size, candidate.mtime_ns, old.id)))
+                    report.unchanged += 1
                 else:
-                    if old is not None and old.slug != parsed.slug:
-                        owners.pop(old.slug, None)
-                    owners[parsed.slug] = parsed.path
-                    if old is None:
-                        pending.append(("insert", parsed))
-                        report.imported += 1
+                    holder = owners.get(parsed.slug)
+                    if holder is not None and holder != parsed.path:
+                        report.refused.append(
+                            RunbookRefusal(
+                                parsed.path,
+                                f"duplicate id '{parsed.slug}': already used by {holder}",
+                            )
+                        )
                     else:
-                        pending.append(("update", (parsed, old.id)))
-                        report.updated += 1
-        done += 1
-        if progress:
-            progress(done, total)
-        if len(pending) >= BATCH:
-            _write(db, pending, now)
-            pending = []
-    if pending:
-        _write(db, pending, now)
+                        if old is not None and old.slug != parsed.slug:
+                            owners.pop(old.slug, None)
+                        owners[parsed.slug] = parsed.path
+                        if old is None:
+                            pending.append(("insert", parsed))
+                            report.imported += 1
+                        else:
+                            pending.append(("update", (parsed, old.id)))
+                            report.updated += 1
+            done += 1
+            if progress:
+                progress(done, total)
+            if len(pending) >= BATCH:
+                writer.submit(pending)
+                pending = []
+        if pending:
+            writer.submit(pending)
+    finally:
+        writer.close()  # waits for the last batch; raises if it failed
     log.info(
         "runbook import: %d new, %d updated, %d unchanged, %d removed, %d refused",
         report.imported,
@@ -577,7 +589,7 @@ def _read_and_parse(candidate: _Candidate, old: _Stored | None) -> ParsedRunbook
 
 _COLUMNS = (
     "slug, title, path, source_root, content_hash, mtime_ns, size, body, services, symptoms, "
-    "alerts, severity_hint, owner, last_reviewed, review_every_days, imported_at, extra"
+    "alerts, severity_hint, owner, last_reviewed, review_every_days, imported_at, extra, has_cjk"
 )
 
 
@@ -600,7 +612,40 @@ def _values(parsed: ParsedRunbook, now: str) -> tuple[Any, ...]:
         parsed.review_every_days,
         now,
         json.dumps(dict(parsed.extra), ensure_ascii=False),
+        has_cjk(parsed.body),
     )
+
+
+class _BatchWriter:
+    """Writes batches on one worker thread while the caller parses the next.
+
+    sqlite3 releases the GIL while SQLite runs a statement, and most of an
+    import's SQL time is FTS5 tokenising: on two cores parsing and indexing
+    overlap. Batches are written in order, at most one at a time and one ahead
+    of the parser; a failed batch raises from the next :meth:`submit` or from
+    :meth:`close`, which always waits for the last batch.
+    """
+
+    def __init__(self, db: Database, now: str) -> None:
+        self._db = db
+        self._now = now
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runbook-import")
+        self._last: Future[None] | None = None
+
+    def submit(self, batch: list[tuple[str, Any]]) -> None:
+        self._wait()
+        self._last = self._pool.submit(_write, self._db, batch, self._now)
+
+    def close(self) -> None:
+        try:
+            self._wait()
+        finally:
+            self._pool.shutdown(wait=True)
+
+    def _wait(self) -> None:
+        last, self._last = self._last, None
+        if last is not None:
+            last.result()
 
 
 def _write(db: Database, pending: list[tuple[str, Any]], now: str) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     Uuid,
+    false,
 )
 from sqlalchemy import (
     text as sql_text,
@@ -239,9 +240,10 @@ class CacheSet(Base):
 class RunbookRow(Base):
     """An imported runbook file. Written only by console.importers.runbooks.
 
-    Two FTS5 tables index it (raw SQL in migration 0002, kept in step by
+    Two FTS5 tables index it (raw SQL in migrations 0002/0003, kept in step by
     triggers, outside this metadata: see :data:`FTS_TABLES`): ``runbooks_fts``
-    (unicode61, ranking) and ``runbooks_trigram`` (CJK and substring fallback).
+    (unicode61, ranking) and ``runbooks_trigram`` (CJK and substring fallback;
+    the body only when ``has_cjk``).
     """
 
     __tablename__ = "runbooks"
@@ -268,6 +270,9 @@ class RunbookRow(Base):
     review_every_days: Mapped[int] = mapped_column(Integer)
     imported_at: Mapped[datetime]
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: the body has Japanese/Chinese/Korean text: only then does the trigram
+    #: index take the body (migration 0003)
+    has_cjk: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     __table_args__ = (Index(None, "owner"), Index(None, "source_root"))
 

@@ -118,10 +118,36 @@ def test_snippet_marks_whole_words_and_the_typed_prefix() -> None:
 
     body = "Intro.\n\nThe   spool filled; the pool timed out (pool timeout) on orders-api."
     marker = _marker(["pool", "tim"], prefix_last=True, words=True)
-    snippet = make_snippet(body, marker)
-    assert "s[[pool]]" not in snippet  # a word index does not match inside "spool"
-    assert "the [[pool]] [[timed]] out ([[pool]] [[timeout]])" in snippet
-    assert "\n" not in snippet
+    for needles in ((), ("pool", "tim")):  # with needles, str.find skips ahead first
+        snippet = make_snippet(body, marker, needles)
+        assert "s[[pool]]" not in snippet  # a word index does not match inside "spool"
+        assert "the [[pool]] [[timed]] out ([[pool]] [[timeout]])" in snippet
+        assert "\n" not in snippet
+
+
+def test_snippet_needles_skip_to_the_first_whole_word_far_into_the_body() -> None:
+    from console.search.runbooks import _marker, make_snippet
+
+    body = "spool " * 200 + "check the pool size" + " tail" * 200
+    snippet = make_snippet(body, _marker(["pool"], prefix_last=False, words=True), ("pool",))
+    assert "the [[pool]] size" in snippet
+    assert snippet.startswith("…")
+    assert snippet.endswith("…")
+    # a case change that alters offsets (İ lower-cases to two characters) falls back
+    odd = "İ" * 50 + " pool"
+    assert make_snippet(odd, _marker(["pool"], prefix_last=False, words=True), ("pool",)).endswith(
+        "[[pool]]"
+    )
+
+
+def test_short_last_words_are_not_prefixes() -> None:
+    from console.search.runbooks import _prefix_worthy
+
+    assert _prefix_worthy("certif")
+    assert _prefix_worthy("pod")
+    assert not _prefix_worthy("po")
+    assert not _prefix_worthy("SEV-1")  # the "1" would expand to every number
+    assert not _prefix_worthy("--")
 
 
 def test_snippet_window_and_substring_marking() -> None:

@@ -629,26 +629,34 @@ def test_open_after_writes_without_clean_close_recovers(db_path: Path, clock: Fa
         first.close()
 
 
-def test_a_0001_database_is_upgraded_with_its_incidents(
-    data_dir: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _open_at_revision(
+    path: Path, clock: FakeClock, patched: pytest.MonkeyPatch, revision: str
+) -> Database:
+    """A database as an older release left it: migrated only up to ``revision``."""
     from alembic import command
 
-    from console.ops.incidents import IncidentService
     from console.storage.migrate import alembic_config
 
-    path = data_dir / "console.db"
-
-    def upgrade_to_0001(engine: Engine) -> None:
+    def upgrade(engine: Engine) -> None:
         config = alembic_config()
         with engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, "0001_initial")
+            command.upgrade(config, revision)
 
+    known = dbmod.KNOWN_REVISIONS
+    patched.setattr(dbmod, "KNOWN_REVISIONS", known[: known.index(revision) + 1])
+    patched.setattr(dbmod, "HEAD_REVISION", revision)
+    return open_database(path, clock=clock, migrate=upgrade)
+
+
+def test_a_0001_database_is_upgraded_with_its_incidents(
+    data_dir: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from console.ops.incidents import IncidentService
+
+    path = data_dir / "console.db"
     with monkeypatch.context() as patched:
-        patched.setattr(dbmod, "KNOWN_REVISIONS", ("0001_initial",))
-        patched.setattr(dbmod, "HEAD_REVISION", "0001_initial")
-        old = open_database(path, clock=clock, migrate=upgrade_to_0001)
+        old = _open_at_revision(path, clock, patched, "0001_initial")
         IncidentService(old, actor="ana", templates=[], clock=clock).declare(
             "Kept across the upgrade", Severity.SEV2
         )
@@ -663,3 +671,68 @@ def test_a_0001_database_is_upgraded_with_its_incidents(
     [taken] = list_backups(data_dir)
     assert taken.name.endswith(f"-before-{HEAD_REVISION}.db")
     assert raw_scalar(taken, "SELECT version_num FROM alembic_version") == "0001_initial"
+
+
+def test_upgrade_from_0002_keeps_runbooks_and_indexes_only_cjk_bodies_by_trigram(
+    data_dir: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """0003: the trigram index drops Latin bodies, keeps CJK ones; the word index is kept."""
+    path = data_dir / "console.db"
+    with monkeypatch.context() as patched:
+        old = _open_at_revision(path, clock, patched, "0002_runbooks")
+        with old.raw_writer() as raw:
+            for row_id, title, body in (
+                (1, "Disk full", "Check NodeFilesystemSpaceFillingUp on the node"),
+                (2, "インシデント対応", "重大度を判断して、インシデント指揮官を決めます。"),
+            ):
+                raw.execute(
+                    "INSERT INTO runbooks (id, uuid, slug, title, path, source_root, "
+                    "content_hash, mtime_ns, size, body, services, symptoms, alerts, "
+                    "review_every_days, imported_at, extra) VALUES "
+                    "(?, ?, ?, ?, ?, '/r', 'h', 0, 1, ?, '[]', '[]', '[]', 180, ?, '{}')",
+                    (
+                        row_id,
+                        f"{row_id:032x}",
+                        f"rb-{row_id}",
+                        title,
+                        f"/r/{row_id}.md",
+                        body,
+                        "2026-11-23T00:00:00.000000Z",
+                    ),
+                )
+        old.close()
+
+    open_database(path, clock=clock).close()
+    assert raw_scalar(path, "SELECT version_num FROM alembic_version") == HEAD_REVISION
+
+    def ids(sql: str, *params: object) -> list[int]:
+        with sqlite3.connect(path) as connection:
+            return [row[0] for row in connection.execute(sql, params)]
+
+    assert ids("SELECT id FROM runbooks WHERE has_cjk ORDER BY id") == [2]
+    trigram = "SELECT rowid FROM runbooks_trigram WHERE runbooks_trigram MATCH ?"
+    assert ids(trigram, '"指揮官"') == [2]  # a CJK body: still indexed by trigram
+    assert ids(trigram, '"Filesystem"') == []  # a Latin body: the word index's job now
+    assert ids(trigram, '"ncide"') == []
+    assert ids(trigram, '"Disk"') == [1]  # titles keep their trigrams
+    words = "SELECT rowid FROM runbooks_fts WHERE runbooks_fts MATCH ?"
+    assert ids(words, '"NodeFilesystemSpaceFillingUp"') == [1]
+    # the triggers keep both indexes in step from now on
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE runbooks SET body = 'ポストモーテム', has_cjk = 1 WHERE id = 1")
+        connection.execute("DELETE FROM runbooks WHERE id = 2")
+    assert ids(trigram, '"モーテム"') == [1]
+    assert ids(trigram, '"指揮官"') == []
+    assert ids(words, '"NodeFilesystemSpaceFillingUp"') == []
+    with sqlite3.connect(path) as connection:
+        for table in ("runbooks_fts", "runbooks_trigram"):
+            connection.execute(f"INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 1)")
+
+
+def test_migration_0003_cjk_class_matches_the_domain() -> None:
+    import importlib
+
+    from console.domain.runbook import CJK_CLASS
+
+    module = importlib.import_module("console.storage.migrations.versions.0003_runbook_trigram")
+    assert module.CJK_CLASS == CJK_CLASS
