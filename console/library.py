@@ -15,6 +15,7 @@ and ``ops`` is below both), so the UI never opens a session or names SQL:
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -24,12 +25,21 @@ from typing import TYPE_CHECKING
 from console.domain.clock import Clock, utc_now
 from console.domain.errors import NotFoundError
 from console.domain.runbook import is_overdue, review_due
-from console.importers.runbooks import CancelToken, ImportReport, Progress, import_runbooks
+from console.importers.runbooks import (
+    SUFFIXES,
+    CancelToken,
+    ImportReport,
+    Progress,
+    import_runbooks,
+)
 from console.search.runbooks import SearchHit, filter_clauses, search
 from console.storage.db import Database
 
 if TYPE_CHECKING:
     from console.ops.workspace import Workspace
+
+#: file endings of runbooks (a relative link to one opens it in the viewer)
+RUNBOOK_SUFFIXES = SUFFIXES
 
 #: characters of the body shown as the "snippet" of a listed (not searched) runbook
 LISTING_SNIPPET = 160
@@ -135,6 +145,20 @@ class RunbookLibrary:
                 )
             )
         return hits
+
+    def linked(self, source_path: str, target: str) -> RunbookDocument:
+        """The runbook a relative link (``../db/failover.md``) in the file at
+        ``source_path`` points at. NotFoundError names the file when it was never
+        imported (or was removed)."""
+        wanted = os.path.normpath(os.path.join(os.path.dirname(source_path), target))
+        with self._db.raw_reader() as raw:
+            row = raw.execute("SELECT id FROM runbooks WHERE path = ?", (wanted,)).fetchone()
+        if row is None:
+            raise NotFoundError(
+                f"{wanted} is not in the runbook library: import its folder "
+                "(File → Import runbooks) to follow links to it"
+            )
+        return self.get(int(row[0]))
 
     def get(self, runbook_id: int | str) -> RunbookDocument:
         """A runbook by row id or by its slug (front-matter ``id``). NotFoundError if gone."""

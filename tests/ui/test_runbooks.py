@@ -645,3 +645,42 @@ def test_list_snippets_drop_markdown_noise() -> None:
     assert clean_snippet("you see | Likely cause | |---|---| | 5xx or [[timeouts]]") == (
         "you see · Likely cause · 5xx or [[timeouts]]"
     )
+
+
+def test_relative_links_open_the_linked_runbook_at_its_anchor(
+    qtbot: QtBot, rb_context: UiContext, library: RunbookLibrary, tmp_path: Path
+) -> None:
+    folder = tmp_path / "linked"
+    (folder / "db").mkdir(parents=True)
+    (folder / "start.md").write_text(
+        "# Start here\n\nIf the pool is full, see [failover](db/failover.md#roll-back).\n",
+        encoding="utf-8",
+    )
+    filler = "\n\n".join(f"Paragraph {n} of the diagnosis." for n in range(120))
+    (folder / "db" / "failover.md").write_text(
+        f"# Database failover\n\n## Diagnose\n\n{filler}\n\n"
+        "## Roll back\n\nPromote the old primary.\n",
+        encoding="utf-8",
+    )
+    assert library.import_paths([folder]).refused == []
+    viewer = make_viewer(qtbot, rb_context, library)
+    viewer.show()
+    open_and_wait(qtbot, viewer, "start")
+
+    with qtbot.waitSignal(viewer.loaded, timeout=5000) as opened:
+        viewer.browser.anchorClicked.emit(QUrl("db/failover.md#roll-back"))
+    document = opened.args[0]
+    assert document.title == "Database failover"
+    assert viewer.browser.verticalScrollBar().value() > 0  # scrolled to "Roll back"
+
+    # a runbook link to a file that was never imported: said, nothing else happens
+    with qtbot.waitSignal(viewer.notice_shown) as notice:
+        viewer.browser.anchorClicked.emit(QUrl("../missing.md"))
+    assert "is not in the runbook library" in str(notice.args[0])
+    assert "missing.md" in str(notice.args[0])
+    assert viewer.document is not None
+    assert viewer.document.title == "Database failover"
+    # links to other files are still not opened
+    with qtbot.waitSignal(viewer.notice_shown) as notice:
+        viewer.browser.anchorClicked.emit(QUrl("notes.txt"))
+    assert "Only links to other runbooks" in str(notice.args[0])

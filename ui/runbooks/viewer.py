@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.domain.incident import EntryKind
-from console.library import RunbookDocument, RunbookLibrary
+from console.library import RUNBOOK_SUFFIXES, RunbookDocument, RunbookLibrary
 from ui.context import UiContext
 from ui.incident_view import report_failure
 from ui.models.roles import ItemRole
@@ -172,6 +172,7 @@ class RunbookViewer(QWidget):
         self._incident_id: int | None = None
         self._pending_step: int | None = None
         self._render_seq = 0
+        self._pending_anchor = ""  # scroll here once the next runbook is shown
         self._done_seq = 0
 
         # header ------------------------------------------------------------------
@@ -355,6 +356,9 @@ class RunbookViewer(QWidget):
         self.browser.base_folder = document.folder
         self.browser.setHtml(rendered.html)
         self.browser.verticalScrollBar().setValue(scroll)
+        anchor, self._pending_anchor = self._pending_anchor, ""
+        if anchor:  # opened from a link such as other.md#rollback
+            self.browser.scrollToAnchor(anchor)
         self._fill_header(document, rendered, today)
         if incident_id != self._incident_id:  # follow() changed while rendering
             done = frozenset()
@@ -442,9 +446,29 @@ class RunbookViewer(QWidget):
                 open_external(url)
             return
         if not scheme:
-            self.show_notice(f"Links to files are not opened from a runbook: {url.toString()}")
+            target = url.path()
+            if self._document is not None and target.lower().endswith(RUNBOOK_SUFFIXES):
+                self.open_linked(self._document, target, url.fragment())
+            else:
+                self.show_notice(
+                    f"Only links to other runbooks are opened from a runbook: {url.toString()}"
+                )
             return
         self.show_notice(f"Not opened: {scheme}: links are refused ({url.toString()[:120]})")
+
+    def open_linked(self, source: RunbookDocument, target: str, anchor: str = "") -> None:
+        """Open the imported runbook a relative link points at, at its ``anchor``."""
+        library = self._library
+
+        def found(document: RunbookDocument) -> None:
+            self._pending_anchor = anchor
+            self.open_runbook(document.id)
+
+        self._context.runner.read(
+            lambda: library.linked(source.path, target),
+            found,
+            lambda error: self.show_notice(f"Not opened: {error}"),
+        )
 
     def copy_code(self, index: int) -> None:
         rendered, document = self._rendered, self._document
