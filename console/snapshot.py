@@ -127,6 +127,20 @@ class Snapshot:
             raise NotFoundError(f"there is no incident {incident_id}")
         return int(row[0])
 
+    def runbook_steps_done(self, incident_id: int, runbook: str) -> frozenset[int]:
+        """Step numbers of runbook ``runbook`` (its id/slug) logged done on the timeline.
+
+        Filtered in SQL: reading a 100k-entry timeline into entries to pick these
+        out took seconds."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT json_extract(data, '$.step') FROM timeline_entries "
+                "WHERE incident_id = ? AND kind = ? AND json_extract(data, '$.runbook_id') = ? "
+                "AND json_type(data, '$.step') = 'integer'",
+                (incident_id, EntryKind.RUNBOOK_STEP.value, runbook),
+            ).fetchall()
+        return frozenset(int(row[0]) for row in rows)
+
     def timeline_page(self, incident_id: int, first_seq: int, last_seq: int) -> list[TimelineEntry]:
         superseded: dict[str, str] = {}
         with self._connect() as db:

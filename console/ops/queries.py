@@ -83,6 +83,9 @@ class Queries:
                 )
             ]
 
+    def runbook_steps_done(self, incident_id: int, runbook: str) -> frozenset[int]:
+        return self._sql.runbook_steps_done(incident_id, runbook)
+
     def timeline(self, incident_id: int) -> list[TimelineEntry]:
         return self.timeline_page(incident_id, 1, self.timeline_count(incident_id))
 

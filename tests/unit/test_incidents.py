@@ -1096,3 +1096,28 @@ def test_custom_templates_positions_continue_after_existing(
         ("two", 2),
         ("three", 3),
     ]
+
+
+def test_runbook_steps_done_reads_only_that_runbooks_step_entries(
+    service: IncidentService, queries: Queries
+) -> None:
+    incident = declare(service)
+    other = declare(service)
+    for number, runbook in ((1, "db-pool"), (3, "db-pool"), (2, "dns")):
+        service.log(
+            incident,
+            EntryKind.RUNBOOK_STEP,
+            f"step {number}",
+            {
+                "runbook_id": runbook,
+                "step": number,
+            },
+        )
+    service.log(other, EntryKind.RUNBOOK_STEP, "elsewhere", {"runbook_id": "db-pool", "step": 2})
+    service.log(incident, EntryKind.RUNBOOK_STEP, "odd", {"runbook_id": "db-pool", "step": "4"})
+    service.log(incident, EntryKind.RUNBOOK_STEP, "odd", {"runbook_id": "db-pool", "step": True})
+    service.add_note(incident, "a note that mentions db-pool step 5")
+    assert queries.runbook_steps_done(incident, "db-pool") == frozenset({1, 3})
+    assert queries.runbook_steps_done(incident, "dns") == frozenset({2})
+    assert queries.runbook_steps_done(other, "db-pool") == frozenset({2})
+    assert queries.runbook_steps_done(incident, "none") == frozenset()

@@ -85,14 +85,7 @@ def muted_color() -> str:
 
 def done_steps(queries: Queries, incident_id: int, slug: str) -> frozenset[int]:
     """Steps of runbook ``slug`` logged done in the incident's timeline."""
-    done: set[int] = set()
-    for entry in queries.timeline(incident_id):
-        if entry.kind != EntryKind.RUNBOOK_STEP or entry.data.get("runbook_id") != slug:
-            continue
-        step = entry.data.get("step")
-        if isinstance(step, int) and not isinstance(step, bool):
-            done.add(step)
-    return frozenset(done)
+    return queries.runbook_steps_done(incident_id, slug)
 
 
 def open_external(url: QUrl) -> bool:
