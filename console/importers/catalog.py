@@ -58,7 +58,7 @@ from console.importers.catalog_formats import (
     read_responder,
 )
 from console.importers.runbooks import CancelToken, Progress
-from console.importers.yaml_support import SAFE_LOADER, yaml_error_reason
+from console.importers.yaml_support import SAFE_LOADER, too_deep, yaml_error_reason
 from console.storage.db import Database
 from console.storage.models import format_utc
 
@@ -182,6 +182,9 @@ def load_documents(data: bytes, path: str) -> list[tuple[int, Any]]:
         raise ValueError(
             f"not UTF-8: byte 0x{data[error.start]:02x} at byte offset {error.start}"
         ) from None
+    deep = too_deep(text)
+    if deep is not None:
+        raise ValueError(f"invalid YAML: {deep}")
     documents: list[tuple[int, Any]] = []
     loader = SAFE_LOADER(text)
     try:
@@ -353,7 +356,7 @@ def import_catalog(
             for row in stored
             if row.source in mine and row.ref not in new_keys and row.id not in kept_ids
         ]
-        others = [row for row in stored if row.source not in mine] + kept
+        others = [r for r in stored if r.source not in mine and r.ref not in new_keys] + kept
         known_owners = {k for k, s in owner_sources.items() if s not in mine} | {
             o.ref.key for o in owners
         }
@@ -404,10 +407,12 @@ def _first_of_each(
 def _not_elsewhere(
     entities: list[CatalogEntity], elsewhere: dict[str, _StoredRow], report: CatalogImportReport
 ) -> list[CatalogEntity]:
+    """Refuse entities another source holds — unless it is the same file reached by
+    another path (a folder now, the file alone before): the entity moves over."""
     kept: list[CatalogEntity] = []
     for entity in entities:
         holder = elsewhere.get(entity.ref.key)
-        if holder is None:
+        if holder is None or holder.source_file == entity.source_file:
             kept.append(entity)
             continue
         report.refused.append(

@@ -34,7 +34,7 @@ from console.domain.runbook import (
     parse_interval_days,
     slugify,
 )
-from console.importers.yaml_support import SAFE_LOADER, yaml_error_reason
+from console.importers.yaml_support import SAFE_LOADER, too_deep, yaml_error_reason
 from console.storage.db import Database
 from console.storage.models import format_utc
 
@@ -168,6 +168,9 @@ def _split_front_matter(text: str, path: str) -> tuple[dict[str, Any], str, int]
     else:
         raise RunbookError(path, "front matter opened on line 1 is never closed with '---'")
     source = "\n".join(lines[1:index])
+    deep = too_deep(source)
+    if deep is not None:
+        raise RunbookError(path, f"invalid YAML front matter: {deep}")
     try:
         loaded = yaml.load(source, Loader=SAFE_LOADER) if source.strip() else {}
     except (yaml.YAMLError, RecursionError):
