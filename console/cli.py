@@ -79,6 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
     declare.add_argument("--severity", required=True, help="SEV1..SEV4")
     declare.add_argument("--summary", default="")
     declare.add_argument("--ic", metavar="NAME", help="incident commander")
+    declare.add_argument(
+        "--service",
+        dest="services",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="an affected catalog service (repeat for several)",
+    )
     declare.add_argument("--json", action="store_true")
     note = incident.add_parser("note", help="log a note on the timeline")
     note.add_argument("id")
@@ -109,13 +117,28 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
 
     importing = commands.add_parser(
-        "import", help="import runbooks (later: catalog, contacts)"
+        "import", help="import runbooks or a service catalog"
     ).add_subparsers(dest="kind", metavar="KIND", required=True, parser_class=_Parser)
     runbooks = importing.add_parser(
         "runbooks", help="Markdown runbooks: folders (walked for *.md, *.markdown) or files"
     )
     runbooks.add_argument("paths", nargs="+", metavar="PATH")
     runbooks.add_argument("--json", action="store_true")
+    catalog = importing.add_parser(
+        "catalog",
+        help="service catalog: Backstage, our catalog: 1 format, Compose or Kubernetes YAML "
+        "(folders walked for *.yaml, *.yml; or files)",
+    )
+    catalog.add_argument("paths", nargs="+", metavar="PATH")
+    catalog.add_argument("--json", action="store_true")
+
+    blast = commands.add_parser(
+        "blast-radius",
+        help="what depends on a service (blast radius) and what it depends on (suspects)",
+    )
+    blast.add_argument("service", metavar="SERVICE", help="name, namespace/name or kind:ns/name")
+    blast.add_argument("--depth", type=_positive, metavar="N", help="at most N steps away")
+    blast.add_argument("--json", action="store_true")
 
     search = commands.add_parser("search", help="search the runbooks")
     search.add_argument("query", nargs="+", metavar="QUERY")
@@ -186,6 +209,8 @@ def main(
             return _import(args, folder, out)
         if args.command == "search":
             return _search(args, folder, out)
+        if args.command == "blast-radius":
+            return _blast_radius(args, folder, out)
         return _incident(args, folder, out)
     except ConsoleError as error:
         print(f"responder-console: {error}", file=sys.stderr)
@@ -229,7 +254,11 @@ def _incident(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
         action = args.action
         if action == "declare":
             outcome = service.declare(
-                args.title, parse_severity(args.severity), summary=args.summary, commander=args.ic
+                args.title,
+                parse_severity(args.severity),
+                summary=args.summary,
+                commander=args.ic,
+                services=args.services,
             )
             view = outcome.incident
             _emit(
@@ -292,6 +321,8 @@ def _incident(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
 
 
 def _import(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
+    if args.kind == "catalog":
+        return _import_catalog(args, folder, out)
     from console.importers.runbooks import import_runbooks
 
     workspace = _open(args, folder)
@@ -322,6 +353,98 @@ def _import(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
     )
     if report.refused:
         return EXIT_PARTIAL if report.read_any else EXIT_FAILED
+    return EXIT_OK
+
+
+def _import_catalog(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
+    from console.importers.catalog import import_catalog
+
+    workspace = _open(args, folder)
+    try:
+        report = import_catalog(workspace.db, [Path(p) for p in args.paths], clock=workspace.clock)
+    finally:
+        workspace.close()
+    for refusal in report.refused:
+        print(f"{refusal.path}: {refusal.reason}", file=sys.stderr)
+    for problem in report.problems:
+        print(f"{problem} [{problem.code}]", file=sys.stderr)
+    lines = [report.summary()]
+    if report.skipped:
+        lines.append(f"{len(report.skipped)} YAML files hold no catalog entity (skipped).")
+    if report.ignored:
+        kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(report.ignored.items()))
+        lines.append(f"Not services, passed over: {kinds}.")
+    _emit(out, args.json, report.as_json(), "\n".join(lines))
+    if report.refused:
+        return EXIT_PARTIAL if report.read_any else EXIT_FAILED
+    return EXIT_OK
+
+
+def _blast_radius(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
+    from console.catalog import catalog_for
+
+    workspace = _open(args, folder)
+    try:
+        catalog = catalog_for(workspace)
+        found = catalog.blast_radius(args.service, max_depth=args.depth)
+        now = catalog.now()
+    finally:
+        workspace.close()
+
+    def reached(items: Sequence[Any]) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": r.node.label,
+                "ref": r.node.display_ref,
+                "kind": r.node.kind,
+                "owner": r.node.owner,
+                "depth": r.depth,
+                "via": r.via.label,
+            }
+            for r in items
+        ]
+
+    service = found.service
+    fresh = found.freshness
+    catalog_json = (
+        {
+            "imported_at": fresh.fetched_at.isoformat(),
+            "source": fresh.source,
+            "age_seconds": round(fresh.age_seconds(now)),
+        }
+        if fresh
+        else None
+    )
+    document = {
+        "service": {
+            "name": service.label,
+            "ref": service.display_ref,
+            "kind": service.kind,
+            "owner": service.owner,
+            "system": service.system_label,
+        },
+        "catalog": catalog_json,
+        "dependents": reached(found.dependents),
+        "suspects": reached(found.suspects),
+    }
+    owner = f", owner {service.owner}" if service.owner else ", no owner"
+    text = [f"{service.label} ({service.kind}{owner})"]
+    text.append(
+        f"Catalog {fresh.describe(now)} ({fresh.fetched_at:%Y-%m-%d %H:%M} UTC)."
+        if fresh
+        else "Catalog: never imported."
+    )
+    for title, items in (
+        ("Blast radius — depends on it", found.dependents),
+        ("Suspects — it depends on", found.suspects),
+    ):
+        text.append(f"{title}: {len(items)}")
+        text += [
+            f"  {r.depth:>2}  {r.node.label:<32} {r.node.kind:<10} {r.node.owner or '-':<16} "
+            f"via {r.via.label}"
+            for r in items
+        ]
+    _emit(out, args.json, document, "\n".join(text))
     return EXIT_OK
 
 

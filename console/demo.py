@@ -1,4 +1,10 @@
-"""Seed the demo workspace (resources/demo/workspace.yaml) into an empty database."""
+"""Seed the demo workspace into an empty database.
+
+``resources/demo/catalog.yaml`` (the service catalog, through the catalog
+importer like any team's), the project's sample runbooks (``runbooks/``, when the
+source tree is there), and people and incidents from
+``resources/demo/workspace.yaml``.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +18,12 @@ from sqlalchemy import func, select
 
 from console.domain.clock import ManualClock
 from console.domain.incident import Role, parse_role, parse_severity, parse_status
+from console.importers.catalog import import_catalog
+from console.importers.runbooks import import_runbooks
 from console.ops.incidents import IncidentService
 from console.ops.workspace import Workspace
 from console.resources import resources_dir
-from console.storage.models import CacheSet, Incident, Person, Service, ServiceDependency
+from console.storage.models import CacheSet, Incident, Person
 
 log = logging.getLogger(__name__)
 
@@ -35,26 +43,15 @@ def ensure_demo(workspace: Workspace) -> bool:
             return False
     document = load_demo_document()
     now = workspace.clock()
+    catalog = import_catalog(
+        workspace.db, [resources_dir() / "demo" / "catalog.yaml"], clock=workspace.clock
+    )
+    if catalog.refused or catalog.problems:  # the shipped file is kept clean by a test
+        log.warning("demo catalog: %s", catalog.summary())
+    samples = resources_dir().parent / "runbooks"
+    if samples.is_dir():  # the source tree's sample runbooks name the demo services
+        import_runbooks(workspace.db, [samples], clock=workspace.clock)
     with workspace.db.writer() as session:
-        by_name: dict[str, Service] = {}
-        for raw in document["services"]:
-            service = Service(
-                uuid=uuid.uuid4(),
-                name=raw["name"],
-                kind=raw.get("kind", "component"),
-                owner=raw.get("owner"),
-                tier=raw.get("tier"),
-                description=raw.get("description", ""),
-                source="demo",
-            )
-            session.add(service)
-            by_name[service.name] = service
-        session.flush()
-        for name, targets in document["dependencies"].items():
-            for target in targets:
-                session.add(
-                    ServiceDependency(service_id=by_name[name].id, depends_on_id=by_name[target].id)
-                )
         for raw in document["people"]:
             session.add(
                 Person(
@@ -66,8 +63,7 @@ def ensure_demo(workspace: Workspace) -> bool:
                     source="demo",
                 )
             )
-        for name in ("catalog", "people"):
-            session.add(CacheSet(name=name, fetched_at=now, source="demo workspace"))
+        session.add(CacheSet(name="people", fetched_at=now, source="demo workspace"))
     for raw in reversed(document["incidents"]):
         start = now - timedelta(minutes=raw["declared_minutes_ago"])
         clock = ManualClock(start)
@@ -79,6 +75,7 @@ def ensure_demo(workspace: Workspace) -> bool:
             parse_severity(raw["severity"]),
             summary=raw.get("summary", ""),
             declared_at=start,
+            services=raw.get("services", ()),
         )
         assert outcome.incident is not None
         incident_id = outcome.incident.id

@@ -29,7 +29,13 @@ from uuid import UUID
 
 from console.domain.errors import NotFoundError
 from console.domain.incident import EntryKind, Role, Severity, Status
-from console.domain.views import ChecklistItem, IncidentSummary, RoleHolder, TimelineEntry
+from console.domain.views import (
+    AffectedService,
+    ChecklistItem,
+    IncidentSummary,
+    RoleHolder,
+    TimelineEntry,
+)
 
 _ACTIVE = tuple(s.value for s in Status if s.is_active)
 _INCIDENT = (
@@ -40,6 +46,9 @@ _ENTRY = (
     "SELECT id, uuid, incident_id, seq, kind, occurred_at, recorded_at, author, text, data, "
     "supersedes, source FROM timeline_entries"
 )
+
+
+_SERVICES = "SELECT incident_id, service_ref, service_name FROM incident_services"
 
 
 def _time(text: str) -> datetime:
@@ -75,6 +84,7 @@ class Snapshot:
             connection.execute(f"{_INCIDENT} LIMIT 1").fetchall()
             connection.execute(f"{_ENTRY} LIMIT 1").fetchall()
             connection.execute("SELECT role, person, assigned_at FROM role_assignments LIMIT 1")
+            connection.execute(f"{_SERVICES} LIMIT 1").fetchall()
             snapshot.checklist(0)
         except sqlite3.Error:
             connection.close()
@@ -101,7 +111,10 @@ class Snapshot:
                 "WHERE ended_at IS NULL ORDER BY id"
             ):
                 holders[incident_id].append(RoleHolder(Role(role), person, _time(since)))
-        return [self._incident(row, holders[row[0]]) for row in rows]
+            services: dict[int, list[AffectedService]] = defaultdict(list)
+            for incident_id, ref, name in db.execute(f"{_SERVICES} ORDER BY id"):
+                services[incident_id].append(AffectedService(ref, name))
+        return [self._incident(row, holders[row[0]], services[row[0]]) for row in rows]
 
     def incident(self, incident_id: int) -> IncidentSummary:
         with self._connect() as db:
@@ -116,7 +129,13 @@ class Snapshot:
                     (incident_id,),
                 )
             ]
-        return self._incident(row, holders)
+            services = [
+                AffectedService(ref, name)
+                for _, ref, name in db.execute(
+                    f"{_SERVICES} WHERE incident_id = ? ORDER BY id", (incident_id,)
+                )
+            ]
+        return self._incident(row, holders, services)
 
     def timeline_count(self, incident_id: int) -> int:
         with self._connect() as db:
@@ -203,7 +222,11 @@ class Snapshot:
         ]
 
     @staticmethod
-    def _incident(row: tuple[object, ...], holders: list[RoleHolder]) -> IncidentSummary:
+    def _incident(
+        row: tuple[object, ...],
+        holders: list[RoleHolder],
+        services: list[AffectedService] | None = None,
+    ) -> IncidentSummary:
         (incident_id, uuid, title, severity, status, declared, updated, resolved, last_seq) = row
         assert isinstance(incident_id, int)
         assert isinstance(last_seq, int)
@@ -220,4 +243,5 @@ class Snapshot:
             resolved_at=_maybe_time(resolved if isinstance(resolved, str) else None),
             entry_count=last_seq,
             roles=tuple(holders),
+            services=tuple(services or ()),
         )

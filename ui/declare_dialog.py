@@ -1,13 +1,16 @@
-"""Declare a new incident: title, severity (with its written definition), triage helper, IC."""
+"""Declare a new incident: title, severity (with its written definition), triage helper, IC,
+and the affected services (completed from the service catalog)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QStringListModel, Qt, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QCompleter,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -26,6 +29,7 @@ from console.domain.incident import (
     UsersAffected,
     suggest_severity,
 )
+from ui.theme import alert_color, is_dark
 
 _USERS = (
     (UsersAffected.NONE, "No customers yet"),
@@ -43,10 +47,41 @@ class Declaration:
     severity: Severity
     summary: str
     commander: str | None
+    #: names of the affected catalog services
+    services: tuple[str, ...] = ()
+
+
+def split_services(text: str) -> tuple[str, ...]:
+    """``"orders-api, payments-gateway,"`` → the names, in order, without blanks or repeats."""
+    names: list[str] = []
+    for part in text.split(","):
+        name = part.strip()
+        if name and name.lower() not in (n.lower() for n in names):
+            names.append(name)
+    return tuple(names)
+
+
+class ListCompleter(QCompleter):
+    """Completes the last name of a comma-separated list."""
+
+    def splitPath(self, path: str) -> list[str]:
+        return [path.rsplit(",", 1)[-1].strip()]
+
+    def pathFromIndex(self, index: QModelIndex | QPersistentModelIndex) -> str:
+        widget = self.widget()
+        text = widget.text() if isinstance(widget, QLineEdit) else ""
+        head = text.rsplit(",", 1)[0] + ", " if "," in text else ""
+        return head + str(index.data())
 
 
 class DeclareDialog(QDialog):
-    def __init__(self, parent: QWidget | None = None, *, commander: str = "") -> None:
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        commander: str = "",
+        services: Sequence[str] = (),
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Declare an incident")
         self.setMinimumWidth(520)
@@ -97,6 +132,24 @@ class DeclareDialog(QDialog):
         self.summary_edit.setFixedHeight(70)
         self.commander_edit = QLineEdit(commander, self)
         self.commander_edit.setPlaceholderText("Incident commander (you, if you lead)")
+        self.known_services = {name.lower(): name for name in services}
+        self.services_edit = QLineEdit(self)
+        self.services_edit.setObjectName("declareServices")
+        self.services_edit.setPlaceholderText(
+            "Affected services, comma-separated (from the catalog)"
+            if services
+            else "Affected services, comma-separated (no catalog loaded to complete from)"
+        )
+        completer = ListCompleter(QStringListModel(list(services), self), self)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        self.services_edit.setCompleter(completer)
+        self.services_hint = QLabel(self)
+        self.services_hint.setObjectName("servicesHint")
+        self.services_hint.setWordWrap(True)
+        self.services_hint.setStyleSheet(f"QLabel {{ color: {alert_color(is_dark()).name()}; }}")
+        self.services_hint.hide()
+        self.services_edit.textChanged.connect(self._validate)
 
         form = QFormLayout()
         form.addRow("&Title", self.title_edit)
@@ -104,6 +157,8 @@ class DeclareDialog(QDialog):
         form.addRow("", self.definition_label)
         form.addRow("S&ummary", self.summary_edit)
         form.addRow("&IC", self.commander_edit)
+        form.addRow("Ser&vices", self.services_edit)
+        form.addRow("", self.services_hint)
 
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
@@ -123,8 +178,10 @@ class DeclareDialog(QDialog):
         self._validate()
 
     @classmethod
-    def ask(cls, parent: QWidget | None, *, commander: str = "") -> Declaration | None:
-        dialog = cls(parent, commander=commander)
+    def ask(
+        cls, parent: QWidget | None, *, commander: str = "", services: Sequence[str] = ()
+    ) -> Declaration | None:
+        dialog = cls(parent, commander=commander, services=services)
         try:
             if dialog.exec() != QDialog.DialogCode.Accepted:
                 return None
@@ -138,7 +195,20 @@ class DeclareDialog(QDialog):
             severity=self.severity(),
             summary=self.summary_edit.toPlainText().strip(),
             commander=self.commander_edit.text().strip() or None,
+            services=self.services(),
         )
+
+    def services(self) -> tuple[str, ...]:
+        """The named services, spelled as the catalog spells them when it knows them."""
+        return tuple(
+            self.known_services.get(name.lower(), name)
+            for name in split_services(self.services_edit.text())
+        )
+
+    def unknown_services(self) -> list[str]:
+        if not self.known_services:
+            return []  # nothing to check against: the core checks when declaring
+        return [n for n in self.services() if n.lower() not in self.known_services]
 
     def severity(self) -> Severity:
         return list(Severity)[max(0, self.severity_combo.currentIndex())]
@@ -173,4 +243,10 @@ class DeclareDialog(QDialog):
     @Slot()
     def _validate(self) -> None:
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        ok.setEnabled(bool(self.title_edit.text().strip()))
+        unknown = self.unknown_services()
+        self.services_hint.setVisible(bool(unknown))
+        if unknown:
+            self.services_hint.setText(
+                f"Not in the service catalog: {', '.join(unknown)}. Pick a name from the list."
+            )
+        ok.setEnabled(bool(self.title_edit.text().strip()) and not unknown)

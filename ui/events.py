@@ -19,3 +19,5 @@ class AppEvents(QObject):
     connectivity_changed = Signal(bool)
     #: str message — an expected failure the user must see (banner)
     error_shown = Signal(str)
+    #: str service ref (kind:namespace/name) — show this service on the map
+    service_selected = Signal(str)

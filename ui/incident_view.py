@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -108,6 +109,16 @@ class IncidentView(QWidget):
         elapsed_font.setBold(True)
         self.elapsed_label.setFont(elapsed_font)
 
+        self.services_label = QLabel(self)
+        self.services_label.setObjectName("servicesLabel")
+        self.services_label.setTextFormat(Qt.TextFormat.RichText)
+        self.services_label.setTextInteractionFlags(
+            Qt.TextInteractionFlag.LinksAccessibleByMouse
+            | Qt.TextInteractionFlag.LinksAccessibleByKeyboard
+        )
+        self.services_label.linkActivated.connect(self._on_service_link)
+        self.services_label.hide()
+
         badges = QHBoxLayout()
         badges.setSpacing(8)
         badges.addWidget(self.severity_badge)
@@ -120,6 +131,7 @@ class IncidentView(QWidget):
         header_layout.setContentsMargins(4, 4, 4, 8)
         header_layout.addWidget(self.title_label)
         header_layout.addLayout(badges)
+        header_layout.addWidget(self.services_label)
 
         # timeline ------------------------------------------------------------
         self.timeline = QTableView(self)
@@ -304,6 +316,7 @@ class IncidentView(QWidget):
                 label.hide()
             self.roles_label.setText("Declare one with Ctrl+N")
             self.elapsed_label.clear()
+            self.services_label.hide()
             return
         self.title_label.setText(incident.title)
         self.severity_badge.setText(incident.severity.value)
@@ -321,7 +334,23 @@ class IncidentView(QWidget):
         self.roles_label.setToolTip(
             "\n".join(f"{h.role.label}: {h.person}" for h in incident.roles)
         )
+        self._show_services(incident)
         self._show_elapsed()
+
+    def _show_services(self, incident: IncidentSummary) -> None:
+        if not incident.services:
+            self.services_label.hide()
+            return
+        links = ", ".join(
+            f"<a href='{html.escape(s.ref)}'>{html.escape(s.name)}</a>" for s in incident.services
+        )
+        self.services_label.setText(f"Affected services: {links}")
+        self.services_label.setToolTip("Click a service to see it on the dependency map")
+        self.services_label.show()
+
+    @Slot(str)
+    def _on_service_link(self, ref: str) -> None:
+        self._events.service_selected.emit(ref)
 
     def _show_elapsed(self) -> None:
         incident = self._incident

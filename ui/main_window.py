@@ -61,7 +61,9 @@ if TYPE_CHECKING:
     from ui.context import UiContext
     from ui.declare_dialog import Declaration
     from ui.events import AppEvents
+    from ui.palette import PaletteEntry
     from ui.runbooks.area import RunbooksArea
+    from ui.services.area import ServicesArea
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +191,7 @@ class MainWindow(QMainWindow):
         self._pending_errors: list[str] = []
         self._keep: list[Any] = []  # QObjects owned here for the window's lifetime
         self.runbooks: RunbooksArea | None = None  # the Runbooks tab, made in attach()
+        self.services: ServicesArea | None = None  # the Services tab, made in attach()
         self.setWindowTitle("Responder Console" + (" — demo workspace" if demo else ""))
         self.setObjectName("mainWindow")
 
@@ -247,6 +250,7 @@ class MainWindow(QMainWindow):
         # actions, menus, toolbar, status bar -----------------------------------------
         self.actions_by_name: dict[str, QAction] = {}
         self._build_actions()
+        self._build_service_actions()
         if demo:
             marker = QLabel("Demo workspace", self)
             marker.setObjectName("demoMarker")
@@ -266,6 +270,7 @@ class MainWindow(QMainWindow):
         events.changes_applied.connect(self.on_changes)
         events.incident_selected.connect(self.select_incident)
         events.error_shown.connect(self.show_error)
+        events.service_selected.connect(self.show_service)
         self.incident_view.incident_loaded.connect(self._on_incident_loaded)
 
         self.incident_model.reload()
@@ -288,6 +293,7 @@ class MainWindow(QMainWindow):
         self.incident_model.set_reader(reader)
         self.incident_view.attach(context)
         self._add_runbooks(context)
+        self._add_services(context)
         self._set_writable(True)
         self.statusBar().clearMessage()
         self._add_secondary(context)
@@ -622,7 +628,11 @@ class MainWindow(QMainWindow):
             return
         from ui.declare_dialog import DeclareDialog  # loaded on first use: keeps start-up lean
 
-        declaration = DeclareDialog.ask(self, commander=context.workspace.incidents.actor)
+        declaration = DeclareDialog.ask(
+            self,
+            commander=context.workspace.incidents.actor,
+            services=self.services.known_names() if self.services is not None else (),
+        )
         if declaration is not None:
             self.declare(declaration)
 
@@ -636,6 +646,7 @@ class MainWindow(QMainWindow):
                 declaration.severity,
                 summary=declaration.summary,
                 commander=declaration.commander,
+                services=declaration.services,
             ),
             self._declared,
             lambda error: report_failure(self._events, error, "Declaring the incident"),
@@ -782,6 +793,7 @@ class MainWindow(QMainWindow):
                     subtitle=f"{incident.severity.value} · {incident.status.label}",
                 )
             )
+        entries += self._service_palette_entries()
         chosen = CommandPalette.ask(self, entries)
         if chosen is not None:
             self.run_palette_key(chosen.key)
@@ -792,6 +804,8 @@ class MainWindow(QMainWindow):
             self.select_incident(int(value))
         elif kind == "action" and value in self.actions_by_name:
             self.actions_by_name[value].trigger()
+        elif kind == "service":
+            self.show_service(value)
 
     @Slot()
     def open_compact(self) -> None:
@@ -814,6 +828,143 @@ class MainWindow(QMainWindow):
 
             apply_theme(app, mode)
         self.actions_by_name[f"theme_{mode}"].setChecked(True)
+
+    # ------------------------------------------------------ services (issue 4)
+    # The Services tab (dependency map) and its actions: one block, so the other
+    # tabs added beside it merge without touching each other.
+
+    def _build_service_actions(self) -> None:
+        menu = self.menuBar().addMenu("&Services")
+        for name, text, keys, slot, tip in (
+            ("services_map", "Service &map", "Ctrl+M", self.show_services,
+             "The dependency map: what breaks with a service, what it depends on"),
+            ("find_service", "&Find service…", "Ctrl+Shift+S", self.find_service,
+             "Type a service's name to find it on the map"),
+            ("import_catalog", "&Import catalog files…", "Ctrl+Shift+I", self.import_catalog,
+             "Backstage, catalog: 1, Docker Compose or Kubernetes YAML files"),
+            ("import_catalog_folder", "Import catalog f&older…", "Ctrl+Alt+I",
+             self.import_catalog_folder, "Every *.yaml and *.yml under a folder"),
+            ("map_zoom_in", "Zoom &in", "Ctrl+=", self.map_zoom_in, "Zoom into the map"),
+            ("map_zoom_out", "Zoom &out", "Ctrl+-", self.map_zoom_out, "Zoom out of the map"),
+            ("map_fit", "&Fit the map", "Ctrl+0", self.map_fit, "The whole map in view"),
+            ("export_map_svg", "Export map as S&VG…", "Ctrl+Alt+S", self.export_map_svg,
+             "Save the map as an SVG drawing"),
+            ("export_map_png", "Export map as &PNG…", "Ctrl+Alt+P", self.export_map_png,
+             "Save the map as a PNG image"),
+        ):  # fmt: skip
+            action = self._action(name, text, keys, slot, tip)
+            action.setEnabled(False)  # until attach() made the tab
+            menu.addAction(action)
+            if name in ("import_catalog_folder", "map_fit"):
+                menu.addSeparator()
+        self.actions_by_name["map_zoom_in"].setShortcuts(
+            [QKeySequence("Ctrl+="), QKeySequence("Ctrl++")]
+        )
+
+    def _add_services(self, context: UiContext) -> None:
+        if self.services is not None:
+            return
+        from ui.services.area import ServicesArea  # after the first paint
+
+        self.services = ServicesArea(context, self)
+        self.services.runbook_requested.connect(self._open_runbook_from_map)
+        self.services.incident_requested.connect(self._show_incident_from_map)
+        self.tabs.addTab(self.services, "Services")
+        for name in ("services_map", "find_service", "import_catalog", "import_catalog_folder",
+                     "map_zoom_in", "map_zoom_out", "map_fit", "export_map_svg",
+                     "export_map_png"):  # fmt: skip
+            self.actions_by_name[name].setEnabled(True)
+        QTimer.singleShot(0, self.services.start)
+
+    def _services_tab(self) -> ServicesArea | None:
+        if self.services is not None:
+            self.tabs.setCurrentWidget(self.services)
+        return self.services
+
+    @Slot()
+    def show_services(self) -> None:
+        self._services_tab()
+
+    @Slot()
+    def find_service(self) -> None:
+        services = self._services_tab()
+        if services is not None:
+            services.focus_search()
+
+    @Slot(str)
+    def show_service(self, ref: str) -> None:
+        services = self._services_tab()
+        if services is not None:
+            services.select_ref(ref)
+
+    @Slot()
+    def import_catalog(self) -> None:
+        services = self._services_tab()
+        if services is not None:
+            services.choose_and_import()
+
+    @Slot()
+    def import_catalog_folder(self) -> None:
+        services = self._services_tab()
+        if services is not None:
+            services.choose_and_import(folder=True)
+
+    @Slot()
+    def map_zoom_in(self) -> None:
+        services = self._services_tab()
+        if services is not None:
+            services.zoom_in()
+
+    @Slot()
+    def map_zoom_out(self) -> None:
+        services = self._services_tab()
+        if services is not None:
+            services.zoom_out()
+
+    @Slot()
+    def map_fit(self) -> None:
+        services = self._services_tab()
+        if services is not None:
+            services.fit()
+
+    @Slot()
+    def export_map_svg(self) -> None:
+        services = self._services_tab()
+        if services is not None:
+            services.choose_and_export("svg")
+
+    @Slot()
+    def export_map_png(self) -> None:
+        services = self._services_tab()
+        if services is not None:
+            services.choose_and_export("png")
+
+    @Slot(int)
+    def _open_runbook_from_map(self, runbook_id: int) -> None:
+        if self.runbooks is not None:
+            self.tabs.setCurrentWidget(self.runbooks)
+            self.runbooks.open_runbook(runbook_id)
+
+    @Slot(int)
+    def _show_incident_from_map(self, incident_id: int) -> None:
+        self.select_incident(incident_id)
+        self.tabs.setCurrentWidget(self.incident_view)
+
+    def _service_palette_entries(self) -> list[PaletteEntry]:
+        if self.services is None:
+            return []
+        from ui.palette import PaletteEntry
+
+        return [
+            PaletteEntry(
+                key=f"service:{node.ref}",
+                title=f"Service: {node.label}",
+                subtitle=" · ".join(
+                    part for part in (node.kind, node.owner, node.system_label) if part
+                ),
+            )
+            for node in self.services.palette_services()
+        ]
 
     # ------------------------------------------------------------------ layout
 

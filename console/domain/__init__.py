@@ -29,6 +29,7 @@ from console.domain.incident import (
     suggest_severity,
 )
 from console.domain.views import (
+    AffectedService,
     Changes,
     ChecklistItem,
     IncidentSummary,
@@ -41,6 +42,7 @@ from console.domain.views import (
 __all__ = [
     "SEVERITY_DEFINITIONS",
     "TRANSITIONS",
+    "AffectedService",
     "Changes",
     "ChecklistItem",
     "ConsoleError",

@@ -19,6 +19,14 @@ class RoleHolder:
 
 
 @dataclass(frozen=True)
+class AffectedService:
+    """A service an incident names: its catalog ref (key) and the name shown."""
+
+    ref: str
+    name: str
+
+
+@dataclass(frozen=True)
 class IncidentSummary:
     id: int
     uuid: UUID
@@ -30,6 +38,7 @@ class IncidentSummary:
     resolved_at: datetime | None
     entry_count: int
     roles: tuple[RoleHolder, ...] = ()
+    services: tuple[AffectedService, ...] = ()
 
     def holder(self, role: Role) -> str | None:
         for held in self.roles:

@@ -36,6 +36,7 @@ from console.domain.runbook import (
     parse_interval_days,
     slugify,
 )
+from console.importers.yaml_support import SAFE_LOADER, too_deep, yaml_error_reason
 from console.storage.db import Database
 from console.storage.models import format_utc
 
@@ -43,10 +44,6 @@ log = logging.getLogger(__name__)
 
 MAX_BYTES = 5 * 1024 * 1024
 SUFFIXES = (".md", ".markdown")
-#: libyaml's safe loader when PyYAML was built with it (7x faster on a 10k import),
-#: else the pure-Python one. A refused document is parsed again by the pure loader,
-#: whose marks point at the line the author got wrong (libyaml's at the stream end).
-_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 #: Inside a folder these describe the folder, not a failure: passed over (a file
 #: named on the command line is still imported). docs/RUNBOOK_FORMAT.md says so.
 FOLDER_NOTES = frozenset({"readme.md", "readme.markdown"})
@@ -177,17 +174,15 @@ def _split_front_matter(text: str, path: str) -> tuple[dict[str, Any], str, int]
         raise RunbookError(path, "front matter opened on line 1 is never closed with '---'")
     # without the newline that ends the last line, as the lines joined would be
     source = text[first_end + 1 : max(end.start() - 1, first_end + 1)]
-    error: yaml.YAMLError | None = None
+    deep = too_deep(source)
+    if deep is not None:
+        raise RunbookError(path, f"invalid YAML front matter: {deep}")
     try:
-        loaded = yaml.load(source, Loader=_SAFE_LOADER) if source.strip() else {}
-    except yaml.YAMLError:
-        loaded = None
-        error = _pure_yaml_error(source)  # rare: re-parse for the clearer line number
-    if error is not None:
-        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
-        where = f" on line {mark.line + 2}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise RunbookError(path, f"invalid YAML front matter{where}: {problem}") from None
+        loaded = yaml.load(source, Loader=SAFE_LOADER) if source.strip() else {}
+    except (yaml.YAMLError, RecursionError):
+        # rare: re-parsed by the pure loader for the clearer line number
+        reason = yaml_error_reason(source, first_line=2)
+        raise RunbookError(path, f"invalid YAML front matter{reason}") from None
     if loaded is None:
         loaded = {}
     if not isinstance(loaded, dict):
@@ -350,14 +345,6 @@ class _Candidate:
     root: str
     size: int
     mtime_ns: int
-
-
-def _pure_yaml_error(source: str) -> yaml.YAMLError:
-    try:
-        yaml.load(source, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as error:
-        return error
-    return yaml.YAMLError("libyaml refused this front matter")  # the loaders disagree
 
 
 def _walk(

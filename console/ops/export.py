@@ -24,6 +24,7 @@ def incident_json(incident: IncidentSummary) -> dict[str, Any]:
         "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
         "entries": incident.entry_count,
         "roles": {held.role.value: held.person for held in incident.roles},
+        "services": [{"name": s.name, "ref": s.ref} for s in incident.services],
     }
 
 
@@ -98,6 +99,8 @@ def export_markdown(queries: Queries, incident_id: int) -> str:
         )
     for held in incident.roles:
         lines.append(f"- **{held.role.label}:** {held.person}")
+    if incident.services:
+        lines.append(f"- **Services:** {', '.join(s.name for s in incident.services)}")
     lines += [
         "",
         "## Timeline (UTC)",

@@ -32,6 +32,7 @@ from console.domain.incident import (
     check_transition,
 )
 from console.domain.views import Changes, IncidentSummary, RoleHolder, TimelineEntry
+from console.ops.services import find_services
 from console.snapshot import Snapshot
 from console.storage.db import Database
 from console.storage.models import (
@@ -89,12 +90,16 @@ class IncidentService:
         summary: str = "",
         commander: str | None = None,
         declared_at: datetime | None = None,
+        services: Sequence[str] = (),
     ) -> Outcome:
+        """Declare an incident. ``services`` names the affected catalog services (name or
+        ref, see console.ops.services); an unknown one refuses the whole declaration."""
         title = _clean(title, "title", MAX_TITLE)
         now = self._clock()
         when = ensure_utc(declared_at) if declared_at else now
         incident_uuid = uuid.uuid4()
         with self._db.writer() as session:
+            affected = _affected_services(_raw(session), services)
             incident = Incident(
                 uuid=incident_uuid,
                 title=title,
@@ -108,22 +113,26 @@ class IncidentService:
             )
             session.add(incident)
             session.flush()
+            if affected:
+                _link_services(_raw(session), incident.id, affected)
+            declared: dict[str, Any] = {"severity": severity.value, "title": title}
+            create: dict[str, Any] = {
+                "incident_uuid": str(incident_uuid),
+                "title": title,
+                "severity": severity.value,
+                "summary": summary.strip(),
+            }
+            if affected:
+                declared["services"] = [a["name"] for a in affected]
+                create["services"] = affected
             entry = self._append(
                 session,
                 incident.id,
                 EntryKind.DECLARED,
                 f"Declared {severity.value}: {title}",
-                {"severity": severity.value, "title": title},
+                declared,
                 occurred_at=when,
-                remote=_Remote(
-                    "incident.create",
-                    {
-                        "incident_uuid": str(incident_uuid),
-                        "title": title,
-                        "severity": severity.value,
-                        "summary": summary.strip(),
-                    },
-                ),
+                remote=_Remote("incident.create", create),
             )
             self._instantiate(session, incident.id, severity, None, when)
             if commander:
@@ -626,6 +635,36 @@ def _append_raw(
         text=text,
         data=payload,
         supersedes=supersedes,
+    )
+
+
+def _affected_services(raw: sqlite3.Connection, typed: Sequence[str]) -> list[dict[str, Any]]:
+    """The catalog services ``typed`` names, with what the vendor sync needs: the ref,
+    the name shown, and the PagerDuty service id when the catalog annotates one."""
+    names = [t for t in (name.strip() for name in typed) if t]
+    if not names:
+        return []
+    try:
+        nodes = find_services(raw, names)
+    except NotFoundError as error:
+        raise InvalidInputError(str(error)) from None
+    annotated = dict(
+        raw.execute(
+            "SELECT ref, json_extract(annotations, '$.\"pagerduty.com/service-id\"') "
+            f"FROM services WHERE ref IN ({','.join('?' * len(nodes))})",
+            [n.ref for n in nodes],
+        ).fetchall()
+    )
+    return [
+        {"ref": n.ref, "name": n.label, "pagerduty_service_id": annotated.get(n.ref)} for n in nodes
+    ]
+
+
+def _link_services(raw: sqlite3.Connection, incident_id: int, affected: Sequence[Any]) -> None:
+    raw.executemany(
+        "INSERT INTO incident_services (uuid, incident_id, service_ref, service_name) "
+        "VALUES (?, ?, ?, ?)",
+        [(uuid.uuid4().hex, incident_id, a["ref"], a["name"]) for a in affected],
     )
 
 

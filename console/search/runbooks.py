@@ -226,9 +226,10 @@ def _run(
 
 
 def filter_clauses(
-    *, service: str | None, owner: str | None, stale: bool | None, today: date
+    *, service: str | None, owner: str | None, stale: bool | None, today: date | None = None
 ) -> tuple[list[str], list[object]]:
-    """SQL conditions (on ``runbooks r``) for the service, owner and staleness filters."""
+    """SQL conditions (on ``runbooks r``) for the service, owner and staleness filters
+    (``today`` is needed for the staleness one)."""
     where: list[str] = []
     params: list[object] = []
     if service is not None:
@@ -238,6 +239,8 @@ def filter_clauses(
         where.append("r.owner = ? COLLATE NOCASE")
         params.append(owner)
     if stale is not None:
+        if today is None:
+            raise ValueError("filtering by staleness needs today's date")
         overdue = (
             "(r.last_reviewed IS NULL OR "
             "date(r.last_reviewed, '+' || r.review_every_days || ' days') < ?)"

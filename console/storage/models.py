@@ -189,29 +189,107 @@ class OutboxRow(Base):
 
 
 class Service(Base):
+    """A catalog entity that is a node of the dependency graph: a Component, Resource,
+    API, System or Domain (``kind``, lower case). Written only by
+    console.importers.catalog (and the demo, through it)."""
+
     __tablename__ = "services"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     uuid: Mapped[UUID] = mapped_column(unique=True)
-    name: Mapped[str] = mapped_column(unique=True)
+    #: ``kind:namespace/name`` in lower case (console.domain.catalog.EntityRef.key)
+    ref: Mapped[str] = mapped_column(unique=True)
+    name: Mapped[str]
+    namespace: Mapped[str] = mapped_column(default="default")
     kind: Mapped[str] = mapped_column(String(16), default="component")
+    title: Mapped[str | None]
+    #: ``spec.type``: service, website, library, database, openapi, …
+    spec_type: Mapped[str | None]
+    lifecycle: Mapped[str | None]
+    #: the owner's name (``team-a``); ``owner_ref`` is its full key (``group:default/team-a``)
     owner: Mapped[str | None]
+    owner_ref: Mapped[str | None]
+    #: key of the System it belongs to
+    system: Mapped[str | None]
     tier: Mapped[str | None]
     description: Mapped[str] = mapped_column(default="")
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: ``metadata.annotations`` as given (``pagerduty.com/service-id``,
+    #: ``backstage.io/techdocs-ref``)
+    annotations: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: ``metadata.links``: [{"url", "title"}]
+    links: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    #: the relation targets as written ({"dependsOn": ["resource:db"], …}); the edges in
+    #: service_dependencies are rebuilt from these after every import
+    relations: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: the import root (file or folder as given, absolute) or "demo"; a re-import of the
+    #: same root replaces its set
     source: Mapped[str] = mapped_column(default="local")
+    source_file: Mapped[str | None]
+    imported_at: Mapped[datetime | None]
+
+    __table_args__ = (Index(None, "name"), Index(None, "source"))
 
 
 class ServiceDependency(Base):
+    """``service_id`` depends on ``depends_on_id`` (if the second breaks, the first is in
+    its blast radius). ``kind``: depends (dependsOn/dependencyOf), api (consumes or
+    provides an API), part (a system on its components, a component on its parts)."""
+
     __tablename__ = "service_dependencies"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
     depends_on_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8), default="depends")
 
     __table_args__ = (
         UniqueConstraint("service_id", "depends_on_id"),
         Index(None, "depends_on_id"),
     )
+
+
+class CatalogOwnerRow(Base):
+    """A Backstage Group or User (or a team of our own catalog format): who owns services."""
+
+    __tablename__ = "catalog_owners"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[UUID] = mapped_column(unique=True)
+    #: ``group:namespace/name`` or ``user:namespace/name``, lower case
+    ref: Mapped[str] = mapped_column(unique=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    namespace: Mapped[str]
+    name: Mapped[str]
+    #: ``spec.profile.displayName``
+    title: Mapped[str | None]
+    email: Mapped[str | None]
+    #: a Group's parent group key
+    parent: Mapped[str | None]
+    #: a Group's member keys, a User's group keys (``memberOf``)
+    members: Mapped[list[str]] = mapped_column(JSON, default=list)
+    source: Mapped[str]
+    source_file: Mapped[str | None]
+    imported_at: Mapped[datetime]
+
+    __table_args__ = (Index(None, "source"),)
+
+
+class IncidentServiceRow(Base):
+    """A service an incident names as affected. Keyed by the service's ref (text), not
+    its row: the incident keeps what was named even if a later catalog import drops
+    or re-creates the service, and finds it again when it comes back."""
+
+    __tablename__ = "incident_services"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[UUID] = mapped_column(unique=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    service_ref: Mapped[str]
+    #: the name as shown when it was named (the label of the ref)
+    service_name: Mapped[str]
+
+    __table_args__ = (UniqueConstraint("incident_id", "service_ref"), Index(None, "service_ref"))
 
 
 class Person(Base):

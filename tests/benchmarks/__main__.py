@@ -15,6 +15,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from tests.benchmarks.bench_catalog import blast_radius_2k, graph_first_paint_2k
 from tests.benchmarks.bench_render import render_large
 from tests.benchmarks.bench_runbooks import import_10k, reimport_10k_unchanged, search_p95_10k
 from tests.benchmarks.bench_startup import startup
@@ -32,6 +33,9 @@ REGISTRY: dict[str, Callable[[], BenchResult]] = {
     "import_10k": import_10k,
     "search_p95_10k": search_p95_10k,
     "reimport_10k_unchanged": reimport_10k_unchanged,
+    # The catalog benchmarks share one 2,000-service workspace (built once per run).
+    "blast_radius_2k": blast_radius_2k,
+    "graph_first_paint_2k": graph_first_paint_2k,
 }
 
 

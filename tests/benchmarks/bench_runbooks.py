@@ -8,7 +8,6 @@ three benchmarks; building them is never timed here.
 from __future__ import annotations
 
 import gc
-import inspect
 import os
 import shutil
 import sqlite3
@@ -20,8 +19,8 @@ from typing import Any
 
 import yaml
 
-import console.importers.runbooks as importer
 from console.importers.runbooks import import_runbooks
+from console.importers.yaml_support import SAFE_LOADER
 from console.search.runbooks import search, terms_of
 from console.storage.db import open_database
 from tests.benchmarks.fixtures import (
@@ -272,11 +271,8 @@ def ripgrep_comparison(folder: Path, queries: tuple[str, ...], reps: int) -> dic
 
 
 def importer_yaml_loader() -> type[Any]:
-    """The loader the importer's front-matter parse uses (checked in its source)."""
-    source = inspect.getsource(importer)
-    if "CSafeLoader" in source and getattr(yaml, "__with_libyaml__", False):
-        return yaml.CSafeLoader
-    return yaml.SafeLoader
+    """The loader the importer's front-matter parse uses."""
+    return SAFE_LOADER
 
 
 def markdown_paths(folder: Path) -> list[str]:

@@ -72,8 +72,11 @@ def bench_env(home: Path, pycache: Path) -> dict[str, str]:
     return env
 
 
-def time_to_first_paint(command: Command, env: dict[str, str]) -> float:
-    """Wall time (ms) from spawning ``command`` to its ``first-paint`` stdout line."""
+def time_to_first_paint(
+    command: Command, env: dict[str, str], after: list[str] | None = None
+) -> float:
+    """Wall time (ms) from spawning ``command`` to its ``first-paint`` stdout line.
+    ``after`` collects the stdout lines printed after it (a child's own timings)."""
     start = now_ms()
     process = subprocess.Popen(
         command.argv,
@@ -91,7 +94,9 @@ def time_to_first_paint(command: Command, env: dict[str, str]) -> float:
             if line.strip() == FIRST_PAINT:
                 elapsed = now_ms() - start
                 break
-        _, errors = process.communicate(timeout=RUN_TIMEOUT_S)
+        rest, errors = process.communicate(timeout=RUN_TIMEOUT_S)
+        if after is not None and rest:
+            after.extend(rest.splitlines())
     except subprocess.TimeoutExpired:
         process.kill()
         _, errors = process.communicate()
@@ -104,6 +109,57 @@ def time_to_first_paint(command: Command, env: dict[str, str]) -> float:
             f"stderr: {tail}"
         )
     return elapsed
+
+
+def interleaved_first_paints(
+    name: str,
+    commands: list[Command],
+    env: dict[str, str],
+    *,
+    runs: int,
+    warmups: int,
+    after: dict[str, list[str]] | None = None,
+) -> tuple[dict[str, list[float]], dict[str, str]]:
+    """First-paint times of each command, run in turn (floor, app, floor, app, …) so
+    both see the same machine weather. A command that fails once is dropped, its
+    error kept. ``after`` collects each command's lines printed after first-paint."""
+    samples: dict[str, list[float]] = {c.label: [] for c in commands}
+    errors: dict[str, str] = {}
+    for index in range(warmups + runs):
+        for command in commands:
+            if command.label in errors:
+                continue
+            lines: list[str] = []
+            try:
+                elapsed = time_to_first_paint(command, env, lines)
+            except StartupError as error:
+                log.error("%s: %s", name, error)
+                errors[command.label] = str(error)
+                continue
+            if index >= warmups:
+                samples[command.label].append(elapsed)
+                if after is not None:
+                    after.setdefault(command.label, []).extend(lines)
+            log.info("%s: %s %.1f ms", name, command.label, elapsed)
+    return samples, errors
+
+
+def compare_first_paints(
+    floor_samples: list[float], app_samples: list[float], detail: dict[str, Any]
+) -> tuple[float | None, float | None]:
+    """(value, floor) as medians, with the spread and pair ratios written to ``detail``."""
+    floor = median(floor_samples) if floor_samples else None
+    if floor_samples:
+        detail["floor_ms"] = summary(floor_samples)
+    if not app_samples:
+        return None, floor
+    detail["app_ms"] = summary(app_samples)
+    detail["app_samples_ms"] = [round(s, 1) for s in app_samples]
+    if floor_samples:
+        detail["ratio_of_minimums"] = round(min(app_samples) / min(floor_samples), 4)
+        pairs = [a / f for a, f in zip(app_samples, floor_samples, strict=False)]
+        detail["median_of_pair_ratios"] = round(median(pairs), 4)
+    return median(app_samples), floor
 
 
 def startup() -> BenchResult:
@@ -130,36 +186,14 @@ def startup() -> BenchResult:
             commands.append(app_cmd)
         else:
             detail["note"] = "ui/app.py does not exist yet: only the floor is measured"
-        samples: dict[str, list[float]] = {c.label: [] for c in commands}
-        errors: dict[str, str] = {}
-        for index in range(warmups + runs):
-            for command in commands:  # interleaved: floor, app, floor, app, ...
-                if command.label in errors:
-                    continue
-                try:
-                    elapsed = time_to_first_paint(command, env)
-                except StartupError as error:
-                    log.error("startup: %s", error)
-                    errors[command.label] = str(error)
-                    continue
-                if index >= warmups:
-                    samples[command.label].append(elapsed)
-                log.info("startup: %s %.1f ms", command.label, elapsed)
-    floor_samples = samples[floor_cmd.label]
-    floor = median(floor_samples) if floor_samples else None
-    if floor_samples:
-        detail["floor_ms"] = summary(floor_samples)
-    value: float | None = None
-    if app_cmd is not None and samples[app_cmd.label]:
-        app_samples = samples[app_cmd.label]
-        value = median(app_samples)
-        detail["app_ms"] = summary(app_samples)
-        detail["app_samples_ms"] = [round(s, 1) for s in app_samples]
+        samples, errors = interleaved_first_paints(
+            "startup", commands, env, runs=runs, warmups=warmups
+        )
+    value, floor = compare_first_paints(
+        samples[floor_cmd.label], samples[app_cmd.label] if app_cmd else [], detail
+    )
+    if value is not None:
         detail["command"] = "python -m ui.entry --data-dir DIR"
-        if floor_samples:
-            detail["ratio_of_minimums"] = round(min(app_samples) / min(floor_samples), 4)
-            pairs = [a / f for a, f in zip(app_samples, floor_samples, strict=False)]
-            detail["median_of_pair_ratios"] = round(median(pairs), 4)
     if errors:
         detail["errors"] = errors
     return BenchResult(

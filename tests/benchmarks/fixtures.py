@@ -639,3 +639,146 @@ def build_runbook_library(folder: Path, count: int) -> RunbookLibrary:
         elapsed[0] / 1000,
     )
     return RunbookLibrary(folder, count, total, source, len(bases), elapsed[0], note)
+
+
+# ------------------------------------------------- service catalog (2,000 services)
+
+CATALOG_SERVICES = 2_000
+CATALOG_EDGES = 8_000
+CATALOG_QUICK = (120, 480)
+#: the tiers of a large shop, top (customer-facing) to bottom (data stores, third
+#: parties), with the share of services in each; edges go down one or two tiers
+CATALOG_TIERS = (
+    ("web", 0.06, "component"),
+    ("bff", 0.07, "component"),
+    ("gateway", 0.05, "component"),
+    ("domain", 0.30, "component"),
+    ("core", 0.22, "component"),
+    ("platform", 0.12, "component"),
+    ("store", 0.14, "resource"),
+    ("vendor", 0.04, "resource"),
+)
+CATALOG_WORDS = (
+    "orders", "payments", "cart", "catalog", "search", "pricing", "inventory", "shipping",
+    "accounts", "auth", "profile", "reviews", "recommend", "media", "notify", "ledger",
+    "fraud", "tax", "returns", "loyalty", "promo", "geo", "session", "audit", "billing",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SyntheticCatalog:
+    path: Path
+    services: int
+    edges: int
+    #: the most depended-on data store: the worst case for a blast radius
+    hub: str
+
+    def describe(self) -> dict[str, Any]:
+        return {"services": self.services, "edges": self.edges, "hub": self.hub}
+
+
+def write_synthetic_catalog(
+    path: Path, services: int = CATALOG_SERVICES, edges: int = CATALOG_EDGES, seed: int = 4
+) -> SyntheticCatalog:
+    """A ``catalog: 1`` file with ``services`` services and exactly ``edges`` distinct
+    dependencies, tiered like a large shop (edges go down one or two tiers, biased
+    towards a few popular shared services, as real graphs are), deterministic per seed."""
+    rng = random.Random(seed)
+    tiers: list[list[str]] = []
+    kinds: dict[str, str] = {}
+    made = 0
+    for index, (tier, share, kind) in enumerate(CATALOG_TIERS):
+        count = (
+            services - made if index == len(CATALOG_TIERS) - 1 else max(1, round(services * share))
+        )
+        names = [f"{tier}-{rng.choice(CATALOG_WORDS)}-{made + i:04d}" for i in range(count)]
+        for name in names:
+            kinds[name] = kind
+        tiers.append(names)
+        made += count
+    chosen: set[tuple[str, str]] = set()
+    possible = sum(
+        len(tiers[t]) * sum(len(tiers[u]) for u in range(t + 1, min(t + 3, len(tiers))))
+        for t in range(len(tiers) - 1)
+    )
+    if edges > possible:
+        raise ValueError(f"{edges} edges do not fit in {services} tiered services")
+    while len(chosen) < edges:
+        top = rng.randrange(len(tiers) - 1)
+        below = min(len(tiers) - 1, top + rng.choice((1, 1, 1, 2)))
+        targets = tiers[below]
+        # popularity: a quarter of the edges land on the first tenth of a tier
+        if rng.random() < 0.25:
+            target = targets[rng.randrange(max(1, len(targets) // 10))]
+        else:
+            target = rng.choice(targets)
+        chosen.add((rng.choice(tiers[top]), target))
+    depends: dict[str, list[str]] = {}
+    for dependent, dependency in sorted(chosen):
+        depends.setdefault(dependent, []).append(dependency)
+    teams = [f"team-{word}" for word in CATALOG_WORDS]
+    document = {
+        "catalog": 1,
+        "teams": [{"name": team} for team in teams],
+        "services": [
+            {
+                "name": name,
+                "kind": kinds[name],
+                "owner": teams[i % len(teams)],
+                **({"depends_on": depends[name]} if name in depends else {}),
+            }
+            for i, name in enumerate(n for tier in tiers for n in tier)
+        ],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.dump(document, Dumper=_DUMPER, sort_keys=False), encoding="utf-8")
+    incoming: dict[str, int] = {}
+    for _dependent, dependency in chosen:
+        incoming[dependency] = incoming.get(dependency, 0) + 1
+    stores = tiers[-2]
+    hub = max(stores, key=lambda name: (incoming.get(name, 0), name))
+    return SyntheticCatalog(path=path, services=services, edges=edges, hub=hub)
+
+
+def catalog_size() -> tuple[int, int]:
+    return CATALOG_QUICK if quick_mode() else (CATALOG_SERVICES, CATALOG_EDGES)
+
+
+@dataclass(frozen=True)
+class CatalogWorkspace:
+    """A data folder holding the synthetic catalog, imported (not timed)."""
+
+    folder: Path
+    catalog: SyntheticCatalog
+    import_ms: float
+
+    def describe(self) -> dict[str, Any]:
+        return {**self.catalog.describe(), "import_ms": round(self.import_ms, 1)}
+
+
+_catalog_workspace: CatalogWorkspace | None = None
+
+
+def catalog_workspace() -> CatalogWorkspace:
+    """The 2,000-service catalog (quick mode: 120) in a workspace, built once per run
+    and shared by the catalog benchmarks; removed at exit."""
+    global _catalog_workspace
+    if _catalog_workspace is None:
+        from console.importers.catalog import import_catalog
+
+        root = Path(tempfile.mkdtemp(prefix="rc-bench-catalog-"))
+        atexit.register(_remove_runbook_root, root)
+        services, edges = catalog_size()
+        catalog = write_synthetic_catalog(root / "catalog.yaml", services, edges)
+        folder = root / "data"
+        db = open_database(database_path(folder))
+        try:
+            with stopwatch() as elapsed:
+                report = import_catalog(db, [catalog.path])
+        finally:
+            db.close()
+        if report.refused or report.dependencies != edges:
+            raise RuntimeError(f"the synthetic catalog did not import cleanly: {report.summary()}")
+        log.info("catalog: %d services, %d edges imported in %.0f ms", services, edges, elapsed[0])
+        _catalog_workspace = CatalogWorkspace(folder, catalog, elapsed[0])
+    return _catalog_workspace

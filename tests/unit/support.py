@@ -64,5 +64,6 @@ INCIDENT_KEYS = frozenset(
         "resolved_at",
         "entries",
         "roles",
+        "services",
     }
 )

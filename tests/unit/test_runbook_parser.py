@@ -128,6 +128,15 @@ def test_invalid_yaml_names_the_line() -> None:
     assert "invalid YAML front matter on line 3" in refusal("---\ntitle: a\nx: [1, 2\n---\n")
 
 
+def test_front_matter_nested_too_deeply_is_refused_before_libyaml_sees_it() -> None:
+    # ~30,000 levels crash libyaml on the C stack (the whole process, not a YAMLError)
+    nested = "---\nservices: " + "[" * 40_000 + "]" * 40_000 + "\n---\n# T\n"
+    assert refusal(nested) == (
+        "invalid YAML front matter: nested too deeply (40000 levels of [ ] or { }; "
+        "the limit is 500)"
+    )
+
+
 def test_front_matter_not_a_mapping() -> None:
     assert "must be a mapping" in refusal("---\n- a\n- b\n---\nbody")
 

@@ -7,6 +7,7 @@ import os
 import random
 import sqlite3
 import stat
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -652,21 +653,36 @@ def _open_at_revision(
 def test_a_0001_database_is_upgraded_with_its_incidents(
     data_dir: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from console.ops.incidents import IncidentService
 
     path = data_dir / "console.db"
     with monkeypatch.context() as patched:
         old = _open_at_revision(path, clock, patched, "0001_initial")
-        IncidentService(old, actor="ana", templates=[], clock=clock).declare(
-            "Kept across the upgrade", Severity.SEV2
-        )
         old.close()
+    # what a 0001 build wrote (today's IncidentService also writes later tables)
+    connection = sqlite3.connect(path)
+    with connection:
+        connection.execute(
+            "INSERT INTO incidents (uuid, title, severity, status, declared_at, declared_by, "
+            "updated_at, last_seq, summary) VALUES (?, 'Kept across the upgrade', 'SEV2', 'open', "
+            "'2026-03-01T09:00:00.000000Z', 'ana', '2026-03-01T09:00:00.000000Z', 0, '')",
+            (uuid.uuid4().hex,),
+        )
+        connection.execute(
+            "INSERT INTO services (uuid, name, kind, owner, tier, description, source) "
+            "VALUES (?, 'orders-api', 'component', 'team-orders', 'tier-1', '', 'demo')",
+            (uuid.uuid4().hex,),
+        )
+    connection.close()
     assert raw_scalar(path, "SELECT version_num FROM alembic_version") == "0001_initial"
 
     open_database(path, clock=clock).close()
     assert raw_scalar(path, "SELECT version_num FROM alembic_version") == HEAD_REVISION
     assert raw_scalar(path, "SELECT title FROM incidents") == "Kept across the upgrade"
     assert raw_scalar(path, "SELECT count(*) FROM runbooks") == 0
+    # 0004: a 0001-0003 service gets its ref, namespace and owner ref from kind and name
+    assert raw_rows(path, "SELECT ref, namespace, owner_ref, relations FROM services") == [
+        ("component:default/orders-api", "default", "group:default/team-orders", "{}")
+    ]
     assert raw_scalar(path, "SELECT count(*) FROM runbooks_fts") == 0
     [taken] = list_backups(data_dir)
     assert taken.name.endswith(f"-before-{HEAD_REVISION}.db")

@@ -1,0 +1,39 @@
+"""How old a cached answer is, in words a person reads at a glance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+def describe_age(then: datetime | None, now: datetime) -> str:
+    """How long ago, for people: "never", "just now", "5 min ago", "2 h ago", "3 days ago"."""
+    if then is None:
+        return "never"
+    seconds = (now - then).total_seconds()
+    if seconds < 60:  # includes a clock a little in the future
+        return "just now"
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} min ago"
+    hours = minutes // 60
+    if hours < 24:
+        return f"{hours} h ago"
+    days = hours // 24
+    return "1 day ago" if days == 1 else f"{days} days ago"
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """When and from where a cached set (``cache_sets`` row) came."""
+
+    name: str
+    fetched_at: datetime
+    source: str
+
+    def age_seconds(self, now: datetime) -> float:
+        return max(0.0, (now - self.fetched_at).total_seconds())
+
+    def describe(self, now: datetime, what: str = "imported") -> str:
+        """``imported 3 h ago from /path/catalog.yaml``."""
+        return f"{what} {describe_age(self.fetched_at, now)} from {self.source}"
