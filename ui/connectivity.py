@@ -18,6 +18,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtNetwork import QNetworkInformation
 from PySide6.QtWidgets import QLabel, QWidget
 
+from console.domain.clock import describe_age
 from console.domain.views import Changes
 from ui.context import UiContext
 from ui.events import AppEvents
@@ -84,23 +85,6 @@ class ConnectivityMonitor(QObject):
 
 
 # -------------------------------------------------------------------- status
-
-
-def describe_age(then: datetime | None, now: datetime) -> str:
-    """How long ago, for people: "never", "just now", "5 min ago", "2 h ago", "3 days ago"."""
-    if then is None:
-        return "never"
-    seconds = (now - then).total_seconds()
-    if seconds < 60:  # includes a clock a little in the future
-        return "just now"
-    minutes = int(seconds // 60)
-    if minutes < 60:
-        return f"{minutes} min ago"
-    hours = minutes // 60
-    if hours < 24:
-        return f"{hours} h ago"
-    days = hours // 24
-    return "1 day ago" if days == 1 else f"{days} days ago"
 
 
 @dataclass(frozen=True)

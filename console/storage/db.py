@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 #: Every revision this build knows, oldest first. A test checks it against the
 #: Alembic script directory, so the start-up path never has to import Alembic
 #: just to learn that nothing needs migrating.
-KNOWN_REVISIONS: tuple[str, ...] = ("0001_initial", "0002_runbooks")
+KNOWN_REVISIONS: tuple[str, ...] = ("0001_initial", "0002_runbooks", "0004_oncall")
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 
 SQLITE_HEADER = b"SQLite format 3\x00"
