@@ -201,7 +201,7 @@ def rotation(
     shifts: list[Shift] = []
     step = 0
     while (begin := handover(step)) < end:
-        finish = handover(step + 1)
+        finish = min(handover(step + 1), end)
         if length is not None:
             finish = min(finish, begin + length)
         who = step % len(people)

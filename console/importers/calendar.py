@@ -108,6 +108,7 @@ def parse_calendar(
         parsed.notes.append(
             Refusal(path, f"times without a time zone were read in {where} (set X-WR-TIMEZONE)")
         )
+    parsed.refused.sort(key=lambda r: r.line or 0)
     parsed.schedules.append(draft)
     return parsed
 

@@ -191,12 +191,10 @@ def parse_csv(
     text: str, path: str, *, region: str | None
 ) -> tuple[list[ContactDraft], list[Refusal]]:
     """Contacts from a CSV export (comma, semicolon or tab separated, header first)."""
-    sample = text[:8192]
-    try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    # The header decides the separator: Excel in many European locales writes ';'.
+    first = text.split("\n", 1)[0]
+    delimiter = max(",;\t", key=first.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:
@@ -372,7 +370,10 @@ def _property(line: str) -> _Property:
         raise ValueError(f"not a 'NAME:value' line: {line[:60]!r}")
     head, raw = head_and_value[0], ":".join(head_and_value[1:])
     pieces = _split_unquoted(head, ";")
-    fixed = [pieces[0], *(p if "=" in p else f"TYPE={p}" for p in pieces[1:] if p)]
+    loose = [p for p in pieces[1:] if p and "=" not in p]  # vCard 2.1: TEL;CELL;VOICE:
+    fixed = [pieces[0], *(p for p in pieces[1:] if "=" in p)]
+    if loose:
+        fixed.append("TYPE=" + ",".join(loose))
     try:
         # icalendar's Contentline is a str subclass whose constructor is not annotated
         line_obj = Contentline(";".join(fixed) + ":x")  # type: ignore[no-untyped-call]

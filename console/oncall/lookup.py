@@ -112,8 +112,16 @@ def answer(
         else:
             policy_name = policy[1]
             levels, schedules = _chain(raw, int(policy[0]), at, now=now, gaps=gaps)
-            if not any(t.people for level in levels for t in level.targets):
-                warnings.append(f"nobody in {policy_name!r} can be named at this time")
+            if not any(
+                p.contact_id is not None
+                for level in levels
+                for target in level.targets
+                for p in target.people
+            ):
+                warnings.append(
+                    f"nobody in {policy_name!r} can be reached from the cache at this time "
+                    "(no one on call with known numbers)"
+                )
     for status in schedules:
         warnings.extend(f"{status.name}: {w}" for w in status.warnings)
     return OnCallAnswer(
@@ -413,12 +421,14 @@ def contacts(raw: sqlite3.Connection, query: str = "", *, limit: int = 1000) -> 
     if words:
         clauses = []
         for word in words:
-            like = f"%{word.replace('%', '').replace('_', '')}%"
+            escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            like = f"%{escaped}%"
             clauses.append(
-                "(p.name LIKE ? OR p.email LIKE ? OR EXISTS (SELECT 1 FROM reach_methods r "
-                "WHERE r.person_id = p.id AND (r.value LIKE ? OR r.e164 LIKE ?)) OR EXISTS "
+                "(p.name LIKE ? ESCAPE '\\' OR p.email LIKE ? ESCAPE '\\' OR EXISTS "
+                "(SELECT 1 FROM reach_methods r WHERE r.person_id = p.id AND "
+                "(r.value LIKE ? ESCAPE '\\' OR r.e164 LIKE ? ESCAPE '\\')) OR EXISTS "
                 "(SELECT 1 FROM team_members m JOIN teams t ON t.id = m.team_id "
-                "WHERE m.person_id = p.id AND t.name LIKE ?))"
+                "WHERE m.person_id = p.id AND t.name LIKE ? ESCAPE '\\'))"
             )
             params += [like] * 5
         sql += " WHERE " + " AND ".join(clauses)
