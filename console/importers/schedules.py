@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from console.domain.oncall import FOREVER_END, Refusal, Shift, TargetKind
+from console.domain.oncall import FOREVER_END, Refusal, Shift, TargetKind, name_key
 from console.importers.contacts import ContactDraft
 from console.storage.models import format_utc
 
@@ -83,8 +83,8 @@ class StoreCounts:
 
 
 _SHIFT_COLUMNS = (
-    "schedule_id, start_at, end_at, person_name, person_email, person_ref, layer, priority, "
-    "override"
+    "schedule_id, start_at, end_at, person_name, person_key, person_email, person_ref, layer, "
+    "priority, override"
 )
 
 
@@ -118,14 +118,15 @@ def store_schedules(
                 (schedule_id, format_utc(window[0]), format_utc(window[1])),
             )
         raw.executemany(
-            f"INSERT INTO shifts ({_SHIFT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO shifts ({_SHIFT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     schedule_id,
                     format_utc(s.start),
                     format_utc(s.end),
                     s.person,
-                    s.email,
+                    name_key(s.person),
+                    s.email.lower() if s.email else None,
                     s.ref,
                     s.layer,
                     s.priority,

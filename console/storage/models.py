@@ -308,6 +308,9 @@ class ShiftRow(Base):
     start_at: Mapped[datetime]
     end_at: Mapped[datetime]
     person_name: Mapped[str]
+    #: ``name_key(person_name)``: matches ``people.name_key`` inside the lookup's SQL
+    person_key: Mapped[str]
+    #: lower-case, as ``people.email``
     person_email: Mapped[str | None]
     person_ref: Mapped[str | None]
     layer: Mapped[str] = mapped_column(default="")

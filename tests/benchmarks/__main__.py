@@ -15,6 +15,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from tests.benchmarks.bench_oncall import oncall_lookup
 from tests.benchmarks.bench_render import render_large
 from tests.benchmarks.bench_runbooks import import_10k, reimport_10k_unchanged, search_p95_10k
 from tests.benchmarks.bench_startup import startup
@@ -32,6 +33,7 @@ REGISTRY: dict[str, Callable[[], BenchResult]] = {
     "import_10k": import_10k,
     "search_p95_10k": search_p95_10k,
     "reimport_10k_unchanged": reimport_10k_unchanged,
+    "oncall_lookup": oncall_lookup,
 }
 
 

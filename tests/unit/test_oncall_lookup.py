@@ -9,16 +9,20 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from console.demo import ensure_demo
 from console.domain.clock import ManualClock
-from console.domain.oncall import TargetKind
+from console.domain.oncall import Shift, TargetKind, on_duty
 from console.importers.calendar import parse_calendar
 from console.importers.oncall import import_people_and_schedules
+from console.importers.schedules import ScheduleDraft, store_schedules
 from console.oncall import OnCallDirectory, who_is_on_call
 from console.oncall.export import answer_json, answer_text
 from console.ops.workspace import Workspace
 from console.storage.db import Database
+from console.storage.models import format_utc
 from tests.unit.support import FakeClock
 
 CONTACTS = (
@@ -300,3 +304,44 @@ def test_contacts_listing_searches_every_field(db: Database, tmp_path: Path) -> 
     assert [c.name for c in directory.contacts("0222")] == ["Ben Okoro"]
     assert [c.name for c in directory.contacts("ana lima")] == ["Ana Lima"]
     assert directory.contacts("50%_") == []
+
+
+# ---------------------------------------------- the SQL lookup keeps the domain rule
+
+_HOURS = st.integers(min_value=0, max_value=48)
+_SHIFT = st.builds(
+    lambda start, length, person, priority, override: Shift(
+        BASE + timedelta(hours=start),
+        BASE + timedelta(hours=start + length),
+        person,
+        priority=priority,
+        override=override,
+    ),
+    _HOURS,
+    st.integers(min_value=1, max_value=30),
+    st.sampled_from(["Ana Lima", "Ben Okoro", "Cleo Park"]),
+    st.integers(min_value=0, max_value=2),
+    st.booleans(),
+)
+BASE = datetime(2026, 11, 2, tzinfo=UTC)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(st.lists(_SHIFT, max_size=8), min_size=1, max_size=3),
+    st.integers(min_value=0, max_value=80),
+)
+def test_lookup_agrees_with_on_duty(db: Database, schedules: list[list[Shift]], hour: int) -> None:
+    drafts = [ScheduleDraft(f"prop:{i}", f"S{i}", shifts=s) for i, s in enumerate(schedules)]
+    with db.raw_writer() as raw:
+        raw.execute("DELETE FROM schedules")
+        store_schedules(raw, drafts, source="test", now=format_utc(BASE))
+    at = BASE + timedelta(hours=hour, minutes=30)
+    answer = who_is_on_call(db, at, gaps=False)
+    got = {s.key: sorted((p.name, p.override) for p in s.on_call) for s in answer.schedules}
+    expected = {
+        d.key: sorted((s.person, s.override) for s in on_duty(d.shifts, at)) for d in drafts
+    }
+    assert got == expected

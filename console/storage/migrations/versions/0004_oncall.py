@@ -127,6 +127,7 @@ def upgrade() -> None:
         sa.Column("start_at", sa.String(length=27), nullable=False),
         sa.Column("end_at", sa.String(length=27), nullable=False),
         sa.Column("person_name", sa.Text(), nullable=False),
+        sa.Column("person_key", sa.Text(), nullable=False),
         sa.Column("person_email", sa.Text(), nullable=True),
         sa.Column("person_ref", sa.Text(), nullable=True),
         sa.Column("layer", sa.Text(), nullable=False),
