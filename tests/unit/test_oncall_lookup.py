@@ -308,6 +308,7 @@ def test_contacts_listing_searches_every_field(db: Database, tmp_path: Path) -> 
 
 # ---------------------------------------------- the SQL lookup keeps the domain rule
 
+BASE = datetime(2026, 11, 2, tzinfo=UTC)
 _HOURS = st.integers(min_value=0, max_value=48)
 _SHIFT = st.builds(
     lambda start, length, person, priority, override: Shift(
@@ -323,7 +324,6 @@ _SHIFT = st.builds(
     st.integers(min_value=0, max_value=2),
     st.booleans(),
 )
-BASE = datetime(2026, 11, 2, tzinfo=UTC)
 
 
 @settings(
