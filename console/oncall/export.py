@@ -251,6 +251,23 @@ def _person_text(person: OnCallPerson, tz: tzinfo | None) -> list[str]:
     return [f"    {person.name}{tag}{until}", *_reach_text(person)]
 
 
+def local_time(value: datetime | None, tz: tzinfo | None = None) -> str:
+    """``Tue 24 Nov 09:00 GMT`` in ``tz`` (None: this machine's zone); open-ended ends say so."""
+    return _local(value, tz)
+
+
+def gap_notices(status: ScheduleStatus, tz: tzinfo | None) -> list[str]:
+    """The coverage gaps of one schedule, for people: a count and the next one."""
+    if not status.gaps:
+        return []
+    first = status.gaps[0]
+    count = len(status.gaps)
+    return [
+        f"{count} gap{'s' if count != 1 else ''} in coverage; the next "
+        f"{_local(first.start, tz)} – {_local(first.end, tz)}"
+    ]
+
+
 def answer_text(answer: OnCallAnswer, *, now: datetime, tz: tzinfo | None) -> str:
     """The ``oncall`` answer for a terminal: local times, the caches' ages, warnings last."""
     lines = [
@@ -279,12 +296,7 @@ def answer_text(answer: OnCallAnswer, *, now: datetime, tz: tzinfo | None) -> st
             lines.append(f"  {status.name}:")
             for person in status.on_call:
                 lines.extend(_person_text(person, tz))
-            if status.gaps:
-                first = status.gaps[0]
-                lines.append(
-                    f"    {len(status.gaps)} gap(s) in coverage, the next "
-                    f"{_local(first.start, tz)} – {_local(first.end, tz)}"
-                )
+            lines.extend(f"    {notice}" for notice in gap_notices(status, tz))
         if not answer.schedules:
             lines.append("  No schedules cached: responder-console import oncall FILE…")
     if answer.warnings:
