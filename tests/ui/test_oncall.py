@@ -218,7 +218,10 @@ def test_contacts_model(qtmodeltester: ModelTester, area: OnCallArea) -> None:
 def test_tab_actions_and_palette_in_the_main_window(qtbot: QtBot, demo_context: UiContext) -> None:
     window = MainWindow.for_context(demo_context)
     qtbot.addWidget(window)
-    assert window.oncall is not None
+    oncall = window.oncall
+    assert oncall is not None
+    # the tab starts after the first paint (a queued call): wait for its first read
+    qtbot.waitUntil(lambda: oncall.people.model.rowCount() == 9)
     shortcuts = {
         name: window.actions_by_name[name].shortcut().toString()
         for name in ("oncall_emergency", "oncall_people", "oncall_print")
@@ -229,10 +232,10 @@ def test_tab_actions_and_palette_in_the_main_window(qtbot: QtBot, demo_context: 
         "oncall_print": "Ctrl+P",
     }
     window.run_palette_key("action:oncall_people")
-    assert window.tabs.currentWidget() is window.oncall
-    assert window.oncall.pages.currentWidget() is window.oncall.people
+    assert window.tabs.currentWidget() is oncall
+    assert oncall.pages.currentWidget() is oncall.people
     window.actions_by_name["oncall_emergency"].trigger()
-    assert window.oncall.pages.currentWidget() is window.oncall.emergency
+    assert oncall.pages.currentWidget() is oncall.emergency
 
 
 @pytest.mark.parametrize("dark", [False, True])

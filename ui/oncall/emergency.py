@@ -332,10 +332,9 @@ class EmergencyView(QWidget):
             if level.starts_after_minutes == 0
             else f"paged {level.starts_after_minutes} min after the first page"
         )
-        head = QLabel(
-            f"Level {level.level} — {when} · wait {level.delay_minutes} min before the next level",
-            card,
-        )
+        last = self.answer is not None and level is self.answer.levels[-1]
+        wait = "last level" if last else f"wait {level.delay_minutes} min before the next level"
+        head = QLabel(f"Level {level.level} — {when} · {wait}", card)
         head.setObjectName("levelHead")
         head.setFont(scaled(self.font(), BODY_SCALE, bold=True))
         head.setWordWrap(True)

@@ -33,7 +33,10 @@ def _person_html(person: OnCallPerson) -> str:
         )
         or "<tr><td colspan='3'><b>No numbers known</b></td></tr>"
     )
-    return f"<p class='name'>{escape(person.name)}{override}{until}</p><table>{rows}</table>"
+    return (
+        f"<p class='name'>{escape(person.name)}{override}{until}</p>"
+        f"<table cellpadding='3' cellspacing='0'>{rows}</table>"
+    )
 
 
 def chain_html(answer: OnCallAnswer, *, now: datetime, tz: tzinfo | None = None) -> str:
@@ -68,10 +71,12 @@ def chain_html(answer: OnCallAnswer, *, now: datetime, tz: tzinfo | None = None)
             if level.starts_after_minutes == 0
             else f"after {level.starts_after_minutes} min"
         )
-        parts.append(
-            f"<h2>Level {level.level} — {when}; wait {level.delay_minutes} min before "
-            "the next level</h2>"
+        wait = (
+            "the last level"
+            if level is answer.levels[-1]
+            else f"wait {level.delay_minutes} min before the next level"
         )
+        parts.append(f"<br><h2>Level {level.level} — {when}; {wait}</h2>")
         for target in level.targets:
             parts.append(f"<p><i>{escape(target.kind.value)}: {escape(target.name)}</i></p>")
             parts.extend(_person_html(person) for person in target.people)

@@ -10,7 +10,13 @@ is copied instead and the view says so.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QFont, QFontDatabase, QGuiApplication
+from PySide6.QtGui import (
+    QDesktopServices,
+    QFont,
+    QFontDatabase,
+    QFontMetrics,
+    QGuiApplication,
+)
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from console.domain.oncall import OnCallPerson, ReachKind, ReachMethod
@@ -22,6 +28,8 @@ NAME_SCALE = 1.55
 NUMBER_SCALE = 1.45
 BODY_SCALE = 1.2
 
+#: as wide as most international numbers are written grouped
+NUMBER_COLUMN = "+000 00 0000 0000"
 _ACTION_WORDS = {"tel": "Call", "sms": "Text", "mailto": "Mail"}
 
 
@@ -72,6 +80,9 @@ class ReachRow(QWidget):
         )
         self.value_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.value_label.setAccessibleName(f"{method.kind.label} {method.display}")
+        # one column for every number, so the Copy buttons line up down the page
+        column = QFontMetrics(number_font(self.font())).horizontalAdvance(NUMBER_COLUMN)
+        self.value_label.setMinimumWidth(column)
         layout.addWidget(kind)
         layout.addWidget(self.value_label)
         self.copy_button = QPushButton("Copy", self)
