@@ -33,7 +33,6 @@ from console.domain.oncall import (
     Shift,
     TargetKind,
     TargetStatus,
-    coverage_gaps,
     horizon_warning,
     level_offsets,
     name_key,
@@ -256,13 +255,12 @@ def schedule_statuses(
     rows = _schedule_rows(raw, ids)
     longest = max((row.longest_s for row in rows), default=0)
     people = on_call_at(raw, at, longest) if rows else {}
+    holes = gaps_after(raw, at, [row.id for row in rows]) if gaps else {}
     statuses: list[ScheduleStatus] = []
     for row in rows:
         on_call = tuple(people.get(row.id, ()))
-        found_gaps: tuple[Gap, ...] = ()
+        found_gaps = tuple(holes.get(row.id, ()))
         warnings: list[str] = []
-        if gaps and row.covered_until is not None and row.covered_until > at:
-            found_gaps = tuple(_gaps(raw, row.id, at, row.covered_until))
         if not on_call:
             warnings.append("nobody is on call at this time (a gap in coverage)")
         horizon = None if row.has_permanent else horizon_warning(row.covered_until, now)
@@ -282,16 +280,31 @@ def schedule_statuses(
     return tuple(statuses)
 
 
-def _gaps(raw: sqlite3.Connection, schedule_id: int, start: datetime, end: datetime) -> list[Gap]:
-    intervals = [
-        (parse_utc(a), parse_utc(b))
-        for a, b in raw.execute(
-            "SELECT start_at, end_at FROM shifts WHERE schedule_id = ? AND start_at < ? "
-            "AND end_at > ?",
-            (schedule_id, format_utc(end), format_utc(start)),
-        )
-    ]
-    return coverage_gaps(intervals, start, end)
+#: The uncovered intervals after :at of each schedule, in one pass: shifts still running
+#: after :at in start order, each against the latest end of the shifts before it; a start
+#: past that end opens a gap. (console.domain.oncall.coverage_gaps is the same rule in
+#: Python; a test holds them together. Reading every shift into Python instead took
+#: ~90 ms for 200 schedules with 50,000 shifts.)
+_GAPS_SQL = """
+SELECT schedule_id, coalesce(reach, ?1), start_at FROM (
+    SELECT schedule_id, start_at, max(end_at) OVER (
+        PARTITION BY schedule_id ORDER BY start_at, end_at
+        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+    ) AS reach
+    FROM shifts WHERE end_at > ?1 AND schedule_id IN ({ids})
+) WHERE start_at > coalesce(reach, ?1)
+ORDER BY schedule_id, start_at
+"""
+
+
+def gaps_after(raw: sqlite3.Connection, at: datetime, ids: Sequence[int]) -> dict[int, list[Gap]]:
+    """Each schedule's coverage gaps from ``at`` to the end of its cached shifts."""
+    found: dict[int, list[Gap]] = defaultdict(list)
+    if ids:
+        sql = _GAPS_SQL.format(ids=",".join(f"?{n}" for n in range(2, len(ids) + 2)))
+        for schedule_id, start, end in raw.execute(sql, (format_utc(at), *ids)):
+            found[schedule_id].append(Gap(parse_utc(start), parse_utc(end)))
+    return found
 
 
 # ---------------------------------------------------------------- the chain

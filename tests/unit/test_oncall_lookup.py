@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from console.demo import ensure_demo
 from console.domain.clock import ManualClock
-from console.domain.oncall import Shift, TargetKind, on_duty
+from console.domain.oncall import Shift, TargetKind, coverage_gaps, on_duty
 from console.importers.calendar import parse_calendar
 from console.importers.oncall import import_people_and_schedules
 from console.importers.schedules import ScheduleDraft, store_schedules
@@ -333,15 +333,21 @@ _SHIFT = st.builds(
     st.lists(st.lists(_SHIFT, max_size=8), min_size=1, max_size=3),
     st.integers(min_value=0, max_value=80),
 )
-def test_lookup_agrees_with_on_duty(db: Database, schedules: list[list[Shift]], hour: int) -> None:
+def test_lookup_agrees_with_on_duty_and_coverage_gaps(db: Database, schedules: list[list[Shift]], hour: int) -> None:
     drafts = [ScheduleDraft(f"prop:{i}", f"S{i}", shifts=s) for i, s in enumerate(schedules)]
     with db.raw_writer() as raw:
         raw.execute("DELETE FROM schedules")
         store_schedules(raw, drafts, source="test", now=format_utc(BASE))
     at = BASE + timedelta(hours=hour, minutes=30)
-    answer = who_is_on_call(db, at, gaps=False)
+    answer = who_is_on_call(db, at)
     got = {s.key: sorted((p.name, p.override) for p in s.on_call) for s in answer.schedules}
     expected = {
         d.key: sorted((s.person, s.override) for s in on_duty(d.shifts, at)) for d in drafts
     }
     assert got == expected
+    # and the gaps found in SQL are the domain's coverage_gaps up to the last cached end
+    holes = {s.key: list(s.gaps) for s in answer.schedules}
+    for draft in drafts:
+        intervals = [(s.start, s.end) for s in draft.shifts]
+        end = max((b for _, b in intervals), default=at)
+        assert holes[draft.key] == (coverage_gaps(intervals, at, end) if end > at else [])
