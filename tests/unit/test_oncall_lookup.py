@@ -333,7 +333,9 @@ _SHIFT = st.builds(
     st.lists(st.lists(_SHIFT, max_size=8), min_size=1, max_size=3),
     st.integers(min_value=0, max_value=80),
 )
-def test_lookup_agrees_with_on_duty_and_coverage_gaps(db: Database, schedules: list[list[Shift]], hour: int) -> None:
+def test_lookup_agrees_with_on_duty_and_coverage_gaps(
+    db: Database, schedules: list[list[Shift]], hour: int
+) -> None:
     drafts = [ScheduleDraft(f"prop:{i}", f"S{i}", shifts=s) for i, s in enumerate(schedules)]
     with db.raw_writer() as raw:
         raw.execute("DELETE FROM schedules")
