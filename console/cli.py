@@ -117,7 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
 
     importing = commands.add_parser(
-        "import", help="import runbooks or a service catalog"
+        "import",
+        help="import runbooks, a service catalog, contacts, on-call schedules and "
+        "escalation policies",
     ).add_subparsers(dest="kind", metavar="KIND", required=True, parser_class=_Parser)
     runbooks = importing.add_parser(
         "runbooks", help="Markdown runbooks: folders (walked for *.md, *.markdown) or files"
@@ -139,6 +141,31 @@ def build_parser() -> argparse.ArgumentParser:
     blast.add_argument("service", metavar="SERVICE", help="name, namespace/name or kind:ns/name")
     blast.add_argument("--depth", type=_positive, metavar="N", help="at most N steps away")
     blast.add_argument("--json", action="store_true")
+    _people_import_parsers(importing)
+
+    oncall = commands.add_parser(
+        "oncall", help="who is on call now or at a time, for every schedule or a service"
+    )
+    oncall.add_argument(
+        "--at", metavar="TIME", default="now", help="ISO-8601 (local without an offset) or now"
+    )
+    oncall.add_argument("--service", metavar="NAME", help="through the service's escalation policy")
+    oncall.add_argument(
+        "--tz", metavar="ZONE", help="read --at and show times in this IANA zone (default: local)"
+    )
+    oncall.add_argument("--json", action="store_true")
+    oncall_actions = oncall.add_subparsers(
+        dest="action", metavar="ACTION", required=False, parser_class=_Parser
+    )
+    export_ics = oncall_actions.add_parser(
+        "export-ics", help="a person's cached shifts as an iCalendar file"
+    )
+    export_ics.add_argument("person", nargs="+", metavar="PERSON", help="name or e-mail")
+    export_ics.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
+
+    people = commands.add_parser("people", help="list contacts and how to reach them")
+    people.add_argument("query", nargs="*", metavar="QUERY", help="words to match")
+    people.add_argument("--json", action="store_true")
 
     search = commands.add_parser("search", help="search the runbooks")
     search.add_argument("query", nargs="+", metavar="QUERY")
@@ -166,6 +193,34 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--backup", metavar="FILE", help="default: the newest backup")
     db.add_parser("set-aside", help="move a damaged database aside and start empty")
     return parser
+
+
+def _people_import_parsers(importing: Any) -> None:
+    for kind, text in (
+        ("contacts", "contacts: CSV or vCard files (also PagerDuty users JSON)"),
+        (
+            "oncall",
+            "schedules and policies: iCalendar files, saved PagerDuty/Opsgenie JSON responses",
+        ),
+    ):
+        parser = importing.add_parser(kind, help=text)
+        parser.add_argument("paths", nargs="+", metavar="PATH")
+        parser.add_argument(
+            "--region",
+            metavar="CC",
+            help="country for phone numbers written without +code (e.g. GB, US)",
+        )
+        parser.add_argument(
+            "--weeks",
+            type=_positive,
+            default=4,
+            metavar="N",
+            help="expand calendars N weeks ahead (default 4)",
+        )
+        parser.add_argument(
+            "--tz", metavar="ZONE", help="zone for calendar times without one (default: local)"
+        )
+        parser.add_argument("--json", action="store_true")
 
 
 def _positive(text: str) -> int:
@@ -211,6 +266,10 @@ def main(
             return _search(args, folder, out)
         if args.command == "blast-radius":
             return _blast_radius(args, folder, out)
+        if args.command == "oncall":
+            return _oncall(args, folder, out)
+        if args.command == "people":
+            return _people(args, folder, out)
         return _incident(args, folder, out)
     except ConsoleError as error:
         print(f"responder-console: {error}", file=sys.stderr)
@@ -323,6 +382,8 @@ def _incident(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
 def _import(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
     if args.kind == "catalog":
         return _import_catalog(args, folder, out)
+    if args.kind in ("contacts", "oncall"):
+        return _import_people(args, folder, out)
     from console.importers.runbooks import import_runbooks
 
     workspace = _open(args, folder)
@@ -375,6 +436,66 @@ def _import_catalog(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
         kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(report.ignored.items()))
         lines.append(f"Not services, passed over: {kinds}.")
     _emit(out, args.json, report.as_json(), "\n".join(lines))
+    if report.refused:
+        return EXIT_PARTIAL if report.read_any else EXIT_FAILED
+    return EXIT_OK
+
+
+def _import_people(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
+    from console.domain.oncall import zone
+    from console.importers.oncall import import_people_and_schedules
+    from console.importers.reach import check_region
+
+    region = check_region(args.region)
+    local = zone(args.tz) if args.tz else None
+    workspace = _open(args, folder)
+    try:
+        report = import_people_and_schedules(
+            workspace.db,
+            [Path(p) for p in args.paths],
+            region=region,
+            weeks=args.weeks,
+            local=local,
+            clock=workspace.clock,
+        )
+    finally:
+        workspace.close()
+    for refusal in report.refused:
+        print(refusal, file=sys.stderr)
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    document = {
+        "files": [
+            {
+                "path": f.path,
+                "kind": f.kind,
+                "contacts": f.contacts,
+                "schedules": f.schedules,
+                "shifts": f.shifts,
+                "policies": f.policies,
+            }
+            for f in report.files
+        ],
+        "contacts": {
+            "new": report.contacts_new,
+            "updated": report.contacts_updated,
+            "unchanged": report.contacts_unchanged,
+        },
+        "schedules": report.schedules,
+        "shifts": report.shifts,
+        "policies": report.policies,
+        "refused": [{"path": r.path, "line": r.line, "reason": r.reason} for r in report.refused],
+        "notes": [{"path": n.path, "line": n.line, "reason": n.reason} for n in report.notes],
+    }
+    _emit(
+        out,
+        args.json,
+        document,
+        f"Contacts: {report.contacts_new} new, {report.contacts_updated} updated, "
+        f"{report.contacts_unchanged} unchanged. Schedules: {report.schedules} "
+        f"({report.shifts} shifts). Escalation policies: {report.policies}. "
+        f"{len(report.refused)} refused.",
+    )
     if report.refused:
         return EXIT_PARTIAL if report.read_any else EXIT_FAILED
     return EXIT_OK
@@ -445,6 +566,62 @@ def _blast_radius(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
             for r in items
         ]
     _emit(out, args.json, document, "\n".join(text))
+    return EXIT_OK
+
+
+def _oncall(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
+    from console.domain.oncall import parse_at, zone
+    from console.oncall import directory_for
+    from console.oncall.export import answer_json, answer_text
+
+    tz = zone(args.tz) if args.tz else None
+    workspace = _open(args, folder)
+    try:
+        directory = directory_for(workspace)
+        now = directory.now()
+        if args.action == "export-ics":
+            found, text = directory.export_ics(" ".join(args.person))
+            if args.out:
+                Path(args.out).write_text(text, encoding="utf-8", newline="")
+                print(
+                    f"Wrote {len(found.shifts)} shifts of {found.name} to {args.out}",
+                    file=sys.stderr,
+                )
+            else:
+                out.write(text)
+            return EXIT_OK
+        at = parse_at(args.at, now=now, tz=tz)
+        answer = directory.who_is_on_call(at, args.service)
+    finally:
+        workspace.close()
+    _emit(out, args.json, answer_json(answer, now), answer_text(answer, now=now, tz=tz))
+    if args.service is not None and answer.policy is None:
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _people(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
+    from console.oncall import directory_for
+    from console.oncall.export import contact_json
+
+    workspace = _open(args, folder)
+    try:
+        found = directory_for(workspace).contacts(" ".join(args.query))
+    finally:
+        workspace.close()
+    lines = []
+    for contact in found:
+        teams = f"  ({', '.join(contact.teams)})" if contact.teams else ""
+        lines.append(f"{contact.name}{teams}")
+        for method in contact.reach:
+            flag = f"  (! {method.problem})" if method.problem else ""
+            lines.append(f"    {method.kind.label:<7} {method.display}{flag}")
+    _emit(
+        out,
+        args.json,
+        {"people": [contact_json(c) for c in found]},
+        "\n".join(lines) if lines else "No contacts match.",
+    )
     return EXIT_OK
 
 

@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     from ui.context import UiContext
     from ui.declare_dialog import Declaration
     from ui.events import AppEvents
+    from ui.oncall.area import OnCallArea
     from ui.palette import PaletteEntry
     from ui.runbooks.area import RunbooksArea
     from ui.services.area import ServicesArea
@@ -192,6 +193,7 @@ class MainWindow(QMainWindow):
         self._keep: list[Any] = []  # QObjects owned here for the window's lifetime
         self.runbooks: RunbooksArea | None = None  # the Runbooks tab, made in attach()
         self.services: ServicesArea | None = None  # the Services tab, made in attach()
+        self.oncall: OnCallArea | None = None  # the On call tab, made in attach()
         self.setWindowTitle("Responder Console" + (" — demo workspace" if demo else ""))
         self.setObjectName("mainWindow")
 
@@ -294,6 +296,7 @@ class MainWindow(QMainWindow):
         self.incident_view.attach(context)
         self._add_runbooks(context)
         self._add_services(context)
+        self._add_oncall(context)
         self._set_writable(True)
         self.statusBar().clearMessage()
         self._add_secondary(context)
@@ -317,6 +320,38 @@ class MainWindow(QMainWindow):
         self.runbooks = RunbooksArea(context, self)
         self.tabs.addTab(self.runbooks, "Runbooks")
         QTimer.singleShot(0, self.runbooks.start)
+
+    # ------------------------------------------------ the On call tab (issue 4)
+
+    def _add_oncall(self, context: UiContext) -> None:
+        """The On call tab, its menu and its actions (shortcuts, so palette entries too)."""
+        if self.oncall is not None:
+            return
+        from ui.oncall.area import OnCallArea  # after the first paint
+
+        self.oncall = OnCallArea(context, self)
+        self.tabs.addTab(self.oncall, "On call")
+        oncall = self.oncall
+        menu = self.menuBar().addMenu("On &call")
+        for name, text, keys, slot, tip in (
+            ("oncall_emergency", "&Who to call…", "Ctrl+Shift+O", oncall.show_emergency,
+             "The escalation chain of a service: who is on call now and their numbers"),
+            ("oncall_people", "Find a &person…", "Ctrl+Shift+P", oncall.show_people,
+             "Search the contacts and copy a number"),
+            ("oncall_print", "&Print the escalation chain…", "Ctrl+P", oncall.print_chain,
+             "Print the chain shown in the emergency view, or save it as PDF"),
+        ):  # fmt: skip
+            action = self._action(name, text, keys, self._on_call_slot(slot), tip)
+            menu.addAction(action)
+        QTimer.singleShot(0, oncall.start)
+
+    def _on_call_slot(self, slot: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            if self.oncall is not None:
+                self.tabs.setCurrentWidget(self.oncall)
+                slot()
+
+        return run
 
     def _add_secondary(self, context: UiContext) -> None:
         if _module_available("ui.reminders"):

@@ -124,6 +124,11 @@ class TaskRunner:
         """Run ``fn`` on the single writer thread, in submission order."""
         self._submit(self._writer, fn, on_done, on_error)
 
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`shutdown` ran: nothing more may be submitted."""
+        return self._closed
+
     def read(
         self,
         fn: Callable[[], T],

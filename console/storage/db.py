@@ -46,6 +46,7 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0002_runbooks",
     "0003_runbook_trigram",
     "0004_catalog",
+    "0005_oncall",
 )
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 

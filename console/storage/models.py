@@ -293,16 +293,162 @@ class IncidentServiceRow(Base):
 
 
 class Person(Base):
+    """A contact. Merged on import by e-mail (stored lower-case), then by ``name_key``.
+
+    Reach methods, teams and vendor references live in their own tables
+    (migration 0004): one row per number or handle, so a person can have two
+    mobiles and a backup line, and a number can be flagged on its own.
+    """
+
     __tablename__ = "people"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     uuid: Mapped[UUID] = mapped_column(unique=True)
     name: Mapped[str]
+    #: casefolded, white space collapsed: the key of the "then by name" merge and match
+    name_key: Mapped[str] = mapped_column(index=True)
     email: Mapped[str | None] = mapped_column(unique=True)
-    team: Mapped[str | None]
-    #: reach methods: [{"kind": "mobile", "value": "+4420..."}, ...]
-    reach: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: the vendor's id, e.g. ``pagerduty:PXPGF42`` (schedule entries name users by id)
+    vendor_ref: Mapped[str | None] = mapped_column(unique=True)
     source: Mapped[str] = mapped_column(default="local")
+    updated_at: Mapped[datetime]
+
+
+class ReachMethodRow(Base):
+    """One way to reach a person. ``value`` is kept as written; ``e164`` is the
+    normalised number when it parsed, and ``problem`` says why it did not."""
+
+    __tablename__ = "reach_methods"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str]
+    e164: Mapped[str | None] = mapped_column(String(16))
+    #: the same number for reading: ``+44 20 7946 0123``
+    formatted: Mapped[str | None]
+    label: Mapped[str] = mapped_column(default="")
+    problem: Mapped[str | None]
+
+    __table_args__ = (UniqueConstraint("person_id", "kind", "value"),)
+
+
+class Team(Base):
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(unique=True)
+
+
+class TeamMember(Base):
+    __tablename__ = "team_members"
+
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+
+    __table_args__ = (Index(None, "person_id"),)
+
+
+class Schedule(Base):
+    """An on-call schedule, cached as concrete shifts. ``key`` names its origin:
+    ``pagerduty:PI7DH85``, ``opsgenie:<id>``, ``ical:<calendar name>``."""
+
+    __tablename__ = "schedules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[UUID] = mapped_column(unique=True)
+    key: Mapped[str] = mapped_column(unique=True)
+    name: Mapped[str]
+    time_zone: Mapped[str | None]
+    source: Mapped[str]
+    imported_at: Mapped[datetime]
+    #: the longest finite shift's length in seconds: bounds the lookup's index range
+    longest_shift_s: Mapped[int] = mapped_column(Integer, default=0)
+    #: some shift never ends (a vendor's "always on call"): looked up on its own
+    has_permanent: Mapped[bool] = mapped_column(default=False)
+    #: the end of the last finite shift: how far ahead the cache reaches
+    covered_until: Mapped[datetime | None]
+
+
+class ShiftRow(Base):
+    """Someone on call in a schedule from ``start_at`` (inclusive) to ``end_at`` (exclusive).
+
+    Overrides win over layers; among layers the higher ``priority`` wins."""
+
+    __tablename__ = "shifts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"))
+    start_at: Mapped[datetime]
+    end_at: Mapped[datetime]
+    person_name: Mapped[str]
+    #: ``name_key(person_name)``: matches ``people.name_key`` inside the lookup's SQL
+    person_key: Mapped[str]
+    #: lower-case, as ``people.email``
+    person_email: Mapped[str | None]
+    person_ref: Mapped[str | None]
+    layer: Mapped[str] = mapped_column(default="")
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    override: Mapped[bool] = mapped_column(default=False)
+
+    __table_args__ = (Index(None, "start_at"), Index(None, "schedule_id", "start_at"))
+
+
+class EscalationPolicy(Base):
+    __tablename__ = "escalation_policies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[UUID] = mapped_column(unique=True)
+    #: ``pagerduty:PT20YPA``, or ``local:<name>`` for the demo and hand-made policies
+    key: Mapped[str] = mapped_column(unique=True)
+    name: Mapped[str]
+    #: how many times the whole chain repeats after the last level (PagerDuty num_loops)
+    repeat: Mapped[int] = mapped_column(Integer, default=0)
+    source: Mapped[str]
+    imported_at: Mapped[datetime]
+
+
+class EscalationLevel(Base):
+    __tablename__ = "escalation_levels"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("escalation_policies.id", ondelete="CASCADE"))
+    level: Mapped[int] = mapped_column(Integer)
+    #: minutes to wait at this level before escalating to the next
+    delay_minutes: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (UniqueConstraint("policy_id", "level"),)
+
+
+class EscalationTarget(Base):
+    """Who a level pages: a person (by e-mail or vendor ref), a schedule (by key) or a team."""
+
+    __tablename__ = "escalation_targets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    level_id: Mapped[int] = mapped_column(ForeignKey("escalation_levels.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    ref: Mapped[str]
+    name: Mapped[str]
+
+    __table_args__ = (Index(None, "level_id"),)
+
+
+class ServicePolicy(Base):
+    """A service (by name, as in ``services.name``) and the policy that pages for it."""
+
+    __tablename__ = "service_policies"
+
+    service_name: Mapped[str] = mapped_column(primary_key=True)
+    policy_id: Mapped[int] = mapped_column(
+        ForeignKey("escalation_policies.id", ondelete="CASCADE"), index=True
+    )
 
 
 class CacheSet(Base):

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from tests.benchmarks.bench_catalog import blast_radius_2k, graph_first_paint_2k
+from tests.benchmarks.bench_oncall import oncall_lookup
 from tests.benchmarks.bench_render import render_large
 from tests.benchmarks.bench_runbooks import import_10k, reimport_10k_unchanged, search_p95_10k
 from tests.benchmarks.bench_startup import startup
@@ -36,6 +37,7 @@ REGISTRY: dict[str, Callable[[], BenchResult]] = {
     # The catalog benchmarks share one 2,000-service workspace (built once per run).
     "blast_radius_2k": blast_radius_2k,
     "graph_first_paint_2k": graph_first_paint_2k,
+    "oncall_lookup": oncall_lookup,
 }
 
 

@@ -1,0 +1,1 @@
+"""The On call tab: emergency view (escalation chain for a service) and the People panel."""
