@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -530,15 +528,3 @@ def test_declaring_from_the_window_names_services(
         assert "cart-service" in window.incident_view.services_label.text()
     finally:
         close_window(window)
-
-
-def test_first_paint_does_not_load_the_services_area() -> None:
-    code = (
-        "import sys; import ui.main_window; "
-        "print(any(m.startswith(('ui.services', 'console.catalog', 'console.graph')) "
-        "for m in sys.modules))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert out.stdout.strip() == "False"
