@@ -386,13 +386,8 @@ def _import(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
         return _import_people(args, folder, out)
     from console.importers.runbooks import import_runbooks
 
-    workspace = _open(args, folder)
-    try:
-        report = import_runbooks(workspace.db, [Path(p) for p in args.paths])
-    finally:
-        workspace.close()
-    for refusal in report.refused:
-        print(f"{refusal.path}: {refusal.reason}", file=sys.stderr)
+    report = _import_with(args, folder, lambda ws, paths: import_runbooks(ws.db, paths))
+    code = _import_exit(report.refused, report.read_any)
     counts = {
         "imported": report.imported,
         "updated": report.updated,
@@ -412,23 +407,40 @@ def _import(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
         f"{len(report.refused)} refused"
         + (f", {len(report.skipped)} folder READMEs skipped." if report.skipped else "."),
     )
-    if report.refused:
-        return EXIT_PARTIAL if report.read_any else EXIT_FAILED
+    return code
+
+
+def _import_with(
+    args: argparse.Namespace, folder: Path, run: Callable[[Any, list[Path]], Any]
+) -> Any:
+    """Run an import on the workspace of ``folder`` over the paths given."""
+    workspace = _open(args, folder)
+    try:
+        return run(workspace, [Path(p) for p in args.paths])
+    finally:
+        workspace.close()
+
+
+def _import_exit(refused: Sequence[Any], read_any: bool, notes: Sequence[str] = ()) -> int:
+    """Refusals (``PATH: reason``) and notes on stderr; 0 all read, 3 some refused, 1 none."""
+    for refusal in refused:
+        print(f"{refusal.path}: {refusal.reason}", file=sys.stderr)
+    for note in notes:
+        print(note, file=sys.stderr)
+    if refused:
+        return EXIT_PARTIAL if read_any else EXIT_FAILED
     return EXIT_OK
 
 
 def _import_catalog(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
     from console.importers.catalog import import_catalog
 
-    workspace = _open(args, folder)
-    try:
-        report = import_catalog(workspace.db, [Path(p) for p in args.paths], clock=workspace.clock)
-    finally:
-        workspace.close()
-    for refusal in report.refused:
-        print(f"{refusal.path}: {refusal.reason}", file=sys.stderr)
-    for problem in report.problems:
-        print(f"{problem} [{problem.code}]", file=sys.stderr)
+    report = _import_with(
+        args, folder, lambda ws, paths: import_catalog(ws.db, paths, clock=ws.clock)
+    )
+    code = _import_exit(
+        report.refused, report.read_any, [f"{p} [{p.code}]" for p in report.problems]
+    )
     lines = [report.summary()]
     if report.skipped:
         lines.append(f"{len(report.skipped)} YAML files hold no catalog entity (skipped).")
@@ -436,9 +448,7 @@ def _import_catalog(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
         kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(report.ignored.items()))
         lines.append(f"Not services, passed over: {kinds}.")
     _emit(out, args.json, report.as_json(), "\n".join(lines))
-    if report.refused:
-        return EXIT_PARTIAL if report.read_any else EXIT_FAILED
-    return EXIT_OK
+    return code
 
 
 def _import_people(args: argparse.Namespace, folder: Path, out: TextIO) -> int:

@@ -69,6 +69,12 @@ class ImportKind:
     notes: Callable[[Any], list[str]] = lambda report: []
 
 
+def _listing(head: str, lines: list[str]) -> str:
+    listed = lines[:LISTED_REFUSALS]
+    more = len(lines) - len(listed)
+    return f"{head}\n" + "\n".join(listed) + (f"\n… and {more} more (Show Details)" if more else "")
+
+
 class BackgroundImport(QObject):
     #: the import's report — it ended (also when cancelled)
     finished = Signal(object)
@@ -167,23 +173,14 @@ class BackgroundImport(QObject):
         notes = self._kind.notes(report)
         box.setIcon(QMessageBox.Icon.Warning if lines else QMessageBox.Icon.Information)
         box.setText(self._kind.summary(report))
-        informative: list[str] = []
-        if lines:
-            listed = lines[:LISTED_REFUSALS]
-            more = len(lines) - len(listed)
-            informative.append(
-                "Not imported (fix the file and import again):\n"
-                + "\n".join(listed)
-                + (f"\n… and {more} more (Show Details)" if more else "")
+        informative = [
+            _listing(head, items)
+            for head, items in (
+                ("Not imported (fix the file and import again):", lines),
+                ("Imported, but worth a look:", notes),
             )
-        if notes:
-            listed = notes[:LISTED_REFUSALS]
-            more = len(notes) - len(listed)
-            informative.append(
-                "Imported, but worth a look:\n"
-                + "\n".join(listed)
-                + (f"\n… and {more} more (Show Details)" if more else "")
-            )
+            if items
+        ]
         if informative:
             box.setInformativeText("\n\n".join(informative))
             box.setDetailedText("\n".join(lines + notes))

@@ -870,22 +870,26 @@ class MainWindow(QMainWindow):
 
     def _build_service_actions(self) -> None:
         menu = self.menuBar().addMenu("&Services")
+        on = self._on_map
         for name, text, keys, slot, tip in (
             ("services_map", "Service &map", "Ctrl+M", self.show_services,
              "The dependency map: what breaks with a service, what it depends on"),
-            ("find_service", "&Find service…", "Ctrl+Shift+S", self.find_service,
+            ("find_service", "&Find service…", "Ctrl+Shift+S", on(lambda m: m.focus_search()),
              "Type a service's name to find it on the map"),
-            ("import_catalog", "&Import catalog files…", "Ctrl+Shift+I", self.import_catalog,
+            ("import_catalog", "&Import catalog files…", "Ctrl+Shift+I",
+             on(lambda m: m.choose_and_import()),
              "Backstage, catalog: 1, Docker Compose or Kubernetes YAML files"),
             ("import_catalog_folder", "Import catalog f&older…", "Ctrl+Alt+I",
-             self.import_catalog_folder, "Every *.yaml and *.yml under a folder"),
-            ("map_zoom_in", "Zoom &in", "Ctrl+=", self.map_zoom_in, "Zoom into the map"),
-            ("map_zoom_out", "Zoom &out", "Ctrl+-", self.map_zoom_out, "Zoom out of the map"),
-            ("map_fit", "&Fit the map", "Ctrl+0", self.map_fit, "The whole map in view"),
-            ("export_map_svg", "Export map as S&VG…", "Ctrl+Alt+S", self.export_map_svg,
-             "Save the map as an SVG drawing"),
-            ("export_map_png", "Export map as &PNG…", "Ctrl+Alt+P", self.export_map_png,
-             "Save the map as a PNG image"),
+             on(lambda m: m.choose_and_import(folder=True)),
+             "Every *.yaml and *.yml under a folder"),
+            ("map_zoom_in", "Zoom &in", "Ctrl+=", on(lambda m: m.zoom_in()), "Zoom into the map"),
+            ("map_zoom_out", "Zoom &out", "Ctrl+-", on(lambda m: m.zoom_out()),
+             "Zoom out of the map"),
+            ("map_fit", "&Fit the map", "Ctrl+0", on(lambda m: m.fit()), "The whole map in view"),
+            ("export_map_svg", "Export map as S&VG…", "Ctrl+Alt+S",
+             on(lambda m: m.choose_and_export("svg")), "Save the map as an SVG drawing"),
+            ("export_map_png", "Export map as &PNG…", "Ctrl+Alt+P",
+             on(lambda m: m.choose_and_export("png")), "Save the map as a PNG image"),
         ):  # fmt: skip
             action = self._action(name, text, keys, slot, tip)
             action.setEnabled(False)  # until attach() made the tab
@@ -920,59 +924,21 @@ class MainWindow(QMainWindow):
     def show_services(self) -> None:
         self._services_tab()
 
-    @Slot()
-    def find_service(self) -> None:
-        services = self._services_tab()
-        if services is not None:
-            services.focus_search()
-
     @Slot(str)
     def show_service(self, ref: str) -> None:
         services = self._services_tab()
         if services is not None:
             services.select_ref(ref)
 
-    @Slot()
-    def import_catalog(self) -> None:
-        services = self._services_tab()
-        if services is not None:
-            services.choose_and_import()
+    def _on_map(self, do: Callable[[ServicesArea], None]) -> Callable[[], None]:
+        """A slot that shows the Services tab, then does ``do`` there."""
 
-    @Slot()
-    def import_catalog_folder(self) -> None:
-        services = self._services_tab()
-        if services is not None:
-            services.choose_and_import(folder=True)
+        def run() -> None:
+            services = self._services_tab()
+            if services is not None:
+                do(services)
 
-    @Slot()
-    def map_zoom_in(self) -> None:
-        services = self._services_tab()
-        if services is not None:
-            services.zoom_in()
-
-    @Slot()
-    def map_zoom_out(self) -> None:
-        services = self._services_tab()
-        if services is not None:
-            services.zoom_out()
-
-    @Slot()
-    def map_fit(self) -> None:
-        services = self._services_tab()
-        if services is not None:
-            services.fit()
-
-    @Slot()
-    def export_map_svg(self) -> None:
-        services = self._services_tab()
-        if services is not None:
-            services.choose_and_export("svg")
-
-    @Slot()
-    def export_map_png(self) -> None:
-        services = self._services_tab()
-        if services is not None:
-            services.choose_and_export("png")
+        return run
 
     @Slot(int)
     def _open_runbook_from_map(self, runbook_id: int) -> None:

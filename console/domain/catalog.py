@@ -208,26 +208,23 @@ class CatalogEntity:
     @property
     def owner_ref(self) -> EntityRef | None:
         """The owner as a full reference (default kind Group), None if unreadable."""
-        if self.owner is None:
-            return None
-        try:
-            return parse_ref(
-                self.owner, default_kind="group", default_namespace=self.ref.namespace
-            ).complete()
-        except CatalogError:
-            return None
+        return None if self.owner is None else self._full(self.owner, "group")
 
     @property
     def system_ref(self) -> EntityRef | None:
+        """The System it belongs to, as a full reference."""
         for relation, target in self.relations:
             if relation is Relation.SYSTEM:
-                try:
-                    return parse_ref(
-                        target, default_kind="system", default_namespace=self.ref.namespace
-                    ).complete()
-                except CatalogError:
-                    return None
+                return self._full(target, "system")
         return None
+
+    def _full(self, target: str, kind: str) -> EntityRef | None:
+        try:
+            return parse_ref(
+                target, default_kind=kind, default_namespace=self.ref.namespace
+            ).complete()
+        except CatalogError:
+            return None
 
     def relations_json(self) -> dict[str, list[str]]:
         """The declared relations as stored (``services.relations``)."""

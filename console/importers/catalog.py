@@ -57,7 +57,7 @@ from console.importers.catalog_formats import (
     read_kubernetes,
     read_responder,
 )
-from console.importers.runbooks import CancelToken, Progress
+from console.importers.runbooks import CancelToken, Progress, os_reason
 from console.importers.yaml_support import SAFE_LOADER, too_deep, yaml_error_reason
 from console.storage.db import Database
 from console.storage.models import format_utc
@@ -136,14 +136,6 @@ class _File:
     named: bool  # named on the command line (not found by walking)
 
 
-def _os_reason(error: OSError) -> str:
-    if isinstance(error, FileNotFoundError):
-        return "no such file or folder (or a broken symlink)"
-    if isinstance(error, PermissionError):
-        return "cannot be read: permission denied"
-    return f"cannot be read: {error.strerror or error}"
-
-
 def _walk(
     given: Iterable[Path | str], report: CatalogImportReport
 ) -> tuple[list[_File], list[str]]:
@@ -154,7 +146,7 @@ def _walk(
         try:
             info = os.stat(absolute)
         except OSError as error:
-            report.refused.append(CatalogRefusal(absolute, _os_reason(error)))
+            report.refused.append(CatalogRefusal(absolute, os_reason(error)))
             continue
         roots.append(absolute)
         if stat.S_ISDIR(info.st_mode):
@@ -227,7 +219,7 @@ def _read(
                 data = handle.read(MAX_BYTES + 1)
             loaded = load_documents(data, item.path)
         except OSError as error:
-            report.refused.append(CatalogRefusal(item.path, _os_reason(error)))
+            report.refused.append(CatalogRefusal(item.path, os_reason(error)))
             refused_files.add(item.path)
             loaded = None
         except ValueError as error:

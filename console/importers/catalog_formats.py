@@ -256,15 +256,50 @@ def _relations(
     document: Document,
     collected: Collected,
     entity: str,
-    *,
-    spelled: Mapping[Relation, str] | None = None,
 ) -> list[tuple[Relation, str]]:
     found: list[tuple[Relation, str]] = []
     for relation in fields:
-        key = (spelled or {}).get(relation, relation.value)
+        key = relation.value
         for target in _string_list(spec.get(key), key, document, collected, entity):
             found.append((relation, target))
     return found
+
+
+def service_entity(
+    document: Document,
+    collected: Collected,
+    ref: EntityRef,
+    meta: Mapping[str, Any],
+    spec: Mapping[str, Any],
+    fields: Iterable[Relation],
+    origin: str,
+    *,
+    annotations: Mapping[str, str] | None = None,
+    links: list[dict[str, str]] | None = None,
+) -> CatalogEntity:
+    """An entity from Backstage's ``metadata`` and ``spec`` (our format passes its one
+    mapping as both); problems found on the way are reported to ``collected``."""
+    label = str(ref)
+    if annotations is None:
+        annotations = _annotations(meta.get("annotations"), document, collected, label)
+    if links is None:
+        links = _links(meta.get("links"), document, collected, label)
+    return CatalogEntity(
+        ref=ref,
+        source_file=document.path,
+        line=document.line,
+        title=_text(meta.get("title")),
+        description=_text(meta.get("description")) or "",
+        spec_type=_text(spec.get("type")),
+        lifecycle=_text(spec.get("lifecycle")),
+        tier=_text(spec.get("tier")) or _label(meta.get("labels"), "tier"),
+        owner=_text(spec.get("owner")),
+        tags=_tags(meta.get("tags")),
+        annotations=annotations,
+        links=tuple(links),
+        relations=tuple(_relations(spec, fields, document, collected, label)),
+        origin=origin,
+    )
 
 
 def _image_kind(image: Any) -> tuple[str, str | None]:
@@ -357,21 +392,14 @@ def read_backstage(document: Document, collected: Collected) -> None:
         )
         return
     collected.entities.append(
-        CatalogEntity(
-            ref=EntityRef(kind, namespace, name),
-            source_file=document.path,
-            line=document.line,
-            title=_text(metadata.get("title")),
-            description=_text(metadata.get("description")) or "",
-            spec_type=_text(spec.get("type")),
-            lifecycle=_text(spec.get("lifecycle")),
-            tier=_text(spec.get("tier")) or _label(metadata.get("labels"), "tier"),
-            owner=_text(spec.get("owner")),
-            tags=_tags(metadata.get("tags")),
-            annotations=_annotations(metadata.get("annotations"), document, collected, label),
-            links=tuple(_links(metadata.get("links"), document, collected, label)),
-            relations=tuple(_relations(spec, BACKSTAGE_RELATIONS, document, collected, label)),
-            origin="backstage",
+        service_entity(
+            document,
+            collected,
+            EntityRef(kind, namespace, name),
+            metadata,
+            spec,
+            BACKSTAGE_RELATIONS,
+            "backstage",
         )
     )
 
@@ -484,12 +512,10 @@ def _responder_service(
             unknown.append(str(key))
         else:
             fields[canonical] = value
-    try:
-        name = check_name(fields.get("name"), f"{where}.name")
-        own_namespace = _namespace(fields.get("namespace"), namespace)
-    except CatalogError as error:
-        collected.refuse(document, str(error))
+    named = _named(document, collected, fields, where, namespace)
+    if named is None:
         return
+    name, own_namespace = named
     kind = (_text(fields.get("kind")) or "component").lower()
     label = f"{kind}:{own_namespace}/{name}"
     if kind not in SERVICE_KINDS:
@@ -507,27 +533,32 @@ def _responder_service(
     links = _links(fields.get("links"), document, collected, label)
     if _text(fields.get("runbook")):
         links.insert(0, {"url": str(fields["runbook"]).strip(), "title": "Runbook"})
-    spelled = {relation: relation.value for relation in RESPONDER_RELATIONS}
     collected.entities.append(
-        CatalogEntity(
-            ref=EntityRef(kind, own_namespace, name),
-            source_file=document.path,
-            line=document.line,
-            title=_text(fields.get("title")),
-            description=_text(fields.get("description")) or "",
-            spec_type=_text(fields.get("type")),
-            lifecycle=_text(fields.get("lifecycle")),
-            tier=_text(fields.get("tier")),
-            owner=_text(fields.get("owner")),
-            tags=_tags(fields.get("tags")),
+        service_entity(
+            document,
+            collected,
+            EntityRef(kind, own_namespace, name),
+            fields,
+            fields,
+            RESPONDER_RELATIONS,
+            "responder",
             annotations=annotations,
-            links=tuple(links),
-            relations=tuple(
-                _relations(fields, RESPONDER_RELATIONS, document, collected, label, spelled=spelled)
-            ),
-            origin="responder",
+            links=links,
         )
     )
+
+
+def _named(
+    document: Document, collected: Collected, raw: Mapping[str, Any], where: str, namespace: str
+) -> tuple[str, str] | None:
+    """(name, namespace) of one list entry, or None with the refusal recorded."""
+    try:
+        return check_name(raw.get("name"), f"{where}.name"), _namespace(
+            raw.get("namespace"), namespace
+        )
+    except CatalogError as error:
+        collected.refuse(document, str(error))
+        return None
 
 
 def _responder_team(
@@ -539,12 +570,10 @@ def _responder_team(
     if not isinstance(raw, dict):
         collected.refuse(document, f"{where} must be a mapping with a name, not {_short(raw)}")
         return
-    try:
-        name = check_name(raw.get("name"), f"{where}.name")
-        own_namespace = _namespace(raw.get("namespace"), namespace)
-    except CatalogError as error:
-        collected.refuse(document, str(error))
+    named = _named(document, collected, raw, where, namespace)
+    if named is None:
         return
+    name, own_namespace = named
     for key in raw:
         if str(key) not in TEAM_KEYS:
             collected.warn(

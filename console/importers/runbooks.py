@@ -359,7 +359,7 @@ def _walk(
         try:
             info = os.stat(absolute)
         except OSError as error:
-            refused.append(RunbookRefusal(absolute, _os_reason(error)))
+            refused.append(RunbookRefusal(absolute, os_reason(error)))
             continue
         if stat.S_ISDIR(info.st_mode):
             roots.append(absolute)
@@ -394,7 +394,7 @@ def _walk_folder(
             with os.scandir(folder) as listing:
                 entries = sorted(listing, key=lambda e: e.name)
         except OSError as error:
-            refused.append(RunbookRefusal(folder, _os_reason(error)))
+            refused.append(RunbookRefusal(folder, os_reason(error)))
             return
         for entry in entries:
             full = os.path.join(folder, entry.name)
@@ -402,7 +402,7 @@ def _walk_folder(
                 info = os.stat(full)  # follows symlinks
             except OSError as error:
                 if entry.name.lower().endswith(SUFFIXES) or entry.is_symlink():
-                    refused.append(RunbookRefusal(full, _os_reason(error)))
+                    refused.append(RunbookRefusal(full, os_reason(error)))
                 continue
             if stat.S_ISDIR(info.st_mode):
                 if entry.name.startswith("."):
@@ -431,7 +431,8 @@ def _walk_folder(
     yield from visit(root, (real_root,))
 
 
-def _os_reason(error: OSError) -> str:
+def os_reason(error: OSError) -> str:
+    """Why a file or folder could not be read, in words (shared by the importers)."""
     if error.errno is not None and error.errno == getattr(os, "ELOOP", -1):
         return "symlink loop: the link resolves to itself"
     if isinstance(error, FileNotFoundError):
@@ -566,7 +567,7 @@ def _read_and_parse(candidate: _Candidate, old: _Stored | None) -> ParsedRunbook
         with open(candidate.path, "rb") as handle:
             data = handle.read(MAX_BYTES + 1)
     except OSError as error:
-        raise RunbookError(candidate.path, _os_reason(error)) from None
+        raise RunbookError(candidate.path, os_reason(error)) from None
     if old is not None and hashlib.sha256(data).hexdigest() == old.content_hash:
         return None
     return parse_runbook(

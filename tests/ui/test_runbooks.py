@@ -623,13 +623,14 @@ def check_window(qtbot: QtBot, window: MainWindow, rb_context: UiContext, incide
     assert window.tabs.currentWidget() is window.incident_view
 
 
-def test_first_paint_does_not_load_the_runbooks_area() -> None:
+def test_first_paint_does_not_load_the_runbooks_or_services_areas() -> None:
     import subprocess
     import sys
 
     code = (
         "import sys; import ui.main_window; "
-        "print(any(m.startswith(('ui.runbooks', 'console.library', 'markdown')) "
+        "print(any(m.startswith(('ui.runbooks', 'console.library', 'markdown', 'ui.services', "
+        "'console.catalog', 'console.graph')) "
         "for m in sys.modules))"
     )
     out = subprocess.run(

@@ -457,7 +457,7 @@ class ServicesArea(QWidget):
             image = self.render_png()
 
             def write() -> Path:
-                if not image.save(str(target), b"PNG"):
+                if not image.save(str(target)):  # the format follows the .png suffix
                     raise OSError(f"could not write {target}")
                 return target
 
