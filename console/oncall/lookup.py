@@ -36,6 +36,7 @@ from console.domain.oncall import (
     horizon_warning,
     level_offsets,
     name_key,
+    uncovered,
 )
 from console.storage.db import Database
 from console.storage.models import format_utc, parse_utc
@@ -280,30 +281,30 @@ def schedule_statuses(
     return tuple(statuses)
 
 
-#: The uncovered intervals after :at of each schedule, in one pass: shifts still running
-#: after :at in start order, each against the latest end of the shifts before it; a start
-#: past that end opens a gap. (console.domain.oncall.coverage_gaps is the same rule in
-#: Python; a test holds them together. Reading every shift into Python instead took
-#: ~90 ms for 200 schedules with 50,000 shifts.)
-_GAPS_SQL = """
-SELECT schedule_id, coalesce(reach, ?1), start_at FROM (
-    SELECT schedule_id, start_at, max(end_at) OVER (
-        PARTITION BY schedule_id ORDER BY start_at, end_at
-        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-    ) AS reach
-    FROM shifts WHERE end_at > ?1 AND schedule_id IN ({ids})
-) WHERE start_at > coalesce(reach, ?1)
-ORDER BY schedule_id, start_at
-"""
-
-
 def gaps_after(raw: sqlite3.Connection, at: datetime, ids: Sequence[int]) -> dict[int, list[Gap]]:
-    """Each schedule's coverage gaps from ``at`` to the end of its cached shifts."""
-    found: dict[int, list[Gap]] = defaultdict(list)
-    if ids:
-        sql = _GAPS_SQL.format(ids=",".join(f"?{n}" for n in range(2, len(ids) + 2)))
-        for schedule_id, start, end in raw.execute(sql, (format_utc(at), *ids)):
-            found[schedule_id].append(Gap(parse_utc(start), parse_utc(end)))
+    """Each schedule's coverage gaps from ``at`` to the end of its cached shifts.
+
+    One index-ordered read of the shifts still running after ``at``; the sweep
+    (:func:`console.domain.oncall.uncovered`, the rule behind ``coverage_gaps``) runs on
+    the stored text, which sorts as the instants do, and only the gaps are parsed.
+    (Measured for 200 schedules and 50,000 shifts: parsing every shift ~90 ms, a
+    ``max(end_at) OVER`` window in SQL 120-170 ms, this ~25 ms.)"""
+    found: dict[int, list[Gap]] = {}
+    if not ids:
+        return found
+    when = format_utc(at)
+    rows = raw.execute(
+        "SELECT schedule_id, start_at, end_at FROM shifts "
+        f"WHERE schedule_id IN ({','.join('?' * len(ids))}) AND end_at > ? "
+        "ORDER BY schedule_id, start_at",
+        (*ids, when),
+    )
+    for schedule_id, group in groupby(rows, key=itemgetter(0)):
+        spans = [(first, last) for _sid, first, last in group]
+        last_end = max(last for _first, last in spans)
+        found[schedule_id] = [
+            Gap(parse_utc(a), parse_utc(b)) for a, b in uncovered(spans, when, last_end)
+        ]
     return found
 
 
