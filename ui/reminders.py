@@ -97,6 +97,9 @@ class ReminderCenter(QObject):
 
     @Slot()
     def check_now(self) -> None:
+        if self._context.runner.closed:  # the app is quitting: the poll has nowhere to run
+            self._timer.stop()
+            return
         if self._busy:  # one query at a time; run once more when it returns
             self._again = True
             return

@@ -115,6 +115,11 @@ class TaskRunner:
         self._reader.setMaxThreadCount(readers)
         self._closed = False
 
+    @property
+    def closed(self) -> bool:
+        """Shut down: new work is refused (a timer firing while the app quits checks this)."""
+        return self._closed
+
     def write(
         self,
         fn: Callable[[], T],
