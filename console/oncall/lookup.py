@@ -10,6 +10,7 @@ whole cache. Shifts that never end are looked up on their own.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -175,12 +176,14 @@ WITH covering AS (
     SELECT id, schedule_id, start_at, end_at, person_name, person_key, person_email,
            person_ref, layer, priority, override
     FROM shifts WHERE start_at <= :at AND start_at > :low AND end_at > :at
+      AND (:only IS NULL OR schedule_id IN (SELECT value FROM json_each(:only)))
     UNION ALL
     SELECT id, schedule_id, start_at, end_at, person_name, person_key, person_email,
            person_ref, layer, priority, override
     FROM shifts
     WHERE schedule_id IN (SELECT id FROM schedules WHERE has_permanent)
       AND end_at >= :forever AND start_at <= :low
+      AND (:only IS NULL OR schedule_id IN (SELECT value FROM json_each(:only)))
 ), matched AS MATERIALIZED (
     SELECT *, coalesce(
         (SELECT p.id FROM people p WHERE p.vendor_ref = covering.person_ref),
@@ -200,9 +203,9 @@ ORDER BY w.schedule_id, w.start_at, w.person_name, w.id, {rank}, r.problem IS NO
 
 
 def on_call_at(
-    raw: sqlite3.Connection, at: datetime, longest_s: int
+    raw: sqlite3.Connection, at: datetime, longest_s: int, ids: Sequence[int] | None = None
 ) -> dict[int, list[OnCallPerson]]:
-    """Who is on call at ``at`` in every schedule that has someone, by schedule id.
+    """Who is on call at ``at`` in every schedule (or those in ``ids``) that has someone.
 
     One statement; a person with three reach methods comes back as three rows."""
     rows = raw.execute(
@@ -211,6 +214,7 @@ def on_call_at(
             "at": format_utc(at),
             "low": format_utc(at - timedelta(seconds=longest_s)),
             "forever": _FOREVER,
+            "only": None if ids is None else json.dumps(list(ids)),
         },
     ).fetchall()
     found: dict[int, list[OnCallPerson]] = {}
@@ -255,7 +259,7 @@ def schedule_statuses(
     """Who is on call at ``at`` in each schedule (all, or ``ids``), with gaps and warnings."""
     rows = _schedule_rows(raw, ids)
     longest = max((row.longest_s for row in rows), default=0)
-    people = on_call_at(raw, at, longest) if rows else {}
+    people = on_call_at(raw, at, longest, ids) if rows else {}
     holes = gaps_after(raw, at, [row.id for row in rows]) if gaps else {}
     statuses: list[ScheduleStatus] = []
     for row in rows:
