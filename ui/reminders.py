@@ -97,7 +97,7 @@ class ReminderCenter(QObject):
 
     @Slot()
     def check_now(self) -> None:
-        if self._context.runner.closed:  # the window outlived its workspace (shutting down)
+        if self._context.runner.closed:  # the app is quitting: the poll has nowhere to run
             self._timer.stop()
             return
         if self._busy:  # one query at a time; run once more when it returns

@@ -115,6 +115,11 @@ class TaskRunner:
         self._reader.setMaxThreadCount(readers)
         self._closed = False
 
+    @property
+    def closed(self) -> bool:
+        """Shut down: new work is refused (a timer firing while the app quits checks this)."""
+        return self._closed
+
     def write(
         self,
         fn: Callable[[], T],
@@ -123,11 +128,6 @@ class TaskRunner:
     ) -> None:
         """Run ``fn`` on the single writer thread, in submission order."""
         self._submit(self._writer, fn, on_done, on_error)
-
-    @property
-    def closed(self) -> bool:
-        """True once :meth:`shutdown` ran: nothing more may be submitted."""
-        return self._closed
 
     def read(
         self,

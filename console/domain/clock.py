@@ -32,20 +32,3 @@ class ManualClock:
     def advance(self, **delta: float) -> datetime:
         self.now += timedelta(**delta)
         return self.now
-
-
-def describe_age(then: datetime | None, now: datetime) -> str:
-    """How long ago, for people: "never", "just now", "5 min ago", "2 h ago", "3 days ago"."""
-    if then is None:
-        return "never"
-    seconds = (now - then).total_seconds()
-    if seconds < 60:  # includes a clock a little in the future
-        return "just now"
-    minutes = int(seconds // 60)
-    if minutes < 60:
-        return f"{minutes} min ago"
-    hours = minutes // 60
-    if hours < 24:
-        return f"{hours} h ago"
-    days = hours // 24
-    return "1 day ago" if days == 1 else f"{days} days ago"

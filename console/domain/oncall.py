@@ -12,10 +12,18 @@ import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta, tzinfo
-from typing import NamedTuple
+from typing import Any, NamedTuple, Protocol, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from console.domain.errors import InvalidInputError
+
+
+class _Ordered(Protocol):
+    def __lt__(self, other: Any, /) -> bool: ...
+    def __le__(self, other: Any, /) -> bool: ...
+
+
+T = TypeVar("T", bound=_Ordered)
 
 #: fewer days of future shifts than this and an answer warns that the cache runs out
 HORIZON_WARNING = timedelta(days=3)
@@ -222,20 +230,28 @@ def coverage_gaps(
     intervals: Iterable[tuple[datetime, datetime]], start: datetime, end: datetime
 ) -> list[Gap]:
     """The parts of ``[start, end)`` that no interval covers, in order."""
-    gaps: list[Gap] = []
+    return [Gap(a, b) for a, b in uncovered(sorted(intervals), start, end)]
+
+
+def uncovered(intervals: Iterable[tuple[T, T]], start: T, end: T) -> list[tuple[T, T]]:
+    """:func:`coverage_gaps` over any ordered values: ``intervals`` sorted by start.
+
+    The lookup runs it on the stored ISO-8601 text itself (which sorts as the
+    instants do) and parses only the gaps it finds."""
+    gaps: list[tuple[T, T]] = []
     cursor = start
-    for first, last in sorted(intervals):
+    for first, last in intervals:
         if last <= cursor:
             continue
         if first >= end:
             break
         if first > cursor:
-            gaps.append(Gap(cursor, first))
+            gaps.append((cursor, first))
         cursor = max(cursor, last)
         if cursor >= end:
             break
     if cursor < end:
-        gaps.append(Gap(cursor, end))
+        gaps.append((cursor, end))
     return gaps
 
 

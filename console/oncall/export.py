@@ -10,8 +10,8 @@ from typing import Any
 
 from icalendar import Calendar, Event, vCalAddress, vText
 
-from console.domain.clock import describe_age
 from console.domain.errors import NotFoundError
+from console.domain.freshness import describe_age
 from console.domain.oncall import (
     FOREVER_END,
     FOREVER_START,

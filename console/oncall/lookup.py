@@ -10,6 +10,7 @@ whole cache. Shifts that never end are looked up on their own.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -36,6 +37,7 @@ from console.domain.oncall import (
     horizon_warning,
     level_offsets,
     name_key,
+    uncovered,
 )
 from console.storage.db import Database
 from console.storage.models import format_utc, parse_utc
@@ -174,12 +176,14 @@ WITH covering AS (
     SELECT id, schedule_id, start_at, end_at, person_name, person_key, person_email,
            person_ref, layer, priority, override
     FROM shifts WHERE start_at <= :at AND start_at > :low AND end_at > :at
+      AND (:only IS NULL OR schedule_id IN (SELECT value FROM json_each(:only)))
     UNION ALL
     SELECT id, schedule_id, start_at, end_at, person_name, person_key, person_email,
            person_ref, layer, priority, override
     FROM shifts
     WHERE schedule_id IN (SELECT id FROM schedules WHERE has_permanent)
       AND end_at >= :forever AND start_at <= :low
+      AND (:only IS NULL OR schedule_id IN (SELECT value FROM json_each(:only)))
 ), matched AS MATERIALIZED (
     SELECT *, coalesce(
         (SELECT p.id FROM people p WHERE p.vendor_ref = covering.person_ref),
@@ -199,9 +203,9 @@ ORDER BY w.schedule_id, w.start_at, w.person_name, w.id, {rank}, r.problem IS NO
 
 
 def on_call_at(
-    raw: sqlite3.Connection, at: datetime, longest_s: int
+    raw: sqlite3.Connection, at: datetime, longest_s: int, ids: Sequence[int] | None = None
 ) -> dict[int, list[OnCallPerson]]:
-    """Who is on call at ``at`` in every schedule that has someone, by schedule id.
+    """Who is on call at ``at`` in every schedule (or those in ``ids``) that has someone.
 
     One statement; a person with three reach methods comes back as three rows."""
     rows = raw.execute(
@@ -210,6 +214,7 @@ def on_call_at(
             "at": format_utc(at),
             "low": format_utc(at - timedelta(seconds=longest_s)),
             "forever": _FOREVER,
+            "only": None if ids is None else json.dumps(list(ids)),
         },
     ).fetchall()
     found: dict[int, list[OnCallPerson]] = {}
@@ -254,7 +259,7 @@ def schedule_statuses(
     """Who is on call at ``at`` in each schedule (all, or ``ids``), with gaps and warnings."""
     rows = _schedule_rows(raw, ids)
     longest = max((row.longest_s for row in rows), default=0)
-    people = on_call_at(raw, at, longest) if rows else {}
+    people = on_call_at(raw, at, longest, ids) if rows else {}
     holes = gaps_after(raw, at, [row.id for row in rows]) if gaps else {}
     statuses: list[ScheduleStatus] = []
     for row in rows:
@@ -280,30 +285,30 @@ def schedule_statuses(
     return tuple(statuses)
 
 
-#: The uncovered intervals after :at of each schedule, in one pass: shifts still running
-#: after :at in start order, each against the latest end of the shifts before it; a start
-#: past that end opens a gap. (console.domain.oncall.coverage_gaps is the same rule in
-#: Python; a test holds them together. Reading every shift into Python instead took
-#: ~90 ms for 200 schedules with 50,000 shifts.)
-_GAPS_SQL = """
-SELECT schedule_id, coalesce(reach, ?1), start_at FROM (
-    SELECT schedule_id, start_at, max(end_at) OVER (
-        PARTITION BY schedule_id ORDER BY start_at, end_at
-        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-    ) AS reach
-    FROM shifts WHERE end_at > ?1 AND schedule_id IN ({ids})
-) WHERE start_at > coalesce(reach, ?1)
-ORDER BY schedule_id, start_at
-"""
-
-
 def gaps_after(raw: sqlite3.Connection, at: datetime, ids: Sequence[int]) -> dict[int, list[Gap]]:
-    """Each schedule's coverage gaps from ``at`` to the end of its cached shifts."""
-    found: dict[int, list[Gap]] = defaultdict(list)
-    if ids:
-        sql = _GAPS_SQL.format(ids=",".join(f"?{n}" for n in range(2, len(ids) + 2)))
-        for schedule_id, start, end in raw.execute(sql, (format_utc(at), *ids)):
-            found[schedule_id].append(Gap(parse_utc(start), parse_utc(end)))
+    """Each schedule's coverage gaps from ``at`` to the end of its cached shifts.
+
+    One index-ordered read of the shifts still running after ``at``; the sweep
+    (:func:`console.domain.oncall.uncovered`, the rule behind ``coverage_gaps``) runs on
+    the stored text, which sorts as the instants do, and only the gaps are parsed.
+    (Measured for 200 schedules and 50,000 shifts: parsing every shift ~90 ms, a
+    ``max(end_at) OVER`` window in SQL 120-170 ms, this ~25 ms.)"""
+    found: dict[int, list[Gap]] = {}
+    if not ids:
+        return found
+    when = format_utc(at)
+    rows = raw.execute(
+        "SELECT schedule_id, start_at, end_at FROM shifts "
+        f"WHERE schedule_id IN ({','.join('?' * len(ids))}) AND end_at > ? "
+        "ORDER BY schedule_id, start_at",
+        (*ids, when),
+    )
+    for schedule_id, group in groupby(rows, key=itemgetter(0)):
+        spans = [(first, last) for _sid, first, last in group]
+        last_end = max(last for _first, last in spans)
+        found[schedule_id] = [
+            Gap(parse_utc(a), parse_utc(b)) for a, b in uncovered(spans, when, last_end)
+        ]
     return found
 
 

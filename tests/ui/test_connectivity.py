@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtNetwork import QNetworkInformation
 from pytestqt.qtbot import QtBot
 
-from console.domain.clock import describe_age
+from console.domain.freshness import describe_age
 from console.domain.views import Changes
 from tests.ui.helpers_secondary import Setup, make_setup
 from ui.connectivity import (

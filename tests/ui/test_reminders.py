@@ -201,3 +201,14 @@ def test_banner_done_failure_is_reported_not_hidden(
     assert "locked" in blocker.args[0]
     assert banner.isVisible()
     assert banner.done_button.isEnabled()
+
+
+def test_a_poll_after_shutdown_stops_quietly(setup: Setup) -> None:
+    """A window left for the garbage collector (or one quitting) keeps its timer a little
+    while; a poll after the runner shut down must not raise into the event loop."""
+    center = ReminderCenter(setup.context, interval_ms=10)
+    center.start()
+    setup.context.runner.shutdown()
+    center.check_now()  # raised RuntimeError("the task runner is shut down") before
+    assert setup.context.runner.closed
+    assert not center._timer.isActive()  # and it stops polling

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from console.domain.clock import describe_age
 from console.domain.errors import InvalidInputError
+from console.domain.freshness import describe_age
 from console.domain.oncall import (
     Gap,
     ReachKind,

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.domain.clock import describe_age
+from console.domain.freshness import describe_age
 from console.domain.oncall import LevelStatus, OnCallAnswer, TargetStatus
 from console.oncall import OnCallDirectory
 from console.oncall.export import gap_notices, local_time

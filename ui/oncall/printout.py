@@ -12,7 +12,7 @@ from PySide6.QtGui import QPageLayout, QPageSize, QTextDocument
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import QWidget
 
-from console.domain.clock import describe_age
+from console.domain.freshness import describe_age
 from console.domain.oncall import OnCallAnswer, OnCallPerson
 from console.oncall.export import gap_notices, local_time
 

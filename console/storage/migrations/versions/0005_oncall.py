@@ -144,7 +144,9 @@ def upgrade() -> None:
     with op.batch_alter_table("shifts", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_shifts_start_at"), ["start_at"], unique=False)
         batch_op.create_index(
-            batch_op.f("ix_shifts_schedule_id_start_at"), ["schedule_id", "start_at"], unique=False
+            batch_op.f("ix_shifts_schedule_id_start_at_end_at"),
+            ["schedule_id", "start_at", "end_at"],
+            unique=False,
         )
 
     op.create_table(
