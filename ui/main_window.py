@@ -908,12 +908,22 @@ class MainWindow(QMainWindow):
         self.services = ServicesArea(context, self)
         self.services.runbook_requested.connect(self._open_runbook_from_map)
         self.services.incident_requested.connect(self._show_incident_from_map)
+        self.services.emergency_requested.connect(self._show_emergency_for)
         self.tabs.addTab(self.services, "Services")
         for name in ("services_map", "find_service", "import_catalog", "import_catalog_folder",
                      "map_zoom_in", "map_zoom_out", "map_fit", "export_map_svg",
                      "export_map_png"):  # fmt: skip
             self.actions_by_name[name].setEnabled(True)
         QTimer.singleShot(0, self.services.start)
+
+    @Slot(str)
+    def _show_emergency_for(self, service: str) -> None:
+        """From the map's On call section: the emergency view of that service."""
+        if self.oncall is None:
+            return
+        self.tabs.setCurrentWidget(self.oncall)
+        self.oncall.show_emergency()
+        self.oncall.emergency.show_service(service)
 
     def _services_tab(self) -> ServicesArea | None:
         if self.services is not None:

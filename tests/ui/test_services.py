@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QImage, QWheelEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
 from console.domain.incident import Severity, Status
@@ -24,7 +24,6 @@ from ui.context import UiContext
 from ui.declare_dialog import DeclareDialog, ListCompleter, split_services
 from ui.main_window import MainWindow
 from ui.services.area import ServicesArea
-from ui.services.panel import NOT_AVAILABLE, OnCallSection
 from ui.services.scene import DARK, LIGHT, MapColours, ServiceScene
 from ui.theme import is_dark
 
@@ -184,8 +183,11 @@ def test_the_panel_lists_runbooks_and_open_incidents_and_their_links_work(
     assert "SEV2 · Checkout 5xx" in text
     assert "Runbooks — 6" in text
     assert "Database connection pool exhausted" in text
-    assert isinstance(area.panel.on_call, OnCallSection)
-    assert area.panel.on_call.message.text() == NOT_AVAILABLE
+    # nothing is cached for on-call here: the section says so, and what to import
+    assert area.panel.on_call is area.on_call
+    qtbot.waitUntil(lambda: area.on_call.answer is not None, timeout=5000)
+    said = "\n".join(label.text() for label in area.on_call.findChildren(QLabel))
+    assert "No escalation policy is linked to orders-api" in said
 
     runbook = library_for(demo_context.workspace).get("db-connection-exhaustion")
     with qtbot.waitSignal(area.runbook_requested) as opened:
@@ -528,3 +530,47 @@ def test_declaring_from_the_window_names_services(
         assert "cart-service" in window.incident_view.services_label.text()
     finally:
         close_window(window)
+
+
+def test_the_on_call_section_names_who_to_call_for_the_selected_service(
+    qtbot: QtBot, area: ServicesArea, demo_context: UiContext
+) -> None:
+    from console.demo import load_demo_document, seed_people_and_schedules
+    from ui.oncall.widgets import PersonBlock
+
+    workspace = demo_context.workspace
+    seed_people_and_schedules(workspace, load_demo_document(), workspace.clock())
+    section = area.on_call
+    assert area.panel.on_call is section
+    assert not section.emergency_button.isEnabled()  # nothing selected yet
+
+    area.select(node_id(area, "orders-api"))
+    qtbot.waitUntil(lambda: section.answer is not None, timeout=5000)
+    answer = section.answer
+    assert answer is not None
+    assert answer.service == "orders-api"
+    assert answer.policy == "Orders and checkout"
+    people = section.findChildren(PersonBlock)
+    assert people  # level 1's schedule has someone on call, with their numbers
+    assert {p.person.name for p in people} <= {
+        person.name for level in answer.levels for t in level.targets for person in t.people
+    }
+    assert any(block.rows for block in people)
+    assert "Schedules cached just now" in "\n".join(
+        label.text() for label in section.findChildren(QLabel)
+    )
+    with qtbot.waitSignal(area.emergency_requested) as requested:
+        section.emergency_button.click()
+    assert requested.args == ["orders-api"]
+
+    # a service no policy covers says so and how to fix it
+    area.select(node_id(area, "postgres-main"))
+    qtbot.waitUntil(
+        lambda: section.answer is not None and section.answer.service == "postgres-main"
+    )
+    texts = "\n".join(label.text() for label in section.findChildren(QLabel))
+    assert "No escalation policy is linked to postgres-main" in texts or section.findChildren(
+        PersonBlock
+    )
+    area.clear_selection()
+    assert not section.emergency_button.isEnabled()

@@ -42,9 +42,11 @@ from console.catalog import catalog_for
 from console.domain.catalog import ServiceDetails, ServiceNode
 from console.domain.views import Changes
 from console.importers.catalog import CatalogImportReport
+from console.oncall import directory_for
 from ui.context import UiContext
 from ui.importer import BackgroundImport, ImportKind
 from ui.incident_view import report_failure
+from ui.services.on_call import ServiceOnCall
 from ui.services.panel import ServicePanel
 from ui.services.scene import DARK, LIGHT, MapData, ServiceScene, prepare_map
 from ui.services.view import ServiceMapView
@@ -78,6 +80,8 @@ class ServicesArea(QWidget):
     incident_requested = Signal(int)
     #: a freshly loaded map is in the view (tests, benchmark, screenshots)
     map_shown = Signal()
+    #: str service name — open the emergency view (who to call) for it
+    emergency_requested = Signal(str)
 
     def __init__(self, context: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -125,6 +129,9 @@ class ServicesArea(QWidget):
         self.panel.service_requested.connect(self._select_and_centre)
         self.panel.runbook_requested.connect(self.runbook_requested)
         self.panel.incident_requested.connect(self.incident_requested)
+        self.on_call = ServiceOnCall(context, directory_for(context.workspace), self.panel)
+        self.on_call.emergency_requested.connect(self.emergency_requested)
+        self.panel.set_on_call_widget(self.on_call)
         self.importer = BackgroundImport(
             context,
             lambda paths, progress, cancel: self.catalog.import_paths(
@@ -285,6 +292,7 @@ class ServicesArea(QWidget):
         self.panel.show_selection(
             node, scene.dependents, scene.suspects, self._nodes, self.catalog.now()
         )
+        self.on_call.show_service(node.name)
         self._load_details(service_id)
 
     @Slot(int)
@@ -304,6 +312,7 @@ class ServicesArea(QWidget):
             scene.show_ring(None)
         self._show_legend()
         self.panel.show_nothing("Select a service on the map, or type its name above.")
+        self.on_call.show_service(None)
 
     def select_ref(self, ref: str) -> bool:
         """Select a service by its ref key (the incident header, the palette). When the

@@ -4,9 +4,9 @@ Owner, on call, description, PagerDuty id and links, the runbooks that name the
 service, the open incidents that name it, its blast radius and suspects (each
 clickable), and where the catalog entry came from and how old it is.
 
-The **On call** section is its own widget (:class:`OnCallSection`): it says
-honestly that no on-call data is cached here. The on-call work (issue 4, people
-and schedules) plugs its answer in with :meth:`ServicePanel.set_on_call_widget`.
+The **On call** section is its own widget, put in place with
+:meth:`ServicePanel.set_on_call_widget` (the map's area uses
+:class:`ui.services.on_call.ServiceOnCall`, which reads the on-call cache).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from datetime import datetime
 from PySide6.QtCore import Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
-    QGroupBox,
     QLabel,
     QSizePolicy,
     QTextBrowser,
@@ -32,24 +31,6 @@ from console.graph.traversal import Reach
 
 #: services listed per section before "… and N more"
 LISTED = 60
-NOT_AVAILABLE = (
-    "On-call data not available: no schedules or escalation policies are cached in this workspace."
-)
-
-
-class OnCallSection(QGroupBox):
-    """Who is on call for the selected service. A placeholder that tells the truth until
-    the on-call cache exists; replaced as a whole by ``set_on_call_widget``."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("On call", parent)
-        self.setObjectName("onCallSection")
-        self.message = QLabel(NOT_AVAILABLE, self)
-        self.message.setObjectName("mutedLabel")
-        self.message.setWordWrap(True)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 4, 8, 6)
-        layout.addWidget(self.message)
 
 
 class ServicePanel(QWidget):
@@ -77,7 +58,7 @@ class ServicePanel(QWidget):
         self.subtitle.setTextFormat(Qt.TextFormat.PlainText)
         self.subtitle.setWordWrap(True)
         self.subtitle.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.on_call: QWidget = OnCallSection(self)
+        self.on_call: QWidget = QWidget(self)  # replaced by set_on_call_widget
         self.browser = QTextBrowser(self)
         self.browser.setObjectName("serviceDetails")
         self.browser.setOpenLinks(False)
