@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, timedelta
@@ -52,6 +53,13 @@ HEAD_REVISION = KNOWN_REVISIONS[-1]
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 5000
+#: The WAL is copied into the database by a background thread (:class:`Checkpointer`)
+#: once it holds this much; a committing writer would otherwise do it inline every
+#: 1,000 pages, a 1.5-3 ms stall on one write in ~120 (the timeline_write_p99 tail).
+CHECKPOINT_WAL_BYTES = 4 * 1024 * 1024
+CHECKPOINT_POLL_S = 1.0
+#: the writers' own automatic checkpoint stays as a backstop (pages; 64 MB at 4 KB)
+BACKSTOP_AUTOCHECKPOINT_PAGES = 16_384
 KEEP_BACKUPS = 10
 DAILY_BACKUP_AGE = timedelta(hours=24)
 
@@ -68,6 +76,7 @@ def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
         # FULL: a commit is on disk (WAL fsynced) before it returns. The timeline
         # promise "shown as saved only once durable" rests on this line.
         cursor.execute("PRAGMA synchronous = FULL")
+        cursor.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_AUTOCHECKPOINT_PAGES}")
     finally:
         cursor.close()
 
@@ -84,12 +93,62 @@ def _create_engine(path: Path) -> Engine:
     return engine
 
 
+class Checkpointer:
+    """Copies the WAL into the database file off the writers' path.
+
+    Polls the WAL's size and, past :data:`CHECKPOINT_WAL_BYTES`, runs a PASSIVE
+    checkpoint on a connection of its own: it never blocks a writer (writers keep
+    appending to the WAL meanwhile) and its fsync of the database file happens
+    here, not inside somebody's ``add_note``. Errors are logged and retried on
+    the next poll; the writers' automatic checkpoint stays as a backstop.
+    """
+
+    def __init__(self, path: Path, *, threshold: int = CHECKPOINT_WAL_BYTES) -> None:
+        self._path = path
+        self._wal = Path(f"{path}-wal")
+        self._threshold = threshold
+        self._stop = threading.Event()
+        self.checkpoints = 0
+        self._thread = threading.Thread(
+            target=self._run, name=f"checkpoint {path.name}", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(CHECKPOINT_POLL_S):
+            self.checkpoint_if_due()
+
+    def checkpoint_if_due(self) -> bool:
+        """One PASSIVE checkpoint when the WAL is past the threshold. True when run."""
+        try:
+            if self._wal.stat().st_size < self._threshold:
+                return False
+        except FileNotFoundError:
+            return False
+        try:
+            connection = sqlite3.connect(self._path, timeout=BUSY_TIMEOUT_MS / 1000)
+            try:
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            finally:
+                connection.close()
+        except sqlite3.Error as error:
+            log.warning("background checkpoint of %s failed (retried): %s", self._path, error)
+            return False
+        self.checkpoints += 1
+        return True
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 @dataclass
 class Database:
     """An open database file with a reader and a writer session factory."""
 
     path: Path
     engine: Engine
+    checkpointer: Checkpointer | None = None
 
     def __post_init__(self) -> None:
         self._read = sessionmaker(self.engine, expire_on_commit=False)
@@ -149,6 +208,9 @@ class Database:
                 pooled.close()
 
     def close(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
+            self.checkpointer = None
         self.engine.dispose()
 
 
@@ -296,7 +358,7 @@ def open_database(
         with translate_errors(path):
             (migrate or _alembic_upgrade)(engine)
             _post_migration_checks(engine, path)
-    return Database(path=path, engine=engine)
+    return Database(path=path, engine=engine, checkpointer=Checkpointer(path))
 
 
 def _alembic_upgrade(engine: Engine) -> None:

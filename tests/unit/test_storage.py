@@ -752,3 +752,41 @@ def test_migration_0003_cjk_class_matches_the_domain() -> None:
 
     module = importlib.import_module("console.storage.migrations.versions.0003_runbook_trigram")
     assert module.CJK_CLASS == CJK_CLASS
+
+
+def _checkpointer_of(db: Database) -> object:
+    return db.checkpointer  # a call: mypy keeps no narrowing across it
+
+
+def test_the_wal_is_checkpointed_off_the_writers_path(db_path: Path, clock: FakeClock) -> None:
+    from console.storage.db import BACKSTOP_AUTOCHECKPOINT_PAGES, Checkpointer
+
+    db = open_database(db_path, clock=clock)
+    try:
+        assert db.checkpointer is not None  # the background thread of an open database
+        with db.raw_reader() as raw:
+            assert raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == (
+                BACKSTOP_AUTOCHECKPOINT_PAGES
+            )
+        service = IncidentService(db, actor="a", clock=clock)
+        incident = service.declare("wal", Severity.SEV4).incident
+        assert incident is not None
+        for n in range(30):
+            service.add_note(incident.id, f"note {n}")
+        checkpointer = Checkpointer(db_path, threshold=1)
+        try:
+            assert checkpointer.checkpoint_if_due()
+            assert checkpointer.checkpoints == 1
+        finally:
+            checkpointer.stop()
+        with sqlite3.connect(db_path) as connection:
+            busy, frames, done = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        assert busy == 0
+        assert frames == done  # every frame already copied into the database file
+        assert not Checkpointer(db_path, threshold=1 << 40).checkpoint_if_due()  # below: no-op
+    finally:
+        db.close()
+    assert _checkpointer_of(db) is None  # stopped with the database
+    gone = Checkpointer(db_path.parent / "absent.db", threshold=1)
+    assert not gone.checkpoint_if_due()  # no WAL file: nothing to do, no error
+    gone.stop()
