@@ -277,17 +277,14 @@ def _csv_row(
                 phones.append((kind, one, label))
         elif what == "im":
             chats.extend(v for v in re.split(r"\s*:::\s*", value) if v)
-    email: str | None = None
-    for address in addresses:
-        checked = valid_email(address)
-        if checked is None:
-            raise ValueError(f"{address!r} is not an e-mail address")
-        email = email or checked
-    if not name and email is None:
-        raise ValueError("no name and no e-mail address: nothing to know this person by")
-    draft = ContactDraft(name=name or (email or ""), email=email, line=line)
-    for address in addresses:
-        draft.add(method(ReachKind.EMAIL, address, region=region))
+    draft = _draft_with_emails(
+        name,
+        addresses,
+        line=line,
+        region=region,
+        what="",
+        nameless="no name and no e-mail address: nothing to know this person by",
+    )
     for field_name, kind in _REACH_FIELDS.items():
         for value in values.get(field_name, []):
             draft.add(method(kind, value, region=region))
@@ -449,17 +446,14 @@ def _card(lines: Sequence[tuple[int, str]], region: str | None, start: int) -> C
             name = " ".join(x for x in (given, rest[0] if rest else "", family) if x)
     emails = [p for p in properties if p.name == "EMAIL" and p.text()]
     emails.sort(key=lambda p: not ("pref" in p.types or p.params.get("PREF")))
-    email: str | None = None
-    for prop in emails:
-        checked = valid_email(prop.text())
-        if checked is None:
-            raise ValueError(f"EMAIL {prop.text()!r} is not an e-mail address")
-        email = email or checked
-    if not name and email is None:
-        raise ValueError("card has no FN, N or EMAIL: nothing to know this person by")
-    draft = ContactDraft(name=name or (email or ""), email=email, line=start)
-    for prop in emails:
-        draft.add(method(ReachKind.EMAIL, prop.text(), region=region))
+    draft = _draft_with_emails(
+        name,
+        [prop.text() for prop in emails],
+        line=start,
+        region=region,
+        what="EMAIL ",
+        nameless="card has no FN, N or EMAIL: nothing to know this person by",
+    )
     for prop in properties:
         label = labels.get(prop.group, "")
         if prop.name == "TEL":
@@ -664,3 +658,30 @@ def _add_reach(raw: sqlite3.Connection, person_id: int, methods: Sequence[ReachM
                 "UPDATE reach_methods SET e164 = ?, formatted = ?, problem = ? WHERE id = ?",
                 (found.e164, found.formatted, found.problem, same[0]),
             )
+
+
+def _draft_with_emails(
+    name: str,
+    addresses: list[str],
+    *,
+    line: int,
+    region: str | None,
+    what: str,
+    nameless: str,
+) -> ContactDraft:
+    """A contact from its name and e-mail addresses (the first valid one is its key).
+
+    Raises ValueError naming a bad address (prefixed by ``what``), or ``nameless``
+    when there is neither a name nor an address."""
+    email: str | None = None
+    for address in addresses:
+        checked = valid_email(address)
+        if checked is None:
+            raise ValueError(f"{what}{address!r} is not an e-mail address")
+        email = email or checked
+    if not name and email is None:
+        raise ValueError(nameless)
+    draft = ContactDraft(name=name or (email or ""), email=email, line=line)
+    for address in addresses:
+        draft.add(method(ReachKind.EMAIL, address, region=region))
+    return draft
