@@ -36,6 +36,13 @@ def has_cjk(text: str) -> bool:
     return not text.isascii() and _CJK.search(text) is not None
 
 
+def cjk_lines(text: str) -> str:
+    """The lines of ``text`` that hold CJK text (what the trigram index takes of a body)."""
+    if text.isascii():
+        return ""
+    return "\n".join(line for line in text.split("\n") if _CJK.search(line))
+
+
 class RunbookError(ConsoleError):
     """One runbook file was refused. Carries the file and the reason a person can act on."""
 

@@ -32,6 +32,7 @@ from console.domain.runbook import (
     ParsedRunbook,
     RunbookError,
     RunbookRefusal,
+    cjk_lines,
     has_cjk,
     parse_interval_days,
     slugify,
@@ -577,7 +578,8 @@ def _read_and_parse(candidate: _Candidate, old: _Stored | None) -> ParsedRunbook
 
 _COLUMNS = (
     "slug, title, path, source_root, content_hash, mtime_ns, size, body, services, symptoms, "
-    "alerts, severity_hint, owner, last_reviewed, review_every_days, imported_at, extra, has_cjk"
+    "alerts, severity_hint, owner, last_reviewed, review_every_days, imported_at, extra, "
+    "has_cjk, cjk_text"
 )
 
 
@@ -600,8 +602,16 @@ def _values(parsed: ParsedRunbook, now: str) -> tuple[Any, ...]:
         parsed.review_every_days,
         now,
         json.dumps(dict(parsed.extra), ensure_ascii=False),
-        has_cjk(parsed.body),
+        *_cjk_columns(parsed),
     )
+
+
+def _cjk_columns(parsed: ParsedRunbook) -> tuple[bool, str]:
+    """(has_cjk, cjk_text): whether the runbook gets a trigram row, and its body lines."""
+    lines = cjk_lines(parsed.body)
+    names = (parsed.title, parsed.slug, *parsed.symptoms, *parsed.alerts, *parsed.services)
+    flagged = bool(lines) or any(has_cjk(name) for name in (*names, parsed.owner or ""))
+    return flagged, lines
 
 
 class _BatchWriter:

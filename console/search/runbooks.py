@@ -33,6 +33,9 @@ from console.storage.db import Database
 log = logging.getLogger(__name__)
 
 MARK_START, MARK_END = "[[", "]]"
+#: the substring fallback for Latin text (not an index: LIKE over these columns)
+NAMES = "names"
+NAME_COLUMNS = ("title", "slug", "alerts", "symptoms")
 #: bm25 weights, in the FTS column order of migration 0002:
 #: title, slug (an alert runbook's file is named after the alert), symptoms,
 #: alerts, services, owner, body
@@ -70,6 +73,11 @@ MIN_PREFIX_CHARS = 3
 _TOKEN = re.compile(r"[^\W_]+")
 
 
+def _like_pattern(term: str) -> str:
+    """``%term%`` for ``LIKE … ESCAPE '\\'``, the term's own % _ \\ taken literally."""
+    return "%" + re.sub(r"([%_\\])", r"\\\1", term) + "%"
+
+
 def _prefix_worthy(term: str) -> bool:
     """The term's last token (as the word index splits it) is long enough for a prefix."""
     tokens = _TOKEN.findall(term)
@@ -104,7 +112,9 @@ def search(
     typing = query[-1:].isalnum() and _prefix_worthy(terms[-1])
     with db.raw_reader() as raw:
         cjk = has_cjk(query)
-        tables = ("runbooks_trigram",) if cjk else ("runbooks_fts", "runbooks_trigram")
+        # Latin text: words first, then substrings of names (LIKE on the short
+        # columns, NAMES); CJK text: the trigram index (migration 0006).
+        tables = ("runbooks_trigram",) if cjk else ("runbooks_fts", NAMES)
         for table in tables:
             for join in (" ", " OR "):
                 if len(terms) == 1 and join != " ":
@@ -143,7 +153,21 @@ def _run(
     where: list[str] = []
     source = f"{table} JOIN runbooks r ON r.id = {table}.rowid"
     score = f"-bm25({table}, {_weights()})"
-    if table == "runbooks_trigram":
+    if table == NAMES:
+        # Substrings of the names a responder types from an alert or a dashboard
+        # ("filesys" in NodeFilesystemSpaceFillingUp): LIKE over the short columns
+        # of every runbook, a scan of well under 1 MB for 10k runbooks.
+        source, score = "runbooks r", "0.0"
+        matches = []
+        for term in terms:
+            pattern = _like_pattern(term)
+            matches.append(
+                "(" + " OR ".join(f"r.{c} LIKE ? ESCAPE '\\'" for c in NAME_COLUMNS) + ")"
+            )
+            params += [pattern] * len(NAME_COLUMNS)
+        where.append("(" + (" AND " if join == " " else " OR ").join(matches) + ")")
+        match_terms: list[str] = []
+    elif table == "runbooks_trigram":
         # A trigram needs three characters: shorter terms (two-kanji words) are
         # matched with LIKE on title and body, AND-ed in (ignored in OR mode).
         long_terms = [t for t in terms if len(t) >= 3]
@@ -152,15 +176,17 @@ def _run(
             source, score = "runbooks r", "0.0"
         if join == " " or not long_terms:
             for term in short_terms:
-                pattern = "%" + re.sub(r"([%_\\])", r"\\\1", term) + "%"
+                pattern = _like_pattern(term)
                 where.append("(r.title LIKE ? ESCAPE '\\' OR r.body LIKE ? ESCAPE '\\')")
                 params += [pattern, pattern]
             if not long_terms and join != " ":
                 where = ["(" + " OR ".join(where) + ")"] if where else []
-        terms = long_terms
-    if terms:
+        match_terms = long_terms
+    else:
+        match_terms = terms
+    if match_terms:
         where.insert(0, f"{table} MATCH ?")
-        params.insert(0, fts_expression(terms, prefix_last=prefix_last, join=join))
+        params.insert(0, fts_expression(match_terms, prefix_last=prefix_last, join=join))
     filters, filter_params = filter_clauses(service=service, owner=owner, stale=stale, today=today)
     where += filters
     params += filter_params

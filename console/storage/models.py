@@ -500,9 +500,12 @@ class RunbookRow(Base):
     review_every_days: Mapped[int] = mapped_column(Integer)
     imported_at: Mapped[datetime]
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    #: the body has Japanese/Chinese/Korean text: only then does the trigram
-    #: index take the body (migration 0003)
+    #: the runbook has Japanese/Chinese/Korean text (any name column or the body):
+    #: only such runbooks have a trigram row (migrations 0003, 0006)
     has_cjk: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: the body's lines with CJK text: what the trigram index takes as the body
+    #: (migration 0006)
+    cjk_text: Mapped[str] = mapped_column(Text, default="", server_default=sql_text("''"))
 
     __table_args__ = (Index(None, "owner"), Index(None, "source_root"))
 

@@ -87,6 +87,9 @@ def test_prefix_for_the_last_term(library: Database) -> None:
 
 def test_substring_fallback(library: Database) -> None:
     assert slugs(library, "TooMany") == ["pool"]  # inside the alert name
+    assert slugs(library, "manyconn ostgres") == ["pool"]  # every term, any case
+    assert slugs(library, "manyconn 50%_off") == ["pool"]  # OR when AND finds nothing
+    assert slugs(library, "50%_off") == []  # % and _ are literal, not wildcards
 
 
 def test_japanese_is_findable(library: Database) -> None:

@@ -727,22 +727,37 @@ def test_upgrade_from_0002_keeps_runbooks_and_indexes_only_cjk_bodies_by_trigram
 
     assert ids("SELECT id FROM runbooks WHERE has_cjk ORDER BY id") == [2]
     trigram = "SELECT rowid FROM runbooks_trigram WHERE runbooks_trigram MATCH ?"
-    assert ids(trigram, '"指揮官"') == [2]  # a CJK body: still indexed by trigram
-    assert ids(trigram, '"Filesystem"') == []  # a Latin body: the word index's job now
-    assert ids(trigram, '"ncide"') == []
-    assert ids(trigram, '"Disk"') == [1]  # titles keep their trigrams
+    assert ids(trigram, '"指揮官"') == [
+        2
+    ]  # a CJK runbook: indexed by trigram (0006: its CJK lines)
+    assert ids(trigram, '"インシデント対応"') == [2]
+    assert ids(trigram, '"Filesystem"') == []  # a Latin runbook has no trigram row at all (0006)
+    assert ids(trigram, '"Disk"') == []
     words = "SELECT rowid FROM runbooks_fts WHERE runbooks_fts MATCH ?"
     assert ids(words, '"NodeFilesystemSpaceFillingUp"') == [1]
+    assert ids(words, '"Disk"') == [1]
     # the triggers keep both indexes in step from now on
     with sqlite3.connect(path) as connection:
-        connection.execute("UPDATE runbooks SET body = 'ポストモーテム', has_cjk = 1 WHERE id = 1")
+        connection.execute(
+            "UPDATE runbooks SET body = 'ポストモーテム', has_cjk = 1, cjk_text = 'ポストモーテム' "
+            "WHERE id = 1"
+        )
         connection.execute("DELETE FROM runbooks WHERE id = 2")
     assert ids(trigram, '"モーテム"') == [1]
     assert ids(trigram, '"指揮官"') == []
     assert ids(words, '"NodeFilesystemSpaceFillingUp"') == []
     with sqlite3.connect(path) as connection:
-        for table in ("runbooks_fts", "runbooks_trigram"):
-            connection.execute(f"INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 1)")
+        connection.execute("UPDATE runbooks SET has_cjk = 0, cjk_text = '' WHERE id = 1")
+    assert ids(trigram, '"モーテム"') == []  # no longer CJK: its trigram row is gone
+    with sqlite3.connect(path) as connection:
+        # the word index matches its content table; the trigram index indexes a
+        # projection of it by design, so only its own structure is checked
+        connection.execute(
+            "INSERT INTO runbooks_fts(runbooks_fts, rank) VALUES ('integrity-check', 1)"
+        )
+        connection.execute(
+            "INSERT INTO runbooks_trigram(runbooks_trigram) VALUES ('integrity-check')"
+        )
 
 
 def test_migration_0003_cjk_class_matches_the_domain() -> None:
