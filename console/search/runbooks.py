@@ -24,6 +24,7 @@ import json
 import logging
 import re
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -116,15 +117,14 @@ def search(
         # columns, NAMES); CJK text: the trigram index (migration 0006).
         tables = ("runbooks_trigram",) if cjk else ("runbooks_fts", NAMES)
         for table in tables:
-            for join in (" ", " OR "):
-                if len(terms) == 1 and join != " ":
-                    continue
+            prefix_last = typing and table == "runbooks_fts"
+            for words, join in _attempts(raw, table, terms, prefix_last=prefix_last):
                 hits = _run(
                     raw,
                     table,
-                    terms,
+                    words,
                     join=join,
-                    prefix_last=typing and table == "runbooks_fts",
+                    prefix_last=prefix_last and words[-1] == terms[-1],
                     today=today,
                     limit=limit,
                     service=service,
@@ -134,6 +134,33 @@ def search(
                 if hits:
                     return hits
     return []
+
+
+def _attempts(
+    raw: sqlite3.Connection, table: str, terms: list[str], *, prefix_last: bool
+) -> Iterator[tuple[list[str], str]]:
+    """What to try on one index, in order: every term (AND); on the word index, the
+    terms it knows at all (AND), which drops a misspelt or absent word; any term (OR).
+
+    "postgres connection pool exhausted" with no "exhausted" anywhere: the AND of
+    the other three is both better ranked and 3x cheaper than OR-ing all four."""
+    yield terms, " "
+    if len(terms) == 1:
+        return
+    if table == "runbooks_fts":
+        known = [
+            term
+            for term in terms
+            if raw.execute(
+                "SELECT 1 FROM runbooks_fts WHERE runbooks_fts MATCH ? LIMIT 1",
+                (fts_expression([term], prefix_last=prefix_last and term == terms[-1]),),
+            ).fetchone()
+        ]
+        if not known:
+            return  # no word is in the index: OR finds nothing either
+        if len(known) < len(terms):
+            yield known, " "
+    yield terms, " OR "
 
 
 def _run(

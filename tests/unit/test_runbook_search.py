@@ -163,3 +163,12 @@ def test_snippet_window_and_substring_marking() -> None:
     assert snippet.endswith("…")
     assert len(snippet) < 260
     assert make_snippet("short body", None) == "short body"
+
+
+def test_a_word_the_index_does_not_know_is_dropped_before_or(library: Database) -> None:
+    """AND of the known words, not OR of all: "exhausted" nowhere must not widen the search."""
+    known = slugs(library, "too many connections ")
+    assert known
+    assert slugs(library, "too many connections qqqzzzx ") == known
+    # every word unknown to the word index: on to the substring fallback
+    assert slugs(library, "manyconn qqqzzzx") == ["pool"]
