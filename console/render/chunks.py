@@ -10,11 +10,13 @@ as rendering the whole text:
   follows a blank line and cannot continue the block above it: not indented
   (list continuation, indented code, admonition body), not a list marker (the
   list's next item), not ``>`` (python-markdown merges adjacent quotes), not
-  ``<`` / ``{`` / ``|`` / ``:`` (raw HTML, attribute lists, tables);
-* never inside a fenced code block, an HTML comment or a raw HTML block that
-  begins at the start of a line (its tag counted until it closes). An unclosed
-  fence, comment or block runs to the end of the text, so nothing after it is
-  ever a boundary: the rest is one chunk, as python-markdown would see it.
+  ``<`` / ``{`` / ``|`` / ``:`` (raw HTML, attribute lists, tables), not a
+  link definition (it leaves no block, so a list before it and one after it
+  are one list);
+* never inside a fenced code block (superfences' rules: see :func:`_scan`), an
+  HTML comment or a raw HTML block that begins at the start of a line (its tag
+  counted until it closes). An unclosed comment or block runs to the end of the
+  text, so nothing after it is ever a boundary: the rest is one chunk.
 
 Sections are packed greedily into chunks of at most ``limit`` characters; a
 chunk grows past the limit only when no boundary exists within it.
@@ -28,6 +30,7 @@ enabled in the renderer, so there is nothing else global to carry.
 
 from __future__ import annotations
 
+import itertools
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
@@ -44,6 +47,7 @@ _LIST_MARKER = re.compile(r"(?:[*+-]|\d{1,9}[.)])(?:[ \t]|$)")
 _REFERENCE_START = re.compile(r" {0,3}\[[^\[\]]*\]:")
 _BRACKETED = re.compile(r"\[([^\[\]]*)\]")
 _UNSAFE_FIRST = frozenset(" \t>|<{:")
+_RESCANS = 64  # abandoned fences re-scanned; past that the rest is one chunk (never wrong)
 _VOID = frozenset({"hr", "br", "img", "input", "meta", "link", "area", "base", "col", "wbr"})
 _BLOCK_TAGS = frozenset(BLOCK_LEVEL_ELEMENTS) - _VOID
 
@@ -125,22 +129,43 @@ def _first_after(sections: list[int], fallbacks: list[int], bound: int) -> int |
 
 def _scan(text: str) -> tuple[list[int], list[int], dict[str, str], bool]:
     """One pass over the lines: section and fallback boundaries, link definitions, and
-    whether the text ends inside a fence / comment / raw HTML block."""
+    whether the text ends inside a comment / raw HTML block.
+
+    Fences follow superfences: the closing fence is the opening one exactly, at the
+    same indentation; a less indented line abandons the fence, and so does the end
+    of the text. An abandoned fence's lines (up to the one that abandoned it) are
+    plain text where superfences opens no fence; a chunk starting among them could,
+    so they hold no boundary. The scan goes over them again for comments, raw HTML
+    and link definitions (at most :data:`_RESCANS` times; then a fence runs to the end)."""
     sections: list[int] = []
     fallbacks: list[int] = []
     references: dict[str, str] = {}
-    fence: str | None = None
+    lines = text.split("\n")
+    starts = list(itertools.accumulate((len(line) + 1 for line in lines), initial=0))
+    fence: tuple[str, re.Pattern[str], int] | None = None  # prefix, closing line, opened at
+    plain_until = 0  # lines before it were in an abandoned fence: no fence, no boundary
+    rescans = 0
     in_comment = False
     html_tag: str | None = None
     html_depth = 0
     after_blank = True
-    offset = 0
-    lines = text.split("\n")
-    for number, line in enumerate(lines):
-        start, offset = offset, offset + len(line) + 1
+    number = 0
+    while number < len(lines) or (fence is not None and rescans < _RESCANS):
+        if number >= len(lines):  # the text ended inside a fence: it was no fence
+            assert fence is not None
+            plain_until, number = len(lines), _abandon(fence, sections, fallbacks, starts)
+            fence, after_blank, rescans = None, False, rescans + 1
+            continue
+        line = lines[number]
+        number += 1
         if fence is not None:
-            stripped = line.lstrip(" \t>")
-            if stripped.startswith(fence) and not stripped.lstrip(fence[0]).strip():
+            if not line.strip():
+                continue
+            prefix, closing, _opened = fence
+            if len(line) - len(line.lstrip(" \t>")) < len(prefix) and rescans < _RESCANS:
+                plain_until, number = number, _abandon(fence, sections, fallbacks, starts)
+                fence, after_blank, rescans = None, False, rescans + 1
+            elif closing.match(line, len(prefix)):
                 fence = None
             continue
         if in_comment:
@@ -155,22 +180,31 @@ def _scan(text: str) -> tuple[list[int], list[int], dict[str, str], bool]:
                 after_blank = False
             continue
         blank = not line.strip()
-        if after_blank and not blank and number > 0:
+        if after_blank and not blank and number > 1 and number > plain_until:
             if line.startswith("#") and not line.startswith("###"):
-                sections.append(start)
-            elif line[0] not in _UNSAFE_FIRST and not _LIST_MARKER.match(line):
-                fallbacks.append(start)
+                sections.append(starts[number - 1])
+            elif (
+                line[0] not in _UNSAFE_FIRST
+                and not _LIST_MARKER.match(line)
+                and not _REFERENCE_START.match(line)  # leaves no block: lists around it merge
+            ):
+                fallbacks.append(starts[number - 1])
         after_blank = blank
         if blank:
             continue
-        if ("`" in line or "~" in line) and (opened := _FENCE_OPEN.match(line)):
+        if (
+            ("`" in line or "~" in line)
+            and number > plain_until
+            and (opened := _FENCE_OPEN.match(line))
+        ):
             marker = opened.group(1)
             if marker[0] == "~" or "`" not in line[opened.end() :]:
-                fence = marker
+                closing = re.compile(re.escape(marker) + r"[ \t]*$")
+                fence = (line[: opened.start(1)], closing, number - 1)
                 continue
         if "<" not in line:
             if "[" in line and _REFERENCE_START.match(line):
-                _reference(lines, number, references)
+                _reference(lines, number - 1, references)
             continue
         if (comment := line.rfind("<!--")) >= 0 and "-->" not in line[comment + 4 :]:
             in_comment = True
@@ -182,8 +216,22 @@ def _scan(text: str) -> tuple[list[int], list[int], dict[str, str], bool]:
                 html_tag, html_depth = tag, depth
             continue
         if "[" in line and _REFERENCE_START.match(line):
-            _reference(lines, number, references)
+            _reference(lines, number - 1, references)
     return sections, fallbacks, references, fence is not None or in_comment or html_tag is not None
+
+
+def _abandon(
+    fence: tuple[str, re.Pattern[str], int],
+    sections: list[int],
+    fallbacks: list[int],
+    starts: list[int],
+) -> int:
+    """Forget the fence opened at ``fence[2]``; the line to scan next (the one after it)."""
+    opened = fence[2]
+    for points in (sections, fallbacks):  # none were recorded inside it: none at it either
+        while points and points[-1] >= starts[opened]:
+            points.pop()
+    return opened + 1
 
 
 def _tag_balance(tag: str, line: str) -> int:

@@ -245,6 +245,7 @@ class _ChunkRenderer:
             nonce=self._state.nonce, templates=self._templates, code_block=self._state.code_html
         )
         self._code_seen = 0
+        self._fed = False
 
     def render(self, number: int, source: str, end: int, *, last: bool) -> RenderedPart:
         state, sanitizer, templates = self._state, self._sanitizer, self._templates
@@ -258,6 +259,9 @@ class _ChunkRenderer:
             for level, title, anchor in _flatten_toc(getattr(self._md, "toc_tokens", []))
         )
         state.used_ids.update(entry.anchor for entry in toc)
+        if body and self._fed:  # markdown puts a newline between blocks, chunks too
+            body = "\n" + body
+        self._fed = self._fed or bool(body)
         sanitizer.feed(body)
         if last:
             sanitizer.finish()
