@@ -278,3 +278,19 @@ def test_parts_carry_their_anchors_and_progress() -> None:
     names = set(re.findall(r'name="([^"]+)"', "".join(p.html for p in parts)))
     assert anchors <= names
     assert body_of(rendered_in_chunks(text, 200)).tags("script") == []
+
+
+def test_render_cache_is_a_bounded_lru_keyed_by_content_and_theme() -> None:
+    from console.render import RenderCache, render_key
+
+    cache = RenderCache(entries=2)
+    texts = ["# a\n", "# b\n", "# c\n"]
+    renders = {text: render_runbook(text) for text in texts}
+    assert render_key("# a\n", False) != render_key("# a\n", True)
+    cache.put(render_key(texts[0], False), renders[texts[0]])
+    cache.put(render_key(texts[1], False), renders[texts[1]])
+    assert cache.get(render_key(texts[0], False)) is renders[texts[0]]  # now the newest
+    cache.put(render_key(texts[2], False), renders[texts[2]])
+    assert len(cache) == 2
+    assert cache.get(render_key(texts[1], False)) is None  # the least recently used went
+    assert cache.get(render_key(texts[0], True)) is None
