@@ -27,8 +27,10 @@ inline code in prose, as plain text inside code.
 
 from __future__ import annotations
 
+import itertools
 import re
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from html import escape, unescape
@@ -37,7 +39,7 @@ from xml.etree.ElementTree import Element, SubElement
 
 import markdown
 from markdown.extensions import Extension
-from markdown.extensions.toc import slugify_unicode
+from markdown.extensions.toc import slugify_unicode, unique
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import HTML_PLACEHOLDER_RE
 from pygments import highlight
@@ -46,6 +48,7 @@ from pygments.lexer import Lexer
 from pygments.lexers import TextLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from console.render.chunks import CHUNK_CHARS, split_runbook
 from console.render.sanitize import (
     CODE_TOKEN,
     RESERVED_ANCHOR,
@@ -102,62 +105,197 @@ class RenderedRunbook:
     warnings: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class RenderedPart:
+    """One chunk of a runbook, rendered: parts 0..N concatenated are the whole body.
+
+    ``html`` is a sanitised body fragment (no ``<html>``/``<style>``: see
+    :func:`page_head`); its code blocks, steps and toc anchors are numbered through
+    the whole document. A step's ``commands`` hold the blocks known when the part
+    was rendered; :class:`RunbookAssembly` completes them."""
+
+    number: int
+    html: str
+    source_end: int  # characters of the (normalised) source rendered so far
+    source_total: int
+    toc: tuple[TocEntry, ...]
+    steps: tuple[Step, ...]
+    code_blocks: tuple[CodeBlock, ...]
+    links: tuple[Link, ...]
+    warnings: tuple[str, ...]
+
+    @property
+    def last(self) -> bool:
+        return self.source_end >= self.source_total
+
+    @property
+    def progress(self) -> float:
+        """0..1: the share of the source rendered once this part is shown."""
+        return self.source_end / self.source_total if self.source_total else 1.0
+
+    def anchors(self) -> frozenset[str]:
+        """The renderer's anchors in this part: headings, steps and code blocks."""
+        return frozenset(
+            [entry.anchor for entry in self.toc]
+            + [f"step-{step.number}" for step in self.steps]
+            + [f"code-{block.index}" for block in self.code_blocks]
+        )
+
+
 # ----------------------------------------------------------------- rendering
 
 
 def render_runbook(markdown_text: str, *, dark: bool = False) -> RenderedRunbook:
     """Render ``markdown_text`` (the body, front matter already removed) safely; never raises
-    on any text."""
+    on any text. The whole document at once: :func:`render_progressively`, assembled."""
+    assembly = RunbookAssembly(dark=dark)
+    for part in render_progressively(markdown_text, dark=dark):
+        assembly.add(part)
+    return assembly.result()
+
+
+def render_progressively(
+    markdown_text: str, *, dark: bool = False, chunk_chars: int = CHUNK_CHARS
+) -> Iterator[RenderedPart]:
+    """Render ``markdown_text`` chunk by chunk (see :mod:`console.render.chunks`), the
+    first screen first. One markdown instance, one sanitiser and one numbering run
+    through all chunks, so the parts together equal the whole-document render."""
     text = _UNSAFE_INPUT.sub("\ufffd", markdown_text.replace("\r\n", "\n").replace("\r", "\n"))
-    templates: list[str] = []
-    text = protect_templates(text, templates)
-    state = _RenderState(nonce=secrets.token_hex(8), dark=dark)
-    md = _markdown(state)
-    body = md.convert(text)
-
-    sanitizer = Sanitizer(nonce=state.nonce, templates=templates, code_block=state.code_html)
-    sanitizer.feed(body)
-    sanitizer.finish()
-
-    order = sanitizer.code_order  # provisional key → final index, in document order
-    step_of: dict[int, int] = {}
-    for number, _section, _text, keys in state.steps:
-        for key in keys:
-            step_of.setdefault(key, number)
-    blocks: list[CodeBlock | None] = [None] * len(order)
-    for key, index in order.items():
-        language, code = state.blocks[key]
-        blocks[index] = CodeBlock(index, language, code, step_of.get(key))
-    code_blocks = tuple(block for block in blocks if block is not None)
-    by_key = {key: code_blocks[index] for key, index in order.items()}
-    steps = tuple(
-        Step(
-            number,
-            section,
-            _untoken(text, templates),
-            tuple(by_key[key] for key in keys if key in by_key),
+    split = split_runbook(text, limit=chunk_chars)
+    renderer = _ChunkRenderer(dark=dark, total=len(text))
+    for number in range(len(split)):
+        yield renderer.render(
+            number, split.source(number), split.end(number), last=number == len(split) - 1
         )
-        for number, section, text, keys in state.steps
-    )
-    toc = tuple(
-        TocEntry(level, _untoken(title, templates), anchor)
-        for level, title, anchor in _flatten_toc(getattr(md, "toc_tokens", []))
-    )
-    html = (
-        "<html><head><style>"
-        + stylesheet(dark)
-        + '</style></head><body class="runbook">'
-        + sanitizer.html
-        + "</body></html>"
-    )
-    return RenderedRunbook(
-        html=html,
-        toc=toc,
-        steps=steps,
-        code_blocks=code_blocks,
-        links=tuple(sanitizer.links),
-        warnings=tuple(sanitizer.warnings),
-    )
+
+
+def page_head(dark: bool) -> str:
+    """What comes before the parts' HTML in a whole page (the stylesheet)."""
+    return "<html><head><style>" + stylesheet(dark) + '</style></head><body class="runbook">'
+
+
+PAGE_TAIL = "</body></html>"
+
+
+class RunbookAssembly:
+    """Collects parts in order; :meth:`result` is the runbook as far as rendered
+    (the whole :class:`RenderedRunbook` once the last part is in)."""
+
+    def __init__(self, *, dark: bool = False) -> None:
+        self.dark = dark
+        self._html: list[str] = []
+        self._toc: list[TocEntry] = []
+        self._steps: list[Step] = []
+        self._blocks: list[CodeBlock] = []
+        self._links: list[Link] = []
+        self._warnings: list[str] = []
+        self.anchors: set[str] = set()
+        self.source_end = 0
+        self.source_total = 0
+        self.complete = False
+
+    @property
+    def parts(self) -> int:
+        return len(self._html)
+
+    def add(self, part: RenderedPart) -> None:
+        self._html.append(part.html)
+        self._toc.extend(part.toc)
+        self._steps.extend(part.steps)
+        self._blocks.extend(part.code_blocks)
+        self._links.extend(part.links)
+        self._warnings.extend(part.warnings)
+        self.anchors |= part.anchors()
+        self.source_end, self.source_total = part.source_end, part.source_total
+        self.complete = part.last
+
+    def steps(self) -> tuple[Step, ...]:
+        """The steps so far, each with every code block tied to it so far."""
+        commands: dict[int, list[CodeBlock]] = {}
+        for block in self._blocks:
+            if block.step is not None:
+                commands.setdefault(block.step, []).append(block)
+        return tuple(
+            step
+            if len(step.commands) == len(commands.get(step.number, ()))
+            else Step(step.number, step.section, step.text, tuple(commands[step.number]))
+            for step in self._steps
+        )
+
+    def result(self) -> RenderedRunbook:
+        return RenderedRunbook(
+            html=page_head(self.dark) + "".join(self._html) + PAGE_TAIL,
+            toc=tuple(self._toc),
+            steps=self.steps(),
+            code_blocks=tuple(self._blocks),
+            links=tuple(self._links),
+            warnings=tuple(self._warnings),
+        )
+
+
+class _ChunkRenderer:
+    """Renders the chunks of one document in order, keeping its numbering global."""
+
+    def __init__(self, *, dark: bool, total: int) -> None:
+        self._total = total
+        self._templates: list[str] = []
+        self._state = _RenderState(nonce=secrets.token_hex(8), dark=dark)
+        self._md = _markdown(self._state)
+        self._sanitizer = Sanitizer(
+            nonce=self._state.nonce, templates=self._templates, code_block=self._state.code_html
+        )
+        self._code_seen = 0
+        self._fed = False
+
+    def render(self, number: int, source: str, end: int, *, last: bool) -> RenderedPart:
+        state, sanitizer, templates = self._state, self._sanitizer, self._templates
+        steps_before = len(state.steps)
+        links_before, warnings_before = len(sanitizer.links), len(sanitizer.warnings)
+        html_before = sanitizer.mark()
+        self._md.reset()
+        body = self._md.convert(protect_templates(source, templates))
+        toc = tuple(
+            TocEntry(level, _untoken(title, templates), anchor)
+            for level, title, anchor in _flatten_toc(getattr(self._md, "toc_tokens", []))
+        )
+        state.used_ids.update(entry.anchor for entry in toc)
+        if body and self._fed:  # markdown puts a newline between blocks, chunks too
+            body = "\n" + body
+        self._fed = self._fed or bool(body)
+        sanitizer.feed(body)
+        if last:
+            sanitizer.finish()
+
+        step_of: dict[int, int] = {}
+        for step_number, _section, _text, keys in state.steps:
+            for key in keys:
+                step_of.setdefault(key, step_number)
+        new_order = list(itertools.islice(sanitizer.code_order.items(), self._code_seen, None))
+        self._code_seen += len(new_order)
+        by_key: dict[int, CodeBlock] = {}
+        for key, index in new_order:
+            language, code = state.blocks[key]
+            by_key[key] = CodeBlock(index, language, code, step_of.get(key))
+        steps = tuple(
+            Step(
+                step_number,
+                section,
+                _untoken(text, templates),
+                tuple(by_key[key] for key in keys if key in by_key),
+            )
+            for step_number, section, text, keys in state.steps[steps_before:]
+        )
+        return RenderedPart(
+            number=number,
+            html=sanitizer.html_since(html_before),
+            source_end=end,
+            source_total=self._total,
+            toc=toc,
+            steps=steps,
+            code_blocks=tuple(by_key[key] for key, _index in new_order),
+            links=tuple(sanitizer.links[links_before:]),
+            warnings=tuple(sanitizer.warnings[warnings_before:]),
+        )
 
 
 def protect_templates(text: str, templates: list[str]) -> str:
@@ -226,6 +364,17 @@ class _RenderState:
     dark: bool
     blocks: list[tuple[str, str]] = field(default_factory=list)  # (language, code) by key
     steps: list[tuple[int, str, str, list[int]]] = field(default_factory=list)
+    # carried from chunk to chunk: the step section we are in, the last step number,
+    # the code keys of the step a following block joins, the anchors taken
+    section: str | None = None
+    section_level: int = 0
+    number: int = 0
+    open_step: list[int] | None = None
+    used_ids: set[str] = field(default_factory=set)
+
+    def slugify(self, value: str, separator: str) -> str:
+        """toc's slugify, unique through the whole document (toc only sees one chunk)."""
+        return unique(_slugify(value, separator), self.used_ids)
 
     def fence(
         self,
@@ -305,7 +454,7 @@ def _markdown(state: _RenderState) -> markdown.Markdown:
         ],
         extension_configs={
             "tables": {"use_align_attribute": True},
-            "toc": {"slugify": _slugify},
+            "toc": {"slugify": state.slugify},
             "pymdownx.superfences": {
                 "custom_fences": [{"name": "*", "class": "code", "format": state.fence}],
             },
@@ -382,39 +531,38 @@ class _RunbookTree(Treeprocessor):
     def _steps(self, root: Element) -> None:
         """Number the steps and tie each code block to its step: a block inside the
         step's list item, or one written after the step's list (before the next
-        step or heading) — the layout plain-Markdown runbooks use."""
-        section: str | None = None
-        section_level = 0
-        number = 0
-        open_step: list[int] | None = None  # code keys of the step a block may follow
+        step or heading) — the layout plain-Markdown runbooks use. The section, the
+        numbering and the open step carry over from the previous chunk (in the state)."""
+        state = self._state
         for element in root:
             if element.tag in _HEADINGS:
-                open_step = None
+                state.open_step = None
                 level = int(element.tag[1])
                 title = " ".join("".join(element.itertext()).split())
                 if STEP_SECTION.match(title):
-                    section, section_level = title, level
-                elif section is not None and level <= section_level:
-                    section = None
-            elif element.tag == "ol" and section is not None:
+                    state.section, state.section_level = title, level
+                elif state.section is not None and level <= state.section_level:
+                    state.section = None
+            elif element.tag == "ol" and state.section is not None:
                 items = [child for child in element if child.tag == "li"]
                 if not items:
                     continue
-                element.set("start", str(number + 1))
+                element.set("start", str(state.number + 1))
                 for item in items:
-                    number += 1
+                    state.number += 1
+                    number = state.number
                     raw = "".join(item.itertext())
                     keys = self._code_keys(raw)
                     # code spans are stored escaped (&lt;pid&gt;): the step text is plain text
                     text = " ".join(unescape(HTML_PLACEHOLDER_RE.sub(" ", raw)).split())
-                    self._state.steps.append((number, section, text, keys))
-                    open_step = keys
+                    state.steps.append((number, state.section, text, keys))
+                    state.open_step = keys
                     anchor = f"step-{number}"
                     item.set("id", anchor)
-                    item.set("data-rc", self._state.nonce)
-                    _prepend_anchor(item, {"name": anchor, "data-rc": self._state.nonce})
-            elif open_step is not None and section is not None:
-                open_step.extend(self._code_keys("".join(element.itertext())))
+                    item.set("data-rc", state.nonce)
+                    _prepend_anchor(item, {"name": anchor, "data-rc": state.nonce})
+            elif state.open_step is not None and state.section is not None:
+                state.open_step.extend(self._code_keys("".join(element.itertext())))
 
     def _code_keys(self, raw: str) -> list[int]:
         """Indexes of the code blocks whose stash placeholders appear in ``raw``."""

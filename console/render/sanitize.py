@@ -270,6 +270,13 @@ class Sanitizer(HTMLParser):
     def html(self) -> str:
         return "".join(self._out)
 
+    def mark(self) -> int:
+        """A position in the output, for :meth:`html_since` (feeding goes on in parts)."""
+        return len(self._out)
+
+    def html_since(self, mark: int) -> str:
+        return "".join(self._out[mark:])
+
     def finish(self) -> None:
         self.close()
         for closer in reversed(self._closers):

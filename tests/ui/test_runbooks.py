@@ -685,3 +685,136 @@ def test_relative_links_open_the_linked_runbook_at_its_anchor(
     with qtbot.waitSignal(viewer.notice_shown) as notice:
         viewer.browser.anchorClicked.emit(QUrl("notes.txt"))
     assert "Only links to other runbooks" in str(notice.args[0])
+
+
+# ------------------------------------------------------------ progressive rendering
+
+
+@pytest.fixture
+def large(tmp_path: Path, library: RunbookLibrary) -> str:
+    """A ~120 KB runbook (the benchmark's sections): several parts, several batches."""
+    from tests.benchmarks.bench_render import large_runbook
+
+    folder = tmp_path / "large"
+    folder.mkdir()
+    body = large_runbook(120_000)
+    (folder / "large.md").write_text(
+        "---\nid: large-pool\ntitle: Large pool runbook\nowner: team-data\n---\n" + body,
+        encoding="utf-8",
+    )
+    assert library.import_paths([folder]).refused == []
+    return "large-pool"
+
+
+def test_viewer_shows_the_first_part_then_appends_the_rest(
+    qtbot: QtBot, rb_pool_context: UiContext, large: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from console.render import render_runbook
+
+    library = library_for(rb_pool_context.workspace)
+    viewer = make_viewer(qtbot, rb_pool_context, library)
+    viewer.show()
+    monkeypatch.setattr(viewer_module, "BATCH_HTML_CHARS", 1)  # one part per batch
+    seen: list[tuple[int, int, int, str, bool]] = []
+
+    def shown(parts: int) -> None:
+        rendered = viewer.rendered
+        assert rendered is not None
+        seen.append(
+            (
+                parts,
+                len(rendered.code_blocks),
+                viewer.steps_model.rowCount(),
+                viewer.notice_label.text(),
+                viewer.notice_label.isVisible(),
+            )
+        )
+
+    viewer.part_shown.connect(shown)
+    with qtbot.waitSignal(viewer.loaded, timeout=20000):
+        viewer.open_runbook(large)
+    whole = render_runbook(library.get(large).body)
+    parts = [entry[0] for entry in seen]
+    assert parts == list(range(1, len(parts) + 1))
+    assert len(parts) >= 5
+    _one, first_blocks, first_rows, first_notice, first_visible = seen[0]
+    assert 0 < first_blocks < len(whole.code_blocks)  # shown before the rest existed
+    assert 0 < first_rows < len(whole.steps)
+    assert first_notice.startswith("Rendering… ")
+    assert first_notice.endswith("%")
+    assert first_visible
+    percents = [int(entry[3].split()[-1].rstrip("%")) for entry in seen[:-1]]
+    assert percents == sorted(percents)
+    assert not viewer.notice_label.isVisible()  # done: the notice is gone
+    assert not viewer.rendering
+
+    rendered = viewer.rendered
+    assert rendered is not None
+    assert rendered.code_blocks == whole.code_blocks
+    assert rendered.steps == whole.steps
+    assert rendered.toc == whole.toc
+    assert viewer.steps_model.steps() == whole.steps
+    text = viewer.browser.toPlainText()
+    assert text.count("Copy") == len(whole.code_blocks)
+    assert f"Resolution {len(whole.toc) // 2}" in text  # the last section arrived
+    # the copy button of the last block (from the last part) works
+    last = len(whole.code_blocks) - 1
+    viewer.handle_link(QUrl(f"action:copy/{last}"))
+    assert QGuiApplication.clipboard().text() == whole.code_blocks[last].code
+    # follow mode sees every step, the last included
+    viewer.follow(1)
+    assert viewer.tick_step(whole.steps[-1].number)
+
+
+def test_a_newer_runbook_cancels_the_stale_render_and_reopening_is_cached(
+    qtbot: QtBot, rb_pool_context: UiContext, large: str
+) -> None:
+    library = library_for(rb_pool_context.workspace)
+    viewer = make_viewer(qtbot, rb_pool_context, library)
+    loaded: list[str] = []
+    viewer.loaded.connect(lambda document: loaded.append(document.slug))
+    viewer.open_runbook(large)
+    with qtbot.waitSignal(viewer.loaded, timeout=20000):
+        viewer.open_runbook("disk-full")
+    rb_pool_context.runner.wait()
+    QCoreApplication.processEvents()
+    assert loaded == ["disk-full"]  # the large one never finished on screen
+    assert viewer.document is not None
+    assert viewer.document.slug == "disk-full"
+    assert "Large pool runbook" not in viewer.title_label.text()
+
+    with qtbot.waitSignal(viewer.loaded, timeout=20000):
+        viewer.open_runbook(large)
+    parts: list[int] = []
+    viewer.part_shown.connect(parts.append)
+    with qtbot.waitSignal(viewer.loaded, timeout=5000):
+        viewer.open_runbook(large)  # again: from the cache, whole, no parts
+    assert parts == []
+    rendered = viewer.rendered
+    assert rendered is not None
+    assert viewer.browser.toPlainText().count("Copy") == len(rendered.code_blocks)
+
+
+def test_an_anchor_to_a_later_section_scrolls_once_it_exists(
+    qtbot: QtBot, rb_pool_context: UiContext, large: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    library = library_for(rb_pool_context.workspace)
+    viewer = make_viewer(qtbot, rb_pool_context, library)
+    viewer.show()
+    monkeypatch.setattr(viewer_module, "BATCH_HTML_CHARS", 1)
+    clicked: list[bool] = []
+
+    def click_once(parts: int) -> None:
+        if not clicked:  # the first part only: the anchor's section is not there yet
+            clicked.append(True)
+            rendered = viewer.rendered
+            assert rendered is not None
+            assert "resolution-40" not in {entry.anchor for entry in rendered.toc}
+            viewer.handle_link(QUrl("#resolution-40"))
+            assert viewer.browser.verticalScrollBar().value() == 0
+
+    viewer.part_shown.connect(click_once)
+    with qtbot.waitSignal(viewer.loaded, timeout=20000):
+        viewer.open_runbook(large)
+    assert clicked
+    assert viewer.browser.verticalScrollBar().value() > 0

@@ -158,6 +158,16 @@ class StepsModel(QAbstractListModel):
         self._pending = set()
         self.endResetModel()
 
+    def extend_steps(self, steps: Sequence[Step]) -> None:
+        """The steps of a longer part of the same runbook: rows already shown keep their
+        tick state (and take the updated step), new ones are inserted in one batch."""
+        shown = len(self._steps)
+        self._steps[:shown] = steps[:shown]
+        if len(steps) > shown:
+            self.beginInsertRows(QModelIndex(), shown, len(steps) - 1)
+            self._steps.extend(steps[shown:])
+            self.endInsertRows()
+
     def set_done(self, done: Iterable[int]) -> None:
         self._done = set(done)
         self._pending -= self._done

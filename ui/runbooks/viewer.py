@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ from PySide6.QtGui import (
     QImage,
     QKeyEvent,
     QShowEvent,
+    QTextCursor,
     QTextDocument,
 )
 from PySide6.QtWidgets import (
@@ -43,16 +45,20 @@ from PySide6.QtWidgets import (
 
 from console.domain.incident import EntryKind
 from console.library import RUNBOOK_SUFFIXES, RunbookDocument, RunbookLibrary
+from console.render.cache import RenderCache
 from ui.context import UiContext
 from ui.incident_view import report_failure
 from ui.models.roles import ItemRole
 from ui.runbooks.models import StepsModel
+from ui.tasks import CancelToken
 from ui.theme import alert_color, is_dark
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from console.ops.incidents import Outcome
     from console.ops.queries import Queries
-    from console.render import RenderedRunbook
+    from console.render import RenderedPart, RenderedRunbook, RunbookAssembly
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +67,21 @@ EXTERNAL_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 NOTICE_MS = 5000
 LOGGED_COMMAND_CHARS = 120
+#: HTML appended to the view per batch of parts (~50 ms of Qt layout; ~5 parts)
+BATCH_HTML_CHARS = 300_000
+
+
+@dataclass(frozen=True)
+class _Opened:
+    """What the read lane hands back when a runbook is opened."""
+
+    document: RunbookDocument
+    key: tuple[str, bool]  # the render cache key
+    cached: RenderedRunbook | None  # the whole render, when cached
+    first: RenderedPart | None  # otherwise the first part …
+    parts: Iterator[RenderedPart] | None  # … and the rest, rendered on demand
+    done: frozenset[int]
+    today: Any
 
 
 def staleness_text(document: RunbookDocument, today: Any) -> str:
@@ -149,6 +170,8 @@ class RunbookViewer(QWidget):
     loaded = Signal(object)
     #: str — the inline notice changed ("Copied …", "Not opened: …"); tests and the status bar
     notice_shown = Signal(str)
+    #: int — parts of the runbook shown so far (the first part, then after each batch)
+    part_shown = Signal(int)
 
     def __init__(
         self,
@@ -165,7 +188,10 @@ class RunbookViewer(QWidget):
         self._incident_id: int | None = None
         self._pending_step: int | None = None
         self._render_seq = 0
-        self._pending_anchor = ""  # scroll here once the next runbook is shown
+        self._pending_anchor = ""  # scroll here once the part holding it is shown
+        self._render_cache = RenderCache()
+        self._render_token = CancelToken()
+        self._assembly: RunbookAssembly | None = None  # parts shown so far (None: cached)
         self._done_seq = 0
 
         # header ------------------------------------------------------------------
@@ -305,25 +331,33 @@ class RunbookViewer(QWidget):
     # ------------------------------------------------------------------ open
 
     def open_runbook(self, runbook_id: int | str) -> None:
-        """Read and render a runbook on the read lane; shown when done."""
+        """Read a runbook and render its first part on the read lane; the rest follows in
+        batches (:meth:`_on_batch`). A newer request cancels the stale work."""
         self._render_seq += 1
         seq = self._render_seq
+        self._render_token.cancel()
+        self._render_token = token = CancelToken()
         dark = is_dark()
         library = self._library
         queries = self._context.workspace.queries
         incident_id = self._incident_id
+        cache = self._render_cache
 
-        def work() -> tuple[RunbookDocument, RenderedRunbook, frozenset[int], Any]:
-            from console.render import render_runbook  # markdown + pygments load off the GUI
+        def work() -> _Opened:
+            # markdown + pygments load off the GUI thread
+            from console.render import render_key, render_progressively
 
             document = library.get(runbook_id)
-            rendered = render_runbook(document.body, dark=dark)
+            key = render_key(document.body, dark)
+            cached = cache.get(key)
+            parts = None if cached is not None else render_progressively(document.body, dark=dark)
+            first = None if parts is None or token.cancelled else next(parts)
             done = (
                 done_steps(queries, incident_id, document.slug)
                 if incident_id is not None
                 else frozenset()
             )
-            return document, rendered, done, library.today()
+            return _Opened(document, key, cached, first, parts, done, library.today())
 
         self.show_notice("Rendering…", alert=False, sticky=True)
         self._context.runner.read(
@@ -332,34 +366,131 @@ class RunbookViewer(QWidget):
             self._on_render_failed,
         )
 
-    def _on_rendered(
-        self,
-        seq: int,
-        dark: bool,
-        incident_id: int | None,
-        result: tuple[RunbookDocument, RenderedRunbook, frozenset[int], Any],
-    ) -> None:
+    def _on_rendered(self, seq: int, dark: bool, incident_id: int | None, result: _Opened) -> None:
         if seq != self._render_seq:
             return  # another runbook was asked for since
-        document, rendered, done, today = result
+        document = result.document
         keep_scroll = self._document is not None and self._document.id == document.id
         scroll = self.browser.verticalScrollBar().value() if keep_scroll else 0
         self._cancel_pending()
-        self._document, self._rendered, self._rendered_dark = document, rendered, dark
+        from console.render import PAGE_TAIL, RunbookAssembly, page_head
+        from console.render.style import stylesheet
+
+        self._document, self._rendered_dark = document, dark
         self.browser.base_folder = document.folder
-        self.browser.setHtml(rendered.html)
-        self.browser.verticalScrollBar().setValue(scroll)
-        anchor, self._pending_anchor = self._pending_anchor, ""
-        if anchor:  # opened from a link such as other.md#rollback
-            self.browser.scrollToAnchor(anchor)
-        self._fill_header(document, rendered, today)
+        self.browser.document().setDefaultStyleSheet(stylesheet(dark))  # for appended parts
+        done = result.done
         if incident_id != self._incident_id:  # follow() changed while rendering
             done = frozenset()
             self._load_done_steps()
+        if result.cached is not None:
+            self._assembly = None
+            rendered = result.cached
+            self.browser.setHtml(rendered.html)
+        else:
+            assert result.first is not None
+            assert result.parts is not None
+            self._assembly = RunbookAssembly(dark=dark)
+            self._assembly.add(result.first)
+            rendered = self._assembly.result()
+            self.browser.setHtml(page_head(dark) + result.first.html + PAGE_TAIL)
+        self._rendered = rendered
+        self.browser.verticalScrollBar().setValue(scroll)
+        self._fill_header(document, rendered, result.today)
         self.steps_model.set_steps(rendered.steps, done)
         self._update_follow()
+        self._scroll_to_pending_anchor()
+        if self._assembly is None:
+            self._finish_render()
+            return
+        if self._assembly.complete:
+            self.part_shown.emit(self._assembly.parts)
+            self._render_cache.put(result.key, rendered)
+            self._finish_render()
+            return
+        self._show_progress()
+        self.part_shown.emit(self._assembly.parts)
+        assert result.parts is not None
+        self._next_batch(seq, result.key, result.parts)
+
+    def _next_batch(self, seq: int, key: tuple[str, bool], parts: Iterator[RenderedPart]) -> None:
+        token = self._render_token
+
+        def work() -> list[RenderedPart]:
+            batch: list[RenderedPart] = []
+            size = 0
+            for part in parts:  # one part at a time: a newer runbook stops it early
+                batch.append(part)
+                size += len(part.html)
+                if token.cancelled or size >= BATCH_HTML_CHARS or part.last:
+                    break
+            return batch
+
+        self._context.runner.read(
+            work,
+            lambda batch: self._on_batch(seq, key, parts, batch),
+            self._on_render_failed,
+        )
+
+    def _on_batch(
+        self,
+        seq: int,
+        key: tuple[str, bool],
+        parts: Iterator[RenderedPart],
+        batch: list[RenderedPart],
+    ) -> None:
+        assembly = self._assembly
+        if seq != self._render_seq or assembly is None:
+            return
+        bar = self.browser.verticalScrollBar()
+        scroll = bar.value()
+        cursor = QTextCursor(self.browser.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.insertHtml("".join(part.html for part in batch))  # one layout per batch
+        bar.setValue(scroll)  # the text above did not move: neither does the view
+        for part in batch:
+            assembly.add(part)
+        rendered = assembly.result()
+        self._rendered = rendered
+        self.steps_model.extend_steps(rendered.steps)
+        self._update_follow()
+        self._scroll_to_pending_anchor()
+        if assembly.complete:
+            self.part_shown.emit(assembly.parts)
+            self._render_cache.put(key, rendered)
+            if self._document is not None:
+                self._fill_header(self._document, rendered, self._library.today())
+            self._finish_render()
+            return
+        self._show_progress()
+        self.part_shown.emit(assembly.parts)
+        self._next_batch(seq, key, parts)
+
+    def _show_progress(self) -> None:
+        assembly = self._assembly
+        if assembly is not None and assembly.source_total:
+            percent = int(100 * assembly.source_end / assembly.source_total)
+            self.show_notice(f"Rendering… {percent}%", alert=False, sticky=True)
+
+    def _finish_render(self) -> None:
         self.hide_notice()
-        self.loaded.emit(document)
+        if self._document is not None:
+            self.loaded.emit(self._document)
+
+    @property
+    def rendering(self) -> bool:
+        """Parts of the open runbook are still being rendered."""
+        return self._assembly is not None and not self._assembly.complete
+
+    def _scroll_to_pending_anchor(self) -> None:
+        """Scroll to the anchor asked for once the part holding it is shown."""
+        anchor = self._pending_anchor
+        if not anchor:
+            return
+        if self.rendering and self._assembly is not None and anchor not in self._assembly.anchors:
+            return  # not rendered yet: the next batch tries again
+        self._pending_anchor = ""
+        self.browser.scrollToAnchor(anchor)
 
     def _on_render_failed(self, error: BaseException) -> None:
         self.hide_notice()
@@ -428,7 +559,8 @@ class RunbookViewer(QWidget):
                 self.show_notice(f"Unknown action: {url.toString()}")
             return
         if not scheme and not url.path() and url.hasFragment():
-            self.browser.scrollToAnchor(url.fragment())
+            self._pending_anchor = url.fragment()
+            self._scroll_to_pending_anchor()  # or once its part arrives
             return
         if scheme in EXTERNAL_SCHEMES:
             shown = url.toString()
