@@ -321,6 +321,41 @@ def _marker(terms: list[str], *, prefix_last: bool, words: bool) -> re.Pattern[s
     return re.compile("|".join(parts), re.IGNORECASE)
 
 
+#: candidate places tried with an anchored match before a plain regex scan
+_CANDIDATES = 64
+
+
+def _first_match(body: str, marker: re.Pattern[str] | None, needles: tuple[str, ...]) -> int:
+    """Where the marker first matches in ``body`` (0 when nowhere).
+
+    Each needle's occurrences are found with ``str.find`` and tried with an
+    anchored ``match`` (lookbehinds see the text before ``pos``): a scan of the
+    body by the case-insensitive alternation costs ~25 µs, a few anchored tries
+    a fraction of that."""
+    if marker is None:
+        return 0
+    lower = body.lower()
+    if not needles or len(lower) != len(body):  # a case change altered offsets
+        found = marker.search(body)
+        return found.start() if found else 0
+    best = len(body)
+    tries = 0
+    for needle in needles:
+        place = lower.find(needle)
+        while 0 <= place < best:
+            if marker.match(body, place):
+                best = place
+                break
+            tries += 1
+            if tries > _CANDIDATES:  # many false starts (a word inside others): scan
+                found = marker.search(body, place)
+                if found is not None and found.start() < best:
+                    best = found.start()
+                break
+            place = lower.find(needle, place + 1)
+    return 0 if best == len(body) else best
+
+
 def make_snippet(body: str, marker: re.Pattern[str] | None, needles: tuple[str, ...] = ()) -> str:
     """About 200 characters of the body around the first match, matches marked.
 
@@ -329,14 +364,7 @@ def make_snippet(body: str, marker: re.Pattern[str] | None, needles: tuple[str, 
     ``needles`` (the terms, lower case) let ``str.find`` skip ahead to the first
     place the marker can match; the regex alone scans at 25 µs per body.
     """
-    start_at = 0
-    if needles and marker is not None:
-        lower = body.lower()
-        if len(lower) == len(body):  # no case change altered offsets
-            places = [place for place in map(lower.find, needles) if place >= 0]
-            start_at = min(places, default=len(body))
-    found = marker.search(body, start_at) if marker is not None else None
-    anchor = found.start() if found else 0
+    anchor = _first_match(body, marker, needles)
     low = max(0, anchor - 4 * SNIPPET_BEFORE)
     if low:  # start the window on a word
         space = body.find(" ", low, anchor)

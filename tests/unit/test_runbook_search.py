@@ -172,3 +172,15 @@ def test_a_word_the_index_does_not_know_is_dropped_before_or(library: Database) 
     assert slugs(library, "too many connections qqqzzzx ") == known
     # every word unknown to the word index: on to the substring fallback
     assert slugs(library, "manyconn qqqzzzx") == ["pool"]
+
+
+def test_first_match_skips_false_starts_inside_other_words() -> None:
+    from console.search.runbooks import _CANDIDATES, _first_match, _marker
+
+    marker = _marker(["not", "ready"], prefix_last=True, words=True)
+    body = "another knot; notes: the node is NOT ready"
+    assert _first_match(body, marker, ("not", "ready")) == body.index("NOT")
+    many = "knot " * (_CANDIDATES + 10) + "not here"  # past the anchored tries: a scan
+    assert _first_match(many, marker, ("not",)) == many.index("not here")
+    assert _first_match("nothing at all", marker, ("not", "ready")) == 0
+    assert _first_match("plain", None, ()) == 0
