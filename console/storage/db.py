@@ -47,6 +47,7 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0003_runbook_trigram",
     "0004_catalog",
     "0005_oncall",
+    "0006_sync",
 )
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 
