@@ -81,7 +81,7 @@ class Backoff:
     rng: random.Random = field(default_factory=random.Random)
 
     def delay(self, attempts: int) -> float:
-        ceiling = min(self.cap, self.base * 2 ** max(0, attempts - 1))
+        ceiling = min(self.cap, self.base * 2.0 ** min(max(0, attempts - 1), 40))
         return self.rng.uniform(ceiling / 2, ceiling)
 
 

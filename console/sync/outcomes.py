@@ -44,9 +44,11 @@ class RateLimitedError(Exception):
 class RetryableError(Exception):
     """5xx or a network failure; ``maybe_applied`` asks for a reconciling read first."""
 
-    def __init__(self, message: str, *, maybe_applied: bool) -> None:
+    def __init__(self, message: str, *, maybe_applied: bool, unreachable: bool = False) -> None:
         super().__init__(message)
         self.maybe_applied = maybe_applied
+        #: the connection was refused: the pass ends instead of trying other incidents
+        self.unreachable = unreachable
 
 
 #: one paced, classified request: (method, path, params, body) → a 2xx or 4xx reply

@@ -86,6 +86,12 @@ class PassReport:
         }
 
 
+class _UnreachableError(Exception):
+    def __init__(self, message: str, retry_in: float) -> None:
+        super().__init__(message)
+        self.retry_in = retry_in
+
+
 class Driver(Protocol):
     vendor: str
 
@@ -173,6 +179,11 @@ class Pusher:
                     break
                 if not self._sleep(wait):
                     break
+        except _UnreachableError as unreachable:
+            # connection refused: the network (or the vendor) is not there; the caller's
+            # timer (or connectivity coming back) starts the next pass
+            report.errors.append(str(unreachable))
+            report.next_run_in = unreachable.retry_in
         except AuthRefusedError as refused:
             message = f"{self._vendor} refused the token: {refused}; everything stays queued"
             self._accounts.stop(account.id, message)
@@ -259,6 +270,8 @@ class Pusher:
             self._back(op, maybe_applied=retry.maybe_applied, retry_in=delay, error=str(retry))
             self._accounts.errored(account.id, str(retry))
             report.deferred += 1
+            if retry.unreachable:
+                raise _UnreachableError(str(retry), delay) from None
             return False
         except AuthRefusedError:
             self._back(op, maybe_applied=False, retry_in=None, error=None)
@@ -299,7 +312,11 @@ class Pusher:
             try:
                 reply = transport.call(method, path, params=params, body=body)
             except NetworkError as error:
-                raise RetryableError(str(error), maybe_applied=error.maybe_applied) from None
+                raise RetryableError(
+                    str(error),
+                    maybe_applied=error.maybe_applied,
+                    unreachable=not error.maybe_applied,
+                ) from None
             self._pacer.observe(reply)
             if reply.status == 429:
                 raise RateLimitedError(reply.vendor_message(), self._pacer.wait_time())
