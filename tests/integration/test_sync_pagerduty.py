@@ -40,7 +40,9 @@ def ws(data_dir: Path) -> Iterator[Workspace]:
     opened.close()
 
 
-def _declare(ws: Workspace, title: str = "Checkout down", severity: Severity = Severity.SEV2) -> int:
+def _declare(
+    ws: Workspace, title: str = "Checkout down", severity: Severity = Severity.SEV2
+) -> int:
     outcome = ws.incidents.declare(title, severity, summary="500s on /pay")
     assert outcome.incident is not None
     return outcome.incident.id
@@ -91,6 +93,7 @@ def test_every_operation_matches_the_spec_and_lands_once(
     assert Outbox(ws.db).counts() == {"done": 7}
 
 
+@pytest.mark.slow
 def test_acceptance_1000_operations_20_incidents_with_random_faults(
     data_dir: Path,
 ) -> None:
