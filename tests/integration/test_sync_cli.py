@@ -61,7 +61,9 @@ def test_account_and_sync_commands_push_and_report_in_json(
     )
     assert added.returncode == 0, added.stderr
     assert json.loads(added.stdout)["token"] == "environment"
-    declared = _cli(data_dir, "incident", "declare", "--title", "Checkout down", "--severity", "SEV2")
+    declared = _cli(
+        data_dir, "incident", "declare", "--title", "Checkout down", "--severity", "SEV2"
+    )
     assert declared.returncode == 0, declared.stderr
     assert _cli(data_dir, "incident", "note", "1", "rolled back").returncode == 0
     once = _cli(data_dir, "sync", "once", "--json", env=env)
