@@ -4,6 +4,7 @@ in memory, and keyring's own ``fail`` backend for a machine without any."""
 from __future__ import annotations
 
 from keyring.backend import KeyringBackend
+from keyring.backends import fail
 from keyring.errors import PasswordDeleteError
 
 
@@ -22,3 +23,10 @@ class MemoryKeyring(KeyringBackend):
     def delete_password(self, service: str, username: str) -> None:
         if self.secrets.pop((service, username), None) is None:
             raise PasswordDeleteError(username)
+
+
+class NoKeyring(fail.Keyring):
+    """keyring's own "no backend found" keyring (priority 0), typed."""
+
+    def __init__(self) -> None:
+        pass  # KeyringBackend.__init__ only reads KEYRING_PROPERTY_* from the environment

@@ -5,13 +5,12 @@ from __future__ import annotations
 import random
 
 import pytest
-from keyring.backends import fail
 
 from console.domain.errors import InvalidInputError, NotFoundError
 from console.storage.db import Database
 from console.sync import Accounts, NoKeyringError, Tokens
 from console.sync.http import Backoff, Pacer, Reply, retry_after
-from tests.emulators.keyrings import MemoryKeyring
+from tests.emulators.keyrings import MemoryKeyring, NoKeyring
 
 
 class Ticker:
@@ -122,13 +121,13 @@ def test_tokens_come_from_the_environment_first_then_the_keyring() -> None:
 
 
 def test_without_a_keyring_the_user_is_told_and_offered_a_session_token() -> None:
-    tokens = Tokens(fail.Keyring(), environ={})
+    tokens = Tokens(NoKeyring(), environ={})
     assert not tokens.keyring_available()
     with pytest.raises(NoKeyringError) as refused:
         tokens.store("pagerduty", "secret")
     message = str(refused.value)
     assert "no OS keyring is available" in message
-    assert "keyring.backends.fail.Keyring" in message
+    assert "tests.emulators.keyrings.NoKeyring" in message  # the backend is named
     assert "RESPONDER_CONSOLE_PAGERDUTY_TOKEN" in message
     assert "this session only" in message
     tokens.keep_for_session("pagerduty", "secret")
