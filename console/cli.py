@@ -15,7 +15,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from console import __version__
-from console.domain.errors import ConsoleError, DatabaseCorruptError, StorageError
+from console.domain.errors import (
+    ConsoleError,
+    DatabaseCorruptError,
+    InvalidInputError,
+    StorageError,
+)
 from console.domain.incident import parse_role, parse_severity, parse_status
 from console.paths import data_dir, database_path, demo_dir
 
@@ -177,6 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     search.add_argument("--json", action="store_true")
 
+    _sync_parsers(commands)
+
     db = commands.add_parser("db", help="check, back up and restore the database").add_subparsers(
         dest="action", metavar="ACTION", required=True, parser_class=_Parser
     )
@@ -193,6 +200,42 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--backup", metavar="FILE", help="default: the newest backup")
     db.add_parser("set-aside", help="move a damaged database aside and start empty")
     return parser
+
+
+def _sync_parsers(commands: Any) -> None:
+    account = commands.add_parser(
+        "account", help="PagerDuty/Opsgenie accounts the outbox is pushed to"
+    ).add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=_Parser)
+    add = account.add_parser(
+        "add",
+        help="add an account (or replace its settings); the token goes to the OS keyring",
+        description="The token is read from standard input (never an argument: it would "
+        "show in the process list and shell history) and kept in the OS keyring. "
+        "Head-less: set RESPONDER_CONSOLE_PAGERDUTY_TOKEN / _OPSGENIE_TOKEN instead.",
+    )
+    add.add_argument("vendor", choices=("pagerduty", "opsgenie"))
+    add.add_argument("--base-url", help="API base URL (PagerDuty EU, Opsgenie EU, an emulator)")
+    add.add_argument("--from", dest="from_email", metavar="EMAIL", help="PagerDuty From header")
+    add.add_argument("--default-service", metavar="ID", help="PagerDuty service id for incidents")
+    add.add_argument(
+        "--token-stdin", action="store_true", help="read the token from standard input"
+    )
+    add.add_argument("--json", action="store_true")
+    listing = account.add_parser("list", help="the accounts and where their tokens come from")
+    listing.add_argument("--json", action="store_true")
+    remove = account.add_parser("remove", help="remove an account and forget its token")
+    remove.add_argument("vendor", choices=("pagerduty", "opsgenie"))
+
+    sync = commands.add_parser("sync", help="push the outbox to PagerDuty").add_subparsers(
+        dest="action", metavar="ACTION", required=True, parser_class=_Parser
+    )
+    once = sync.add_parser("once", help="one pass: push what is queued, report the outcome")
+    once.add_argument("--json", action="store_true")
+    status = sync.add_parser("status", help="accounts, queued and failed operations")
+    status.add_argument("--json", action="store_true")
+    for action, text in (("retry", "queue a failed operation again"), ("discard", "give it up")):
+        decide = sync.add_parser(action, help=text)
+        decide.add_argument("op_id", type=_positive, metavar="OPERATION")
 
 
 def _people_import_parsers(importing: Any) -> None:
@@ -270,6 +313,10 @@ def main(
             return _oncall(args, folder, out)
         if args.command == "people":
             return _people(args, folder, out)
+        if args.command == "account":
+            return _account(args, folder, out)
+        if args.command == "sync":
+            return _sync(args, folder, out)
         return _incident(args, folder, out)
     except ConsoleError as error:
         print(f"responder-console: {error}", file=sys.stderr)
@@ -677,6 +724,103 @@ def _search(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
         "\n".join(lines) if lines else f"No runbook matches {query!r}.",
     )
     return EXIT_OK
+
+
+def _account(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
+    from console.sync import Accounts, Tokens
+
+    tokens = Tokens()
+    workspace = _open(args, folder)
+    try:
+        accounts = Accounts(workspace.db, clock=workspace.clock)
+        if args.action == "add":
+            token = sys.stdin.readline().strip() if args.token_stdin else ""
+            if args.token_stdin and not token:
+                raise InvalidInputError("--token-stdin: standard input held no token")
+            if token:
+                tokens.store(args.vendor, token)  # before the settings: no half-added account
+            account = accounts.add(
+                args.vendor,
+                base_url=args.base_url,
+                from_email=args.from_email,
+                default_service=args.default_service,
+            )
+            document = {**account.as_json(), "token": tokens.source(args.vendor)}
+            hint = (
+                ""
+                if document["token"]
+                else f"; no token yet: pipe one to --token-stdin or set {_token_env(args.vendor)}"
+            )
+            _emit(out, args.json, document, f"{account.vendor}: {account.base_url}{hint}")
+            return EXIT_OK
+        if args.action == "remove":
+            accounts.remove(args.vendor)
+            tokens.forget(args.vendor)
+            out.write(f"{args.vendor}: removed; its token is forgotten\n")
+            return EXIT_OK
+        listed = [{**a.as_json(), "token": tokens.source(a.vendor)} for a in accounts.list()]
+        lines = [
+            f"{a['vendor']}\t{a['base_url']}\ttoken: {a['token'] or 'none'}"
+            + (f"\tSTOPPED: {a['stopped']}" if a["stopped"] else "")
+            for a in listed
+        ]
+        _emit(out, args.json, {"accounts": listed}, "\n".join(lines) or "No accounts.")
+        return EXIT_OK
+    finally:
+        workspace.close()
+
+
+def _token_env(vendor: str) -> str:
+    from console.sync.tokens import ENV_VARS
+
+    return ENV_VARS[vendor]
+
+
+def _sync(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
+    from console.ops.outbox import Outbox
+    from console.sync import Pusher, Tokens, sync_status
+
+    tokens = Tokens()
+    workspace = _open(args, folder)
+    try:
+        if args.action == "once":
+            pusher = Pusher(workspace.db, tokens, clock=workspace.clock, actor=args.actor or "sync")
+            report = pusher.run_pass()
+            document = report.as_json()
+            _emit(
+                out,
+                args.json,
+                document,
+                f"Pushed {report.pushed}, superseded {report.superseded}, failed "
+                f"{report.failed}, deferred {report.deferred}; {report.waiting} waiting."
+                + (f"\nStopped: {report.stopped}" if report.stopped else "")
+                + "".join(f"\n{error}" for error in report.errors),
+            )
+            if report.stopped or report.failed:
+                return EXIT_PARTIAL
+            return EXIT_OK
+        if args.action in ("retry", "discard"):
+            outbox = Outbox(workspace.db, clock=workspace.clock)
+            op = outbox.retry(args.op_id) if args.action == "retry" else outbox.discard(args.op_id)
+            out.write(f"operation {op.id}: {op.state}\n")
+            return EXIT_OK
+        status = sync_status(workspace.db, tokens, clock=workspace.clock)
+        counts = status["outbox"]
+        text = [
+            f"{a['vendor']}: {a['base_url']}, token {a['token'] or 'missing'}, "
+            f"last success {a['last_success_age']}"
+            + (f", STOPPED: {a['stopped']}" if a["stopped"] else "")
+            for a in status["accounts"]
+        ] or ["No accounts."]
+        text.append(
+            f"Outbox: {counts['pending'] + counts['sent']} waiting, {counts['failed']} failed, "
+            f"{counts['superseded']} superseded, {counts['done']} done."
+        )
+        text += [f"failed {f['id']} ({f['operation']}): {f['error']}" for f in status["failed"]]
+        _emit(out, args.json, status, "\n".join(text))
+        return EXIT_OK
+    finally:
+        workspace.close()
 
 
 def _db(args: argparse.Namespace, folder: Path, out: TextIO) -> int:

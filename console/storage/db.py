@@ -49,6 +49,7 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0004_catalog",
     "0005_oncall",
     "0006_runbook_cjk_lines",
+    "0007_sync",
 )
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 

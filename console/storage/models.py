@@ -184,8 +184,54 @@ class OutboxRow(Base):
     updated_at: Mapped[datetime]
     next_attempt_at: Mapped[datetime | None]
     last_error: Mapped[str | None]
+    #: what the vendor calls the thing this operation made (incident or note id), once confirmed
+    remote_id: Mapped[str | None]
 
     __table_args__ = (Index(None, "state", "incident_id", "id"),)
+
+
+class SyncAccount(Base):
+    """A PagerDuty or Opsgenie account the outbox is pushed to. Written only by
+    console.sync.accounts (settings) and console.sync.pusher (health). The token is
+    never here: it lives in the OS keyring or the environment (console.sync.tokens)."""
+
+    __tablename__ = "sync_accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: the vendor ("pagerduty", "opsgenie"); one account per vendor for now
+    vendor: Mapped[str] = mapped_column(String(16), unique=True)
+    base_url: Mapped[str]
+    #: PagerDuty's required ``From`` header (a user's e-mail)
+    from_email: Mapped[str | None]
+    #: the vendor service incidents go to when their services carry no vendor id
+    default_service: Mapped[str | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    #: set when the vendor refused the token (401/403): nothing is sent until cleared
+    stopped_at: Mapped[datetime | None]
+    stopped_reason: Mapped[str | None]
+    last_success_at: Mapped[datetime | None]
+    last_error: Mapped[str | None]
+
+
+class RemoteIncidentRow(Base):
+    """The vendor's id for a local incident, recorded once its creation is confirmed."""
+
+    __tablename__ = "remote_incidents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("sync_accounts.id", ondelete="CASCADE"))
+    remote_id: Mapped[str]
+    #: the client dedup handle sent on creation (PagerDuty ``incident_key``, Opsgenie ``alias``)
+    dedup_key: Mapped[str]
+    html_url: Mapped[str | None]
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("account_id", "incident_id"),
+        UniqueConstraint("account_id", "remote_id"),
+    )
 
 
 class Service(Base):

@@ -20,6 +20,7 @@ from tests.benchmarks.bench_oncall import oncall_lookup
 from tests.benchmarks.bench_render import render_large
 from tests.benchmarks.bench_runbooks import import_10k, reimport_10k_unchanged, search_p95_10k
 from tests.benchmarks.bench_startup import startup
+from tests.benchmarks.bench_sync import sync_drain_10k
 from tests.benchmarks.bench_timeline import timeline_open_100k, timeline_write_p99
 from tests.benchmarks.fixtures import BenchResult, log
 
@@ -38,6 +39,8 @@ REGISTRY: dict[str, Callable[[], BenchResult]] = {
     "blast_radius_2k": blast_radius_2k,
     "graph_first_paint_2k": graph_first_paint_2k,
     "oncall_lookup": oncall_lookup,
+    # the PagerDuty emulator enforcing 3,000 requests/min (tests/benchmarks/bench_sync.py)
+    "sync_drain_10k": sync_drain_10k,
 }
 
 

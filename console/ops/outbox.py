@@ -1,0 +1,277 @@
+"""The outbox's writer path: what the sync engine records about each operation.
+
+States of an outbox row::
+
+    pending ──claim──▶ sent ──confirm──▶ done
+       ▲                 │ ├──fail────▶ failed   (vendor refused it; retry or discard)
+       └──release────────┘ └──supersede▶ superseded (remote incident gone/resolved)
+
+``sent`` is written (durably) *before* a request leaves, so a row found in
+``sent`` after a crash or a lost reply has an unknown outcome: the pusher
+reconciles with a read before sending it again. ``release`` puts a row back to
+``pending`` only when the vendor certainly did not apply it (connection
+refused, 429, 401/403).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from console.domain.clock import Clock, utc_now
+from console.domain.errors import InvalidInputError, NotFoundError
+from console.domain.incident import EntryKind
+from console.ops.incidents import _append_raw, _raw
+from console.storage.db import Database
+from console.storage.models import OutboxRow, RemoteIncidentRow
+
+#: states in which a row still waits to reach the vendor
+WAITING = ("pending", "sent")
+FINISHED = ("done", "superseded")
+
+
+@dataclass(frozen=True)
+class OutboxOp:
+    """One outbox row as the sync engine sees it."""
+
+    id: int
+    uuid: uuid.UUID
+    incident_id: int | None
+    operation: str
+    payload: Mapping[str, Any]
+    state: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime | None
+    last_error: str | None
+    remote_id: str | None
+
+    @property
+    def outcome_unknown(self) -> bool:
+        """A request for it may have been applied: reconcile before sending again."""
+        return self.state == "sent"
+
+
+@dataclass(frozen=True)
+class RemoteLink:
+    incident_id: int
+    remote_id: str
+    dedup_key: str
+    html_url: str | None
+
+
+def _op(row: OutboxRow) -> OutboxOp:
+    return OutboxOp(
+        id=row.id,
+        uuid=row.uuid,
+        incident_id=row.incident_id,
+        operation=row.operation,
+        payload=dict(row.payload),
+        state=row.state,
+        attempts=row.attempts,
+        created_at=row.created_at,
+        next_attempt_at=row.next_attempt_at,
+        last_error=row.last_error,
+        remote_id=row.remote_id,
+    )
+
+
+class Outbox:
+    """Reads and state changes of outbox rows; each method is one transaction."""
+
+    def __init__(self, db: Database, *, clock: Clock = utc_now) -> None:
+        self._db = db
+        self._clock = clock
+
+    # ------------------------------------------------------------------ reads
+
+    def heads(self, limit: int = 200) -> list[OutboxOp]:
+        """The oldest waiting row of each incident (at most ``limit`` incidents),
+        oldest first: only a head may be sent, which keeps per-incident order."""
+        with self._db.reader() as session:
+            first = (
+                select(func.min(OutboxRow.id))
+                .where(OutboxRow.state.in_(WAITING))
+                .group_by(OutboxRow.incident_id)
+            )
+            rows = session.scalars(
+                select(OutboxRow).where(OutboxRow.id.in_(first)).order_by(OutboxRow.id).limit(limit)
+            ).all()
+            return [_op(row) for row in rows]
+
+    def batch(self, incident_id: int, limit: int) -> list[OutboxOp]:
+        """An incident's waiting rows, oldest first."""
+        with self._db.reader() as session:
+            rows = session.scalars(
+                select(OutboxRow)
+                .where(OutboxRow.incident_id == incident_id, OutboxRow.state.in_(WAITING))
+                .order_by(OutboxRow.id)
+                .limit(limit)
+            ).all()
+            return [_op(row) for row in rows]
+
+    def get(self, op_id: int) -> OutboxOp:
+        with self._db.reader() as session:
+            row = session.get(OutboxRow, op_id)
+            if row is None:
+                raise NotFoundError(f"there is no outbox operation {op_id}")
+            return _op(row)
+
+    def listing(self, states: Sequence[str], limit: int = 100) -> list[OutboxOp]:
+        with self._db.reader() as session:
+            rows = session.scalars(
+                select(OutboxRow)
+                .where(OutboxRow.state.in_(states))
+                .order_by(OutboxRow.id)
+                .limit(limit)
+            ).all()
+            return [_op(row) for row in rows]
+
+    def counts(self) -> dict[str, int]:
+        with self._db.reader() as session:
+            return {
+                state: count
+                for state, count in session.execute(
+                    select(OutboxRow.state, func.count()).group_by(OutboxRow.state)
+                )
+            }
+
+    def blocking_create(self, incident_id: int) -> OutboxOp | None:
+        """The incident's failed creation, which holds back all its later operations."""
+        with self._db.reader() as session:
+            row = session.scalars(
+                select(OutboxRow).where(
+                    OutboxRow.incident_id == incident_id,
+                    OutboxRow.operation == "incident.create",
+                    OutboxRow.state == "failed",
+                )
+            ).first()
+            return None if row is None else _op(row)
+
+    def link(self, account_id: int, incident_id: int) -> RemoteLink | None:
+        with self._db.reader() as session:
+            row = session.scalars(
+                select(RemoteIncidentRow).where(
+                    RemoteIncidentRow.account_id == account_id,
+                    RemoteIncidentRow.incident_id == incident_id,
+                )
+            ).first()
+            if row is None:
+                return None
+            return RemoteLink(row.incident_id, row.remote_id, row.dedup_key, row.html_url)
+
+    # ----------------------------------------------------------------- writes
+
+    def claim(self, op_id: int) -> None:
+        """Durably mark the row as on its way *before* the request leaves."""
+        now = self._clock()
+        with self._db.writer() as session:
+            session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == op_id)
+                .values(state="sent", attempts=OutboxRow.attempts + 1, updated_at=now)
+            )
+
+    def release(self, op_id: int, *, retry_at: datetime | None, error: str | None) -> None:
+        """The vendor certainly did not apply it: back to pending."""
+        self._set(op_id, state="pending", next_attempt_at=retry_at, last_error=error)
+
+    def defer(self, op_id: int, *, retry_at: datetime, error: str) -> None:
+        """The outcome is unknown (timeout, 5xx, dropped): stays ``sent`` to be reconciled."""
+        self._set(op_id, state="sent", next_attempt_at=retry_at, last_error=error)
+
+    def confirm(
+        self,
+        op_id: int,
+        *,
+        remote_id: str | None,
+        link: tuple[int, RemoteLink] | None = None,
+    ) -> None:
+        """Done. ``link`` (account id, link) records the vendor's incident id with it."""
+        now = self._clock()
+        with self._db.writer() as session:
+            session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == op_id)
+                .values(
+                    state="done",
+                    remote_id=remote_id,
+                    updated_at=now,
+                    next_attempt_at=None,
+                    last_error=None,
+                )
+            )
+            if link is not None:
+                account_id, remote = link
+                session.add(
+                    RemoteIncidentRow(
+                        incident_id=remote.incident_id,
+                        account_id=account_id,
+                        remote_id=remote.remote_id,
+                        dedup_key=remote.dedup_key,
+                        html_url=remote.html_url,
+                        created_at=now,
+                    )
+                )
+
+    def fail(self, op_id: int, message: str) -> None:
+        """The vendor refused this one operation; it waits for retry or discard."""
+        self._set(op_id, state="failed", next_attempt_at=None, last_error=message)
+
+    def supersede(self, op: OutboxOp, reason: str, *, actor: str) -> None:
+        """The remote incident moved on; the reason goes on the incident's timeline."""
+        now = self._clock()
+        with self._db.writer() as session:
+            session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == op.id)
+                .values(state="superseded", last_error=reason, updated_at=now)
+            )
+            if op.incident_id is not None:
+                # a closed incident's timeline takes no entries; the reason stays on
+                # the outbox row, listed by `sync status`
+                with contextlib.suppress(InvalidInputError):
+                    _append_raw(
+                        _raw(session),
+                        now,
+                        actor,
+                        op.incident_id,
+                        EntryKind.REMOTE,
+                        f"Not sent: {reason}",
+                        {"superseded_operation": str(op.uuid), "operation": op.operation},
+                    )
+
+    def retry(self, op_id: int) -> OutboxOp:
+        """A failed operation goes back in the queue (the user's decision)."""
+        op = self.get(op_id)
+        if op.state != "failed":
+            raise InvalidInputError(f"operation {op_id} is {op.state}, not failed")
+        self._set(op_id, state="pending", next_attempt_at=None, last_error=None)
+        return self.get(op_id)
+
+    def discard(self, op_id: int) -> OutboxOp:
+        """A failed operation is given up (the user's decision, kept as superseded)."""
+        op = self.get(op_id)
+        if op.state != "failed":
+            raise InvalidInputError(f"operation {op_id} is {op.state}, not failed")
+        self._set(
+            op_id,
+            state="superseded",
+            next_attempt_at=None,
+            last_error=f"discarded by the user: {op.last_error}",
+        )
+        return self.get(op_id)
+
+    def _set(self, op_id: int, **values: Any) -> None:
+        with self._db.writer() as session:
+            session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == op_id)
+                .values(updated_at=self._clock(), **values)
+            )

@@ -1,0 +1,203 @@
+"""PagerDuty REST v2: outbox operations as API calls, each exactly once.
+
+- ``incident.create`` → ``POST /incidents`` with ``incident_key`` = the local
+  incident's UUID: PagerDuty rejects a second create with the same key while the
+  incident is open, and ``GET /incidents?incident_key=`` finds it.
+- ``incident.note`` → ``POST /incidents/{id}/notes``. Notes have no dedup
+  handle, so each carries a short marker (``[rc:<operation uuid>]``) and an
+  operation whose outcome is unknown is first looked for with
+  ``GET /incidents/{id}/notes``.
+- ``incident.status`` / ``incident.severity`` → ``PUT /incidents/{id}`` (status,
+  urgency), after a ``GET`` that both makes the write idempotent (nothing is sent
+  when the incident already is so) and detects an incident resolved, merged or
+  deleted in PagerDuty meanwhile: the operation is then superseded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from console.domain.incident import Severity, Status
+from console.ops.outbox import OutboxOp, RemoteLink
+from console.sync.accounts import Account
+from console.sync.http import Reply
+from console.sync.outcomes import Applied, Call, RefusedError, Superseded
+
+VERSION_HEADER = "application/vnd.pagerduty+json;version=2"
+
+#: the local lifecycle in PagerDuty's three states (None: nothing to send)
+STATUS_MAP: dict[Status, str | None] = {
+    Status.OPEN: None,
+    Status.TRIAGE: "acknowledged",
+    Status.MITIGATING: "acknowledged",
+    Status.RESOLVED: "resolved",
+    Status.POST_INCIDENT: "resolved",
+    Status.CLOSED: "resolved",
+}
+URGENCY = {Severity.SEV1: "high", Severity.SEV2: "high", Severity.SEV3: "low", Severity.SEV4: "low"}
+_RESOLVED_LOCALLY = (Status.RESOLVED, Status.POST_INCIDENT, Status.CLOSED)
+
+
+def headers(account: Account, token: str) -> dict[str, str]:
+    return {
+        "Authorization": f"Token token={token}",
+        "Accept": VERSION_HEADER,
+        "Content-Type": "application/json",
+        "From": account.from_email or "",
+    }
+
+
+def marker(op: OutboxOp) -> str:
+    return f"[rc:{op.uuid.hex}]"
+
+
+def dedup_key(op: OutboxOp) -> str:
+    return str(op.payload["incident_uuid"])
+
+
+class PagerDutyDriver:
+    vendor = "pagerduty"
+
+    def __init__(self, call: Call, account: Account) -> None:
+        self._call = call
+        self._account = account
+
+    def apply(self, op: OutboxOp, link: RemoteLink | None) -> Applied | Superseded:
+        if op.operation == "incident.create":
+            return self._create(op)
+        assert link is not None
+        if op.operation == "incident.note":
+            return self._note(op, link)
+        if op.operation == "incident.status":
+            return self._status(op, link)
+        if op.operation == "incident.severity":
+            return self._severity(op, link)
+        raise RefusedError(f"PagerDuty push does not know the operation {op.operation!r}")
+
+    # ---------------------------------------------------------------- create
+
+    def _create(self, op: OutboxOp) -> Applied:
+        key = dedup_key(op)
+        if op.outcome_unknown:
+            found = self._find(op, key)
+            if found is not None:
+                return found
+        payload = op.payload
+        incident: dict[str, Any] = {
+            "type": "incident",
+            "title": str(payload["title"])[:1024],
+            "service": {"id": self._service_id(payload), "type": "service_reference"},
+            "urgency": URGENCY[Severity(payload["severity"])],
+            "incident_key": key,
+        }
+        if payload.get("summary"):
+            incident["body"] = {"type": "incident_body", "details": str(payload["summary"])}
+        reply = self._call("POST", "/incidents", None, {"incident": incident})
+        if reply.ok:
+            return self._applied_incident(op, key, reply.body["incident"])
+        if reply.status == 400:
+            # an open incident with this key exists: ours, from an attempt whose reply was lost
+            found = self._find(op, key)
+            if found is not None:
+                return found
+        raise RefusedError(reply.vendor_message())
+
+    def _service_id(self, payload: Mapping[str, Any]) -> str:
+        for service in payload.get("services") or ():
+            if isinstance(service, dict) and service.get("pagerduty_service_id"):
+                return str(service["pagerduty_service_id"])
+        return self._account.default_service or ""
+
+    def _find(self, op: OutboxOp, key: str) -> Applied | None:
+        reply = self._call(
+            "GET", "/incidents", {"incident_key": key, "date_range": "all", "limit": 1}, None
+        )
+        _expect_ok(reply)
+        found = reply.body.get("incidents") or []
+        return self._applied_incident(op, key, found[0]) if found else None
+
+    def _applied_incident(self, op: OutboxOp, key: str, incident: Mapping[str, Any]) -> Applied:
+        assert op.incident_id is not None
+        remote_id = str(incident["id"])
+        html_url = incident.get("html_url")
+        link = RemoteLink(op.incident_id, remote_id, key, str(html_url) if html_url else None)
+        return Applied(remote_id, link)
+
+    # ----------------------------------------------------------------- notes
+
+    def _note(self, op: OutboxOp, link: RemoteLink) -> Applied | Superseded:
+        path = f"/incidents/{link.remote_id}/notes"
+        tag = marker(op)
+        if op.outcome_unknown:
+            reply = self._call("GET", path, None, None)
+            if reply.status == 404:
+                return _gone(link, "note")
+            _expect_ok(reply)
+            for note in reply.body.get("notes") or []:
+                if tag in str(note.get("content", "")):
+                    return Applied(str(note["id"]))
+        content = f"{op.payload['text']}\n\n{tag}"
+        reply = self._call("POST", path, None, {"note": {"content": content}})
+        if reply.status == 404:
+            return _gone(link, "note")
+        _expect_ok(reply)
+        return Applied(str(reply.body["note"]["id"]))
+
+    # ------------------------------------------------------- status, urgency
+
+    def _current(self, link: RemoteLink) -> Mapping[str, Any] | None:
+        reply = self._call("GET", f"/incidents/{link.remote_id}", None, None)
+        if reply.status == 404:
+            return None
+        _expect_ok(reply)
+        incident: Mapping[str, Any] = reply.body["incident"]
+        return incident
+
+    def _status(self, op: OutboxOp, link: RemoteLink) -> Applied | Superseded:
+        before, after = Status(op.payload["from"]), Status(op.payload["to"])
+        target = STATUS_MAP[after]
+        if target is None:
+            return Applied(link.remote_id)
+        current = self._current(link)
+        if current is None:
+            return _gone(link, f"status change to {after.value}")
+        remote = current.get("status")
+        if remote == "resolved" and target != "resolved" and before not in _RESOLVED_LOCALLY:
+            return Superseded(
+                f"PagerDuty incident {link.remote_id} was resolved (or merged into another) "
+                f"there meanwhile; the status change to {after.value} was not sent"
+            )
+        if remote != target:
+            self._put(link, {"status": target})
+        return Applied(link.remote_id)
+
+    def _severity(self, op: OutboxOp, link: RemoteLink) -> Applied | Superseded:
+        target = Severity(op.payload["to"])
+        current = self._current(link)
+        if current is None:
+            return _gone(link, f"severity change to {target.value}")
+        if current.get("status") == "resolved":
+            return Superseded(
+                f"PagerDuty incident {link.remote_id} was resolved (or merged into another) "
+                f"there meanwhile; the severity change to {target.value} was not sent"
+            )
+        if current.get("urgency") != URGENCY[target]:
+            self._put(link, {"urgency": URGENCY[target]})
+        return Applied(link.remote_id)
+
+    def _put(self, link: RemoteLink, fields: Mapping[str, Any]) -> None:
+        body = {"incident": {"type": "incident_reference", **fields}}
+        _expect_ok(self._call("PUT", f"/incidents/{link.remote_id}", None, body))
+
+
+def _expect_ok(reply: Reply) -> None:
+    if not reply.ok:
+        raise RefusedError(reply.vendor_message())
+
+
+def _gone(link: RemoteLink, what: str) -> Superseded:
+    return Superseded(
+        f"PagerDuty incident {link.remote_id} no longer exists (deleted there); "
+        f"the {what} was not sent"
+    )

@@ -1,0 +1,331 @@
+"""The outbox drain: one pass, then say when to run the next.
+
+One engine, three callers (STYLE §2): the window schedules passes on a timer,
+``sync once`` runs one, a loop runs many. A pass takes each incident's waiting
+operations oldest first, stops at the first that does not go through (so order
+is kept: an incident's later operations wait for its creation), and goes on to
+the next incident. Waits up to ``SyncPolicy.max_inline_wait`` (pacing,
+Retry-After, back-off) are slept inside the pass; longer ones end it with
+``next_run_in``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Protocol
+
+import requests
+
+from console.domain.clock import Clock, utc_now
+from console.ops.outbox import Outbox, OutboxOp, RemoteLink
+from console.storage.db import Database
+from console.sync import pagerduty
+from console.sync.accounts import Account, Accounts
+from console.sync.http import Backoff, NetworkError, Pacer, Reply, Sleep, Timeouts, Transport
+from console.sync.outcomes import (
+    Applied,
+    AuthRefusedError,
+    Call,
+    RateLimitedError,
+    RefusedError,
+    RetryableError,
+    Superseded,
+)
+from console.sync.tokens import ENV_VARS, Tokens
+
+log = logging.getLogger(__name__)
+
+#: operations of one incident fetched per visit
+BATCH = 100
+
+
+@dataclass(frozen=True)
+class SyncPolicy:
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    backoff_base: float = 2.0
+    backoff_cap: float = 300.0
+    #: waits up to this many seconds are slept inside a pass
+    max_inline_wait: float = 5.0
+    #: a pass ends after this long even with work left (the window stays responsive)
+    max_pass_seconds: float = 600.0
+
+
+@dataclass
+class PassReport:
+    vendor: str | None
+    pushed: int = 0
+    superseded: int = 0
+    failed: int = 0
+    #: operations put back to be retried later (5xx, network, rate limit)
+    deferred: int = 0
+    #: operations still waiting when the pass ended
+    waiting: int = 0
+    stopped: str | None = None
+    errors: list[str] = field(default_factory=list)
+    #: seconds until the next pass should run; None: nothing left to do
+    next_run_in: float | None = None
+    requests: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "vendor": self.vendor,
+            "pushed": self.pushed,
+            "superseded": self.superseded,
+            "failed": self.failed,
+            "deferred": self.deferred,
+            "waiting": self.waiting,
+            "stopped": self.stopped,
+            "errors": list(self.errors),
+            "next_run_in": self.next_run_in,
+            "requests": self.requests,
+        }
+
+
+class _UnreachableError(Exception):
+    def __init__(self, message: str, retry_in: float) -> None:
+        super().__init__(message)
+        self.retry_in = retry_in
+
+
+class Driver(Protocol):
+    vendor: str
+
+    def apply(self, op: OutboxOp, link: RemoteLink | None) -> Applied | Superseded: ...
+
+
+DriverFactory = Callable[[Call, Account], Driver]
+
+DRIVERS: Mapping[str, DriverFactory] = {"pagerduty": pagerduty.PagerDutyDriver}
+HEADERS: Mapping[str, Callable[[Account, str], dict[str, str]]] = {"pagerduty": pagerduty.headers}
+
+
+class Pusher:
+    """Drains the outbox to the account of ``vendor``. Collaborators are passed in."""
+
+    def __init__(
+        self,
+        db: Database,
+        tokens: Tokens,
+        *,
+        vendor: str = "pagerduty",
+        http: requests.Session | None = None,
+        policy: SyncPolicy = SyncPolicy(),
+        clock: Clock = utc_now,
+        sleep: Sleep | None = None,
+        backoff: Backoff | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        actor: str = "sync",
+    ) -> None:
+        self._db = db
+        self._tokens = tokens
+        self._vendor = vendor
+        self._http = http or requests.Session()
+        self._policy = policy
+        self._clock = clock
+        self._cancel = threading.Event()
+        self._sleep: Sleep = sleep or self._interruptible_sleep
+        self._backoff = backoff or Backoff(policy.backoff_base, policy.backoff_cap)
+        self._monotonic = monotonic
+        self._pacer = Pacer(monotonic=monotonic)
+        self._outbox = Outbox(db, clock=clock)
+        self._accounts = Accounts(db, clock=clock)
+        self._actor = actor
+
+    def cancel(self) -> None:
+        """Cooperative: the pass ends after the request in flight."""
+        self._cancel.set()
+
+    def _interruptible_sleep(self, seconds: float) -> bool:
+        return not self._cancel.wait(seconds)
+
+    # ------------------------------------------------------------------ pass
+
+    def run_pass(self) -> PassReport:
+        report = PassReport(self._vendor)
+        account = self._accounts.find(self._vendor)
+        if account is None:
+            report.errors.append(f"no {self._vendor} account")
+            return self._finish(report)
+        if account.stopped_reason:
+            report.stopped = account.stopped_reason
+            return self._finish(report)
+        token = self._tokens.get(self._vendor)
+        if token is None:
+            report.stopped = (
+                f"no {self._vendor} token: store one with `responder-console account add "
+                f"{self._vendor}` or set {ENV_VARS[self._vendor]}"
+            )
+            return self._finish(report)
+        transport = Transport(
+            self._http,
+            base_url=account.base_url,
+            headers=HEADERS[self._vendor](account, token),
+            timeouts=self._policy.timeouts,
+        )
+        driver = DRIVERS[self._vendor](self._caller(transport, report), account)
+        ended = self._monotonic() + self._policy.max_pass_seconds
+        try:
+            while not self._cancel.is_set() and self._monotonic() < ended:
+                progressed, wait = self._round(driver, account, report, ended)
+                if progressed:
+                    continue
+                if wait is None or wait > self._policy.max_inline_wait:
+                    report.next_run_in = wait
+                    break
+                if not self._sleep(wait):
+                    break
+        except _UnreachableError as unreachable:
+            # connection refused: the network (or the vendor) is not there; the caller's
+            # timer (or connectivity coming back) starts the next pass
+            report.errors.append(str(unreachable))
+            report.next_run_in = unreachable.retry_in
+        except AuthRefusedError as refused:
+            message = f"{self._vendor} refused the token: {refused}; everything stays queued"
+            self._accounts.stop(account.id, message)
+            report.stopped = message
+            log.warning("%s", message)
+        if report.pushed or report.superseded:
+            self._accounts.succeeded(account.id)
+        return self._finish(report)
+
+    def _finish(self, report: PassReport) -> PassReport:
+        counts = self._outbox.counts()
+        report.waiting = counts.get("pending", 0) + counts.get("sent", 0)
+        if report.waiting and report.next_run_in is None and not report.stopped:
+            report.next_run_in = self._policy.max_inline_wait
+        return report
+
+    def _round(
+        self, driver: Driver, account: Account, report: PassReport, ended: float
+    ) -> tuple[bool, float | None]:
+        """Visit each incident with waiting work once. Returns (anything done, the
+        shortest wait until something is due)."""
+        progressed = False
+        wait: float | None = None
+        for head in self._outbox.heads():
+            if self._cancel.is_set() or self._monotonic() >= ended:
+                return progressed, 0.0
+            for op in self._queue(head):
+                due = self._due_in(op)
+                if due > 0:
+                    wait = due if wait is None else min(wait, due)
+                    break
+                link = self._link(op, account)
+                if link is None and op.operation != "incident.create":
+                    break  # waits for its incident's creation (or a decision on it)
+                pace = self._pacer.wait_time()
+                if pace > self._policy.max_inline_wait:
+                    return progressed, pace  # ends the pass before claiming anything
+                if not self._one(driver, account, op, link, report):
+                    progressed = True  # the attempt itself is progress; order stops here
+                    break
+                progressed = True
+        return progressed, wait
+
+    def _queue(self, head: OutboxOp) -> list[OutboxOp]:
+        if head.incident_id is None:
+            return [head]
+        return self._outbox.batch(head.incident_id, BATCH)
+
+    def _due_in(self, op: OutboxOp) -> float:
+        if op.next_attempt_at is None:
+            return 0.0
+        return max(0.0, (op.next_attempt_at - self._clock()).total_seconds())
+
+    def _link(self, op: OutboxOp, account: Account) -> RemoteLink | None:
+        if op.incident_id is None:
+            return None
+        return self._outbox.link(account.id, op.incident_id)
+
+    def _one(
+        self,
+        driver: Driver,
+        account: Account,
+        op: OutboxOp,
+        link: RemoteLink | None,
+        report: PassReport,
+    ) -> bool:
+        """Send one operation. True when it is finished (done, superseded, failed)."""
+        self._outbox.claim(op.id)
+        try:
+            result = driver.apply(op, link)
+        except RefusedError as refused:
+            self._outbox.fail(op.id, str(refused))
+            report.failed += 1
+            report.errors.append(f"operation {op.id} ({op.operation}): {refused}")
+            log.warning("%s operation %s refused: %s", self._vendor, op.id, refused)
+            # a refused creation holds its incident back; a refused note does not
+            return op.operation != "incident.create"
+        except RateLimitedError as limited:
+            self._back(op, maybe_applied=False, retry_in=limited.wait, error=str(limited))
+            report.deferred += 1
+            return False
+        except RetryableError as retry:
+            delay = self._backoff.delay(op.attempts + 1)
+            self._back(op, maybe_applied=retry.maybe_applied, retry_in=delay, error=str(retry))
+            self._accounts.errored(account.id, str(retry))
+            report.deferred += 1
+            if retry.unreachable:
+                raise _UnreachableError(str(retry), delay) from None
+            return False
+        except AuthRefusedError:
+            self._back(op, maybe_applied=False, retry_in=None, error=None)
+            raise
+        if isinstance(result, Superseded):
+            self._outbox.supersede(op, result.reason, actor=self._actor)
+            report.superseded += 1
+            return True
+        assert op.incident_id is not None or result.link is None
+        self._outbox.confirm(
+            op.id,
+            remote_id=result.remote_id,
+            link=(account.id, result.link) if result.link is not None and link is None else None,
+        )
+        report.pushed += 1
+        return True
+
+    def _back(
+        self, op: OutboxOp, *, maybe_applied: bool, retry_in: float | None, error: str | None
+    ) -> None:
+        retry_at = None if retry_in is None else self._clock() + timedelta(seconds=retry_in)
+        if maybe_applied or op.outcome_unknown:
+            self._outbox.defer(op.id, retry_at=retry_at or self._clock(), error=error or "")
+        else:
+            self._outbox.release(op.id, retry_at=retry_at, error=error)
+
+    # --------------------------------------------------------------- requests
+
+    def _caller(self, transport: Transport, report: PassReport) -> Call:
+        def call(method: str, path: str, params: Mapping[str, Any] | None, body: Any) -> Reply:
+            pace = self._pacer.wait_time()
+            if pace > self._policy.max_inline_wait:
+                raise RateLimitedError(f"pacing for the {self._vendor} rate limit", pace)
+            if pace > 0:
+                self._sleep(pace)
+            self._pacer.sent()
+            report.requests += 1
+            try:
+                reply = transport.call(method, path, params=params, body=body)
+            except NetworkError as error:
+                raise RetryableError(
+                    str(error),
+                    maybe_applied=error.maybe_applied,
+                    unreachable=not error.maybe_applied,
+                ) from None
+            self._pacer.observe(reply)
+            if reply.status == 429:
+                raise RateLimitedError(reply.vendor_message(), self._pacer.wait_time())
+            if reply.status in (401, 403):
+                raise AuthRefusedError(reply.vendor_message())
+            if reply.status >= 500:
+                raise RetryableError(
+                    f"{method} {path}: {reply.vendor_message()}", maybe_applied=True
+                )
+            return reply
+
+        return call

@@ -1,0 +1,95 @@
+"""Shared set-up for the sync tests: a workspace, an emulator, a pusher wired to both."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from console.ops.workspace import Workspace
+from console.sync import Accounts, Pusher, SyncPolicy, Tokens
+from console.sync.http import Backoff, Timeouts
+from tests.emulators.keyrings import MemoryKeyring
+from tests.emulators.pagerduty import PagerDutyEmulator
+
+SPEC = Path("/work/shared/specs/pagerduty/rest-openapiv3.json")
+SERVICE = "PSERVC1"
+#: short deadlines and back-off so fault-heavy runs stay quick in CI
+FAST = SyncPolicy(
+    timeouts=Timeouts(connect=1.0, total=0.3),
+    backoff_base=0.02,
+    backoff_cap=0.2,
+    max_inline_wait=3.0,
+)
+
+
+def workspace(folder: Path) -> Workspace:
+    return Workspace.open(folder, actor="alice", templates=[])
+
+
+def connect(
+    ws: Workspace, emulator: PagerDutyEmulator, *, token: str | None = None
+) -> tuple[Tokens, MemoryKeyring]:
+    keyring = MemoryKeyring()
+    tokens = Tokens(keyring, environ={})
+    tokens.store("pagerduty", token or emulator.token)
+    Accounts(ws.db).add(
+        "pagerduty",
+        base_url=emulator.base_url,
+        from_email="alice@example.com",
+        default_service=SERVICE,
+    )
+    return tokens, keyring
+
+
+def pusher(
+    ws: Workspace,
+    tokens: Tokens,
+    *,
+    policy: SyncPolicy = FAST,
+    http: requests.Session | None = None,
+    seed: int = 7,
+) -> Pusher:
+    return Pusher(
+        ws.db,
+        tokens,
+        http=http,
+        policy=policy,
+        backoff=Backoff(policy.backoff_base, policy.backoff_cap, random.Random(seed)),
+    )
+
+
+def drain(make: Callable[[], Pusher], *, passes: int = 200) -> list[Any]:
+    """Run passes until nothing waits (a fresh pusher each time, as after a restart)."""
+    reports = []
+    for _ in range(passes):
+        report = make().run_pass()
+        reports.append(report)
+        if report.waiting == 0 or report.stopped:
+            return reports
+    raise AssertionError(f"still waiting after {passes} passes: {reports[-1]}")
+
+
+def validating_session(problems: list[str], base_url: str) -> requests.Session:
+    """A requests session that checks every request and reply against PagerDuty's spec."""
+    from openapi_core import Config, OpenAPI
+    from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
+
+    document = json.loads(SPEC.read_text())
+    document["servers"] = [{"url": base_url}]
+    spec = OpenAPI.from_dict(document, config=Config(spec_validator_cls=None))
+    session = requests.Session()
+
+    def check(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        request = RequestsOpenAPIRequest(response.request)
+        for error in spec.iter_request_errors(request):
+            problems.append(f"request {response.request.method} {response.url}: {error!r}")
+        for error in spec.iter_response_errors(request, RequestsOpenAPIResponse(response)):
+            problems.append(f"response {response.status_code} {response.url}: {error!r}")
+
+    session.hooks["response"].append(check)
+    return session

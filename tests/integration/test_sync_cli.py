@@ -1,0 +1,136 @@
+"""The sync CLI as a subprocess, and the token's absence from everything we write."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.emulators.pagerduty import PagerDutyEmulator
+
+REPO = Path(__file__).resolve().parents[2]
+TOKEN = "u+SeCrEt-TOKEN-4711-do-not-leak"
+
+
+@pytest.fixture
+def emulator() -> Iterator[PagerDutyEmulator]:
+    server = PagerDutyEmulator(token=TOKEN).start()
+    yield server
+    server.stop()
+
+
+def _cli(
+    data_dir: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "console", "--data-dir", str(data_dir), "--as", "alice", *args],
+        cwd=REPO,
+        env={
+            **os.environ,
+            "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+            **(env or {}),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_account_and_sync_commands_push_and_report_in_json(
+    data_dir: Path, emulator: PagerDutyEmulator
+) -> None:
+    env = {"RESPONDER_CONSOLE_PAGERDUTY_TOKEN": TOKEN}
+    added = _cli(
+        data_dir,
+        "account",
+        "add",
+        "pagerduty",
+        "--base-url",
+        emulator.base_url,
+        "--from",
+        "alice@example.com",
+        "--default-service",
+        "PSERV01",
+        "--json",
+        env=env,
+    )
+    assert added.returncode == 0, added.stderr
+    assert json.loads(added.stdout)["token"] == "environment"
+    declared = _cli(
+        data_dir, "incident", "declare", "--title", "Checkout down", "--severity", "SEV2"
+    )
+    assert declared.returncode == 0, declared.stderr
+    assert _cli(data_dir, "incident", "note", "1", "rolled back").returncode == 0
+    once = _cli(data_dir, "sync", "once", "--json", env=env)
+    assert once.returncode == 0, once.stderr
+    report = json.loads(once.stdout)
+    assert set(report) == {
+        "vendor",
+        "pushed",
+        "superseded",
+        "failed",
+        "deferred",
+        "waiting",
+        "stopped",
+        "errors",
+        "next_run_in",
+        "requests",
+    }
+    assert (report["pushed"], report["waiting"]) == (2, 0)
+    status = json.loads(_cli(data_dir, "sync", "status", "--json", env=env).stdout)
+    assert set(status) == {"accounts", "keyring", "outbox", "failed", "superseded"}
+    assert status["keyring"] is None  # the fail backend: no keyring on this machine
+    assert status["outbox"] == {"pending": 0, "sent": 0, "done": 2, "failed": 0, "superseded": 0}
+    assert status["accounts"][0]["last_success_age"] == "just now"
+    # exported incident, database, WAL and logs hold no trace of the token
+    exported = _cli(data_dir, "incident", "export", "1", "--format", "json")
+    assert exported.returncode == 0, exported.stderr
+    assert TOKEN not in exported.stdout
+    verbose = _cli(data_dir, "-v", "sync", "once", env=env)
+    assert TOKEN not in verbose.stderr + verbose.stdout
+    written = [p for p in data_dir.rglob("*") if p.is_file()]
+    assert any(p.name.endswith(".db") for p in written)
+    assert any(p.suffix == ".log" for p in written)
+    for path in written:
+        assert TOKEN.encode() not in path.read_bytes(), path
+
+
+def test_without_a_keyring_adding_a_token_says_so_and_changes_nothing(
+    data_dir: Path, emulator: PagerDutyEmulator
+) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "console",
+            "--data-dir",
+            str(data_dir),
+            "account",
+            "add",
+            "pagerduty",
+            "--base-url",
+            emulator.base_url,
+            "--from",
+            "a@example.com",
+            "--default-service",
+            "PSERV01",
+            "--token-stdin",
+        ],
+        cwd=REPO,
+        env={**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"},
+        input=TOKEN + "\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "no OS keyring is available" in result.stderr
+    assert "RESPONDER_CONSOLE_PAGERDUTY_TOKEN" in result.stderr
+    assert TOKEN not in result.stderr
+    listed = _cli(data_dir, "account", "list", "--json")
+    assert json.loads(listed.stdout) == {"accounts": []}
