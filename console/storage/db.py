@@ -48,6 +48,7 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0003_runbook_trigram",
     "0004_catalog",
     "0005_oncall",
+    "0007_postmortem",
 )
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 
