@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 
 from tests.benchmarks.bench_catalog import blast_radius_2k, graph_first_paint_2k
 from tests.benchmarks.bench_oncall import oncall_lookup
+from tests.benchmarks.bench_postmortem import postmortem_draft_10k
 from tests.benchmarks.bench_render import render_large
 from tests.benchmarks.bench_runbooks import import_10k, reimport_10k_unchanged, search_p95_10k
 from tests.benchmarks.bench_startup import startup
@@ -38,6 +39,7 @@ REGISTRY: dict[str, Callable[[], BenchResult]] = {
     "blast_radius_2k": blast_radius_2k,
     "graph_first_paint_2k": graph_first_paint_2k,
     "oncall_lookup": oncall_lookup,
+    "postmortem_draft_10k": postmortem_draft_10k,
 }
 
 
