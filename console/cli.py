@@ -439,16 +439,11 @@ def _export(args: argparse.Namespace, workspace: Any, incident_id: int) -> str:
     from console.ops.export import export_json, export_markdown
 
     if args.postmortem:
-        from console.comms.postmortem import Postmortems
+        from console.comms.kit import CommsKit
 
         if args.format == "json":
             raise InvalidInputError("a postmortem exports as --format markdown or html")
-        postmortems = Postmortems(
-            workspace.db,
-            actor=workspace.incidents.actor,
-            folder=workspace.folder,
-            clock=workspace.clock,
-        )
+        postmortems = CommsKit.of(workspace).postmortems
         return postmortems.export(incident_id, args.format)
     if args.format == "json":
         return export_json(workspace.queries, incident_id)
@@ -496,15 +491,9 @@ def _comms(args: argparse.Namespace, workspace: Any, incident_id: int, out: Text
             f"{len(report.refused)} refused.",
         )
         return code
-    from console.comms.updates import Communications
+    from console.comms.kit import CommsKit
 
-    comms = Communications(
-        workspace.db,
-        workspace.incidents,
-        folder=workspace.folder,
-        checklists=workspace.templates,
-        clock=workspace.clock,
-    )
+    comms = CommsKit.of(workspace).updates
     templates, refused = comms.templates()
     for refusal in refused:
         print(f"template refused: {refusal}", file=sys.stderr)
@@ -543,17 +532,13 @@ def _comms(args: argparse.Namespace, workspace: Any, incident_id: int, out: Text
 
 
 def _actions(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
-    from console.comms.actions import (
-        ActionItems,
-        action_json,
-        export_csv,
-        parse_due,
-    )
+    from console.comms.actions import action_json, export_csv, parse_due
     from console.comms.actions import export_markdown as actions_markdown
+    from console.comms.kit import CommsKit
 
     workspace = _open(args, folder)
     try:
-        items = ActionItems(workspace.db, actor=workspace.incidents.actor, clock=workspace.clock)
+        items = CommsKit.of(workspace).actions
         today = workspace.clock().date()
         incident_id = (
             workspace.queries.find_incident(args.incident).id
