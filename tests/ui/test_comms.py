@@ -13,6 +13,7 @@ from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
 
 from console.comms.actions import ActionItems
+from console.comms.kit import CommsKit
 from console.domain.incident import EntryKind
 from console.ops.incidents import Outcome
 from tests.ui.helpers_secondary import OFFSCREEN_NOTICES, Setup, make_setup
@@ -89,9 +90,9 @@ def test_postmortem_dialog_edits_saves_exports_pdf_and_tracks_items(
 
     dialog.editor.setPlainText(text.replace("_(The technical cause", "Pool exhausted. _(The"))
     assert dialog.dirty
+    assert dialog.save_button.text() == "&Save*"
     dialog.save()
-    assert not dialog.dirty
-    from console.comms.kit import CommsKit
+    assert dialog.save_button.text() == "&Save"  # saved: no longer dirty
 
     stored = CommsKit.of(workspace).postmortems.get(setup.incident_id)
     assert stored is not None
