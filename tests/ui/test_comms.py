@@ -86,7 +86,7 @@ def test_postmortem_dialog_edits_saves_exports_pdf_and_tracks_items(
     text = dialog.editor.toPlainText()
     assert text.startswith("# Postmortem: Checkout failing for EU")
     assert "Five whys" in dialog.preview.toPlainText()
-    assert not dialog.dirty
+    assert dialog.save_button.text() == "&Save"  # not dirty
 
     dialog.editor.setPlainText(text.replace("_(The technical cause", "Pool exhausted. _(The"))
     assert dialog.dirty
