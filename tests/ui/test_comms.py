@@ -32,6 +32,12 @@ def setup(tmp_path: Path) -> Iterator[Setup]:
     made.workspace.close()
 
 
+def cell(dialog: PostmortemDialog, row: int, column: int) -> str:
+    item = dialog.table.item(row, column)
+    assert item is not None
+    return item.text()
+
+
 def test_draft_dialog_fills_previews_copies_and_logs(qtbot: QtBot, setup: Setup) -> None:
     sent: list[Outcome] = []
     dialog = DraftUpdateDialog(setup.context, setup.incident_id, on_sent=sent.append)
@@ -103,11 +109,11 @@ def test_postmortem_dialog_edits_saves_exports_pdf_and_tracks_items(
     dialog.kind_combo.setCurrentText("detect")
     dialog.add_button.click()
     assert dialog.table.rowCount() == 1
-    assert dialog.table.item(0, 0).text() == "Alert on pool saturation"
-    assert dialog.table.item(0, 4).text() == "detect"
+    assert cell(dialog, 0, 0) == "Alert on pool saturation"
+    assert cell(dialog, 0, 4) == "detect"
     dialog.table.selectRow(0)
     dialog.mark_done()
-    assert dialog.table.item(0, 5).text() == "done"
+    assert cell(dialog, 0, 5) == "done"
     csv_path = tmp_path / "items.csv"
     dialog.export_csv(csv_path)
     assert "Alert on pool saturation,Bob" in csv_path.read_text(encoding="utf-8")
