@@ -14,12 +14,13 @@ from pytestqt.qtbot import QtBot
 
 from console.comms.actions import ActionItems
 from console.comms.kit import CommsKit
-from console.domain.incident import EntryKind
+from console.domain.incident import EntryKind, Severity
 from console.ops.incidents import Outcome
 from tests.ui.helpers_secondary import OFFSCREEN_NOTICES, Setup, make_setup
 from ui.comms.draft_dialog import DraftUpdateDialog
 from ui.comms.overdue import OverdueBanner
 from ui.comms.postmortem_dialog import PostmortemDialog
+from ui.context import UiContext
 from ui.main_window import MainWindow
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore(OFFSCREEN_NOTICES)]
@@ -183,3 +184,19 @@ def test_main_window_actions_have_shortcuts_and_open_the_dialogs(
     assert dialogs == {"draftUpdateDialog", "postmortemDialog"}
     for dialog in [*window.findChildren(DraftUpdateDialog), *window.findChildren(PostmortemDialog)]:
         dialog.close()
+
+
+def test_pdf_export_on_the_real_reader_thread(
+    qtbot: QtBot, pool_context: UiContext, tmp_path: Path
+) -> None:
+    """The PDF is drawn off the GUI thread (QTextDocument + QPrinter on the reader lane)."""
+    declared = pool_context.workspace.incidents.declare("Threads", Severity.SEV2)
+    assert declared.incident is not None
+    dialog = PostmortemDialog(pool_context, declared.incident.id)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.editor.toPlainText().startswith("# Postmortem: Threads"))
+    pdf = tmp_path / "threads.pdf"
+    dialog.export("pdf", pdf)
+    qtbot.waitUntil(lambda: dialog.state_label.text() == f"Exported to {pdf}")
+    letters = "".join(PdfReader(str(pdf)).pages[0].extract_text().split())
+    assert "Postmortem:Threads" in letters
