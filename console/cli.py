@@ -118,8 +118,59 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true")
     export = incident.add_parser("export", help="export an incident")
     export.add_argument("id")
-    export.add_argument("--format", choices=["json", "markdown"], default="json")
+    export.add_argument("--format", choices=["json", "markdown", "html"], default="json")
+    export.add_argument(
+        "--postmortem",
+        action="store_true",
+        help="export the postmortem (drafted and stored first if there is none) "
+        "as markdown or html",
+    )
     export.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
+    update = incident.add_parser(
+        "update", help="draft a communication from a template (and log it as sent)"
+    )
+    update.add_argument("id")
+    update.add_argument("--template", metavar="NAME", help="template name (see --list)")
+    update.add_argument("--list", action="store_true", help="list the templates")
+    update.add_argument("--plain", action="store_true", help="plain text instead of Markdown")
+    update.add_argument(
+        "--send", action="store_true", help="log it as sent (timeline, outbox, cadence)"
+    )
+    update.add_argument("--json", action="store_true")
+    timeline_import = incident.add_parser(
+        "import-timeline",
+        help="merge events from JSON-lines or CSV files (timestamp, source, message) "
+        "into the timeline, backdated; a re-import adds nothing",
+    )
+    timeline_import.add_argument("id")
+    timeline_import.add_argument("paths", nargs="+", metavar="FILE")
+    timeline_import.add_argument(
+        "--tz", metavar="ZONE", default="UTC", help="zone of times without an offset (UTC)"
+    )
+    timeline_import.add_argument("--json", action="store_true")
+
+    actions = commands.add_parser(
+        "actions", help="postmortem action items: list, add, done"
+    ).add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=_Parser)
+    actions_list = actions.add_parser("list", help="list action items (open and overdue first)")
+    actions_list.add_argument("--incident", metavar="ID")
+    actions_list.add_argument("--open", action="store_true", help="only open / in progress")
+    actions_list.add_argument("--overdue", action="store_true", help="only overdue ones")
+    actions_list.add_argument(
+        "--format", choices=["text", "csv", "markdown"], default="text", help="(not with --json)"
+    )
+    actions_list.add_argument("--json", action="store_true")
+    actions_add = actions.add_parser("add", help="add an action item")
+    actions_add.add_argument("title", nargs="+")
+    actions_add.add_argument("--owner", required=True)
+    actions_add.add_argument("--incident", metavar="ID")
+    actions_add.add_argument("--due", metavar="YYYY-MM-DD")
+    actions_add.add_argument("--priority", default="P2", help="P1..P4 (P2)")
+    actions_add.add_argument("--type", default="prevent", help="detect|prevent|mitigate")
+    actions_add.add_argument("--json", action="store_true")
+    actions_done = actions.add_parser("done", help="mark an action item done")
+    actions_done.add_argument("item", type=_positive)
+    actions_done.add_argument("--json", action="store_true")
 
     importing = commands.add_parser(
         "import",
@@ -317,6 +368,8 @@ def main(
             return _account(args, folder, out)
         if args.command == "sync":
             return _sync(args, folder, out)
+        if args.command == "actions":
+            return _actions(args, folder, out)
         return _incident(args, folder, out)
     except ConsoleError as error:
         print(f"responder-console: {error}", file=sys.stderr)
@@ -352,7 +405,7 @@ def _emit(out: TextIO, as_json: bool, document: Any, text: str) -> None:
 
 
 def _incident(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
-    from console.ops.export import entry_json, export_json, export_markdown, incident_json
+    from console.ops.export import entry_json, incident_json
 
     workspace = _open(args, folder)
     try:
@@ -400,12 +453,10 @@ def _incident(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
                 "\n".join(text),
             )
             return EXIT_OK
+        if action in ("update", "import-timeline"):
+            return _comms(args, workspace, incident.id, out)
         if action == "export":
-            document = (
-                export_json(queries, incident.id)
-                if args.format == "json"
-                else export_markdown(queries, incident.id)
-            )
+            document = _export(args, workspace, incident.id)
             if args.out:
                 Path(args.out).write_text(document, encoding="utf-8")
             else:
@@ -421,6 +472,162 @@ def _incident(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
             outcome = service.assign_role(incident.id, parse_role(args.role), " ".join(args.person))
         entry = outcome.entry
         _emit(out, args.json, entry_json(entry), f"Logged #{entry.seq}: {entry.text}")
+        return EXIT_OK
+    finally:
+        workspace.close()
+
+
+def _export(args: argparse.Namespace, workspace: Any, incident_id: int) -> str:
+    from console.ops.export import export_json, export_markdown
+
+    if args.postmortem:
+        from console.comms.kit import CommsKit
+
+        if args.format == "json":
+            raise InvalidInputError("a postmortem exports as --format markdown or html")
+        postmortems = CommsKit.of(workspace).postmortems
+        return postmortems.export(incident_id, args.format)
+    if args.format == "json":
+        return export_json(workspace.queries, incident_id)
+    markdown = export_markdown(workspace.queries, incident_id)
+    if args.format == "html":
+        from console.comms.postmortem import to_html
+
+        return to_html(markdown)
+    return markdown
+
+
+def _comms(args: argparse.Namespace, workspace: Any, incident_id: int, out: TextIO) -> int:
+    from console.ops.export import entry_json
+
+    if args.action == "import-timeline":
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        from console.comms.timeline_import import import_timeline
+
+        try:
+            zone = ZoneInfo(args.tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidInputError(f"unknown time zone {args.tz!r}") from None
+        report = import_timeline(
+            workspace.db,
+            workspace.incidents,
+            incident_id,
+            [Path(p) for p in args.paths],
+            zone=zone,
+            clock=workspace.clock,
+        )
+        code = _import_exit(report.refused, report.read_any)
+        _emit(
+            out,
+            args.json,
+            {
+                "added": len(report.added),
+                "duplicates": report.duplicates,
+                "refused": [
+                    {"path": r.path, "line": r.line, "reason": r.reason} for r in report.refused
+                ],
+                "entries": [entry_json(e) for e in report.added],
+            },
+            f"Timeline: {len(report.added)} events added, {report.duplicates} already there, "
+            f"{len(report.refused)} refused.",
+        )
+        return code
+    from console.comms.kit import CommsKit
+
+    comms = CommsKit.of(workspace).updates
+    templates, refused = comms.templates()
+    for refusal in refused:
+        print(f"template refused: {refusal}", file=sys.stderr)
+    if args.list or not args.template:
+        _emit(
+            out,
+            args.json,
+            {
+                "templates": [
+                    {"name": t.id, "title": t.title, "audience": t.audience, "user": t.user}
+                    for t in templates
+                ],
+                "refused": [{"path": r.path, "line": r.line, "reason": r.reason} for r in refused],
+            },
+            "\n".join(f"{t.id:<24} {t.title}" for t in templates),
+        )
+        return EXIT_PARTIAL if refused else EXIT_OK
+    draft = comms.draft(incident_id, args.template)
+    text = draft.plain if args.plain else draft.markdown
+    document: dict[str, Any] = {
+        "template": draft.template.id,
+        "title": draft.template.title,
+        "audience": draft.template.audience,
+        "markdown": draft.markdown,
+        "plain": draft.plain,
+        "next_update": draft.next_update.isoformat() if draft.next_update else None,
+        "sent": None,
+    }
+    if args.send:
+        outcome = comms.send(incident_id, draft.template, draft.markdown)
+        assert outcome.entry is not None
+        document["sent"] = entry_json(outcome.entry)
+        print(f"Logged #{outcome.entry.seq} as sent.", file=sys.stderr)
+    _emit(out, args.json, document, text)
+    return EXIT_OK
+
+
+def _actions(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
+    from console.comms.actions import action_json, export_csv, parse_due
+    from console.comms.actions import export_markdown as actions_markdown
+    from console.comms.kit import CommsKit
+
+    workspace = _open(args, folder)
+    try:
+        items = CommsKit.of(workspace).actions
+        today = workspace.clock().date()
+        incident_id = (
+            workspace.queries.find_incident(args.incident).id
+            if getattr(args, "incident", None)
+            else None
+        )
+        if args.action == "list":
+            if args.overdue:
+                listed = [
+                    i
+                    for i in items.overdue(today)
+                    if incident_id is None or i.incident_id == incident_id
+                ]
+            else:
+                listed = items.items(incident_id=incident_id, open_only=args.open)
+            if args.json:
+                _emit(out, True, {"action_items": [action_json(i, today) for i in listed]}, "")
+            elif args.format == "csv":
+                out.write(export_csv(listed))
+            elif args.format == "markdown":
+                out.write(actions_markdown(listed, today))
+            else:
+                lines = [
+                    f"{i.id:>4}  {i.status:<11} {i.priority} {i.kind:<8} "
+                    f"{i.due_on.isoformat() if i.due_on else '—':<10} "
+                    f"{'OVERDUE ' if i.overdue(today) else ''}{i.title} ({i.owner})"
+                    for i in listed
+                ]
+                _emit(out, False, None, "\n".join(lines) if lines else "No action items.")
+            return EXIT_OK
+        if args.action == "add":
+            item = items.add(
+                " ".join(args.title),
+                owner=args.owner,
+                incident_id=incident_id,
+                due_on=parse_due(args.due),
+                priority=args.priority,
+                kind=args.type,
+            )
+        else:
+            item = items.done(args.item)
+        _emit(
+            out,
+            args.json,
+            action_json(item, today),
+            f"Action item {item.id} ({item.status}): {item.title}",
+        )
         return EXIT_OK
     finally:
         workspace.close()
@@ -471,7 +678,9 @@ def _import_with(
 def _import_exit(refused: Sequence[Any], read_any: bool, notes: Sequence[str] = ()) -> int:
     """Refusals (``PATH: reason``) and notes on stderr; 0 all read, 3 some refused, 1 none."""
     for refusal in refused:
-        print(f"{refusal.path}: {refusal.reason}", file=sys.stderr)
+        line = getattr(refusal, "line", None)
+        where = f"{refusal.path}:{line}" if line else refusal.path
+        print(f"{where}: {refusal.reason}", file=sys.stderr)
     for note in notes:
         print(note, file=sys.stderr)
     if refused:

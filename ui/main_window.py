@@ -297,6 +297,7 @@ class MainWindow(QMainWindow):
         self._add_runbooks(context)
         self._add_services(context)
         self._add_oncall(context)
+        self._add_comms(context)
         self._set_writable(True)
         self.statusBar().clearMessage()
         self._add_secondary(context)
@@ -344,6 +345,58 @@ class MainWindow(QMainWindow):
             action = self._action(name, text, keys, self._on_call_slot(slot), tip)
             menu.addAction(action)
         QTimer.singleShot(0, oncall.start)
+
+    # ------------------------------- communications and postmortems (issue 6)
+
+    def _add_comms(self, context: UiContext) -> None:
+        """Draft update and Postmortem actions (shortcuts, so palette entries too), and
+        the overdue action items banner, read once on start."""
+        if "draft_update" in self.actions_by_name:
+            return
+        from ui.comms.overdue import OverdueBanner  # after the first paint
+
+        menu = self.menuBar().addMenu("Co&mms")
+        for name, text, keys, slot, tip in (
+            ("draft_update", "&Draft update…", "Ctrl+U", self.draft_update,
+             "Fill a status-page, customer, internal or CAN template; copy it; log it as sent"),
+            ("postmortem", "&Postmortem…", "Ctrl+Shift+M", self.open_postmortem,
+             "Draft, edit and export the postmortem and its action items"),
+        ):  # fmt: skip
+            menu.addAction(self._action(name, text, keys, slot, tip))
+        self.overdue_banner = OverdueBanner(context, self.open_postmortem_of, self)
+        self.banner_area.addWidget(self.overdue_banner)
+        QTimer.singleShot(0, self.overdue_banner.start)
+
+    @Slot()
+    def draft_update(self) -> None:
+        context, incident = self._context, self.incident_view.incident
+        if context is None or incident is None:
+            self._events.error_shown.emit("Draft update: select an incident first")
+            return
+        from ui.comms.draft_dialog import DraftUpdateDialog
+
+        dialog = DraftUpdateDialog(
+            context, incident.id, on_sent=self.incident_view.apply_outcome, parent=self
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+
+    @Slot()
+    def open_postmortem(self) -> None:
+        incident = self.incident_view.incident
+        if incident is None:
+            self._events.error_shown.emit("Postmortem: select an incident first")
+            return
+        self.open_postmortem_of(incident.id)
+
+    def open_postmortem_of(self, incident_id: int) -> None:
+        if self._context is None:
+            return
+        from ui.comms.postmortem_dialog import PostmortemDialog
+
+        dialog = PostmortemDialog(self._context, incident_id, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
 
     def _on_call_slot(self, slot: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:

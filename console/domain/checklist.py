@@ -120,3 +120,21 @@ def next_due(previous_due: datetime | None, done_at: datetime, every_minutes: in
     """
     del previous_due  # cadence is anchored on completion, not on the old due time
     return done_at + timedelta(minutes=every_minutes)
+
+
+#: the key suffix of the recurring "post a status update" items (sev1.status-update, …)
+STATUS_UPDATE_ITEM = "status-update"
+
+
+def update_cadence(templates: Iterable[ChecklistTemplate], severity: Severity) -> int | None:
+    """Minutes between status updates for ``severity``: the shortest recurring
+    ``*.status-update`` item its templates give (SEV1 30, SEV2 60 as shipped), or
+    None when updates are sent as needed."""
+    minutes = [
+        item.every_minutes
+        for template in templates
+        if severity in template.severities
+        for item in template.items
+        if item.every_minutes and item.key.endswith(f".{STATUS_UPDATE_ITEM}")
+    ]
+    return min(minutes) if minutes else None

@@ -221,8 +221,10 @@ class EntryKind(enum.StrEnum):
     RUNBOOK_STEP = "runbook_step"
     COMMAND_COPIED = "command_copied"
     COMMUNICATION = "communication"
+    STATUS_UPDATE = "status_update"  # a filled-in communication template, sent
     CORRECTION = "correction"
     REMOTE = "remote"
+    IMPORTED = "imported"  # merged from a log or alert export, backdated
 
     @property
     def label(self) -> str:

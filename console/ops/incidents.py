@@ -8,12 +8,13 @@ returns frozen views plus a :class:`Changes` value, never ORM objects.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import uuid
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.domain import commands
-from console.domain.checklist import ChecklistTemplate, templates_for
+from console.domain.checklist import STATUS_UPDATE_ITEM, ChecklistTemplate, templates_for
 from console.domain.clock import Clock, ensure_utc, utc_now
 from console.domain.errors import InvalidInputError, NotFoundError
 from console.domain.incident import (
@@ -45,6 +46,24 @@ from console.storage.models import (
 
 MAX_TITLE = 300
 MAX_TEXT = 20_000
+
+
+@dataclass(frozen=True)
+class ImportedEvent:
+    """One event read from a log or alert export (console.comms.timeline_import)."""
+
+    occurred_at: datetime
+    source: str
+    message: str
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+    def key(self, incident_uuid: str) -> str:
+        """The dedupe key: the same event in the same incident is the same key."""
+        stamp = format_utc(self.occurred_at)
+        digest = hashlib.sha256(
+            "\x1f".join((incident_uuid, self.source, stamp, self.message)).encode()
+        )
+        return digest.hexdigest()[:40]
 
 
 @dataclass(frozen=True)
@@ -192,6 +211,8 @@ class IncidentService:
             EntryKind.ROLE_CHANGE,
             EntryKind.CORRECTION,
             EntryKind.REMOTE,  # pulled entries come from the sync, with their remote id
+            EntryKind.STATUS_UPDATE,  # post_update: restarts the cadence
+            EntryKind.IMPORTED,  # import_entries: deduplicated by hash
         ):
             raise InvalidInputError(f"{kind.label} entries are written by their own operation")
         text = _clean(text, "entry", MAX_TEXT)
@@ -254,6 +275,104 @@ class IncidentService:
         if target is None:
             raise InvalidInputError("you have no note in this incident to correct")
         return self.correct(incident_id, target, text)
+
+    def post_update(
+        self, incident_id: int, text: str, *, template: str, audience: str = ""
+    ) -> Outcome:
+        """Log a communication as sent: a ``status_update`` entry, its outbox row
+        (``incident.status_update``), and the status-update cadence restarted from now
+        (the checklist's recurring ``*.status-update`` items, so the reminder moves)."""
+        text = _clean(text, "update", MAX_TEXT)
+        now = self._clock()
+        with self._db.writer() as session:
+            incident = _get(session, incident_id)
+            cadence = session.scalars(
+                select(ChecklistItemRow).where(
+                    ChecklistItemRow.incident_id == incident_id,
+                    ChecklistItemRow.item_key.like(f"%.{STATUS_UPDATE_ITEM}"),
+                    ChecklistItemRow.due_at.is_not(None),
+                    ChecklistItemRow.every_minutes.is_not(None),
+                )
+            ).all()
+            next_due: datetime | None = None
+            for item in cadence:
+                assert item.every_minutes is not None
+                item.done_at, item.done_by = now, self._actor
+                item.due_at = now + timedelta(minutes=item.every_minutes)
+                next_due = min(next_due, item.due_at) if next_due else item.due_at
+            data: dict[str, Any] = {
+                "template": template,
+                "audience": audience,
+                "status": incident.status,
+            }
+            if next_due is not None:
+                data["next_due"] = next_due.isoformat()
+            entry = self._append(
+                session,
+                incident_id,
+                EntryKind.STATUS_UPDATE,
+                text,
+                data,
+                remote=_Remote(
+                    "incident.status_update",
+                    {"text": text, "template": template, "status": incident.status},
+                ),
+            )
+        return Outcome(
+            changes=Changes(
+                timeline=frozenset({incident_id}),
+                checklist=frozenset({incident_id}) if cadence else frozenset(),
+                outbox=True,
+            ),
+            entry=entry,
+        )
+
+    def import_entries(
+        self, incident_id: int, events: Sequence[ImportedEvent]
+    ) -> tuple[list[TimelineEntry], int]:
+        """Merge events from a log or alert export as backdated ``imported`` entries,
+        in time order, in one transaction. Each is keyed by a hash of (incident,
+        source, time, message) in ``remote_id`` (source ``imported``), so importing
+        the same file again adds nothing. Returns the entries added and how many
+        were already there. No outbox row: the events came from elsewhere."""
+        with self._db.raw_writer() as raw:
+            found = raw.execute(
+                "SELECT uuid FROM incidents WHERE id = ?", (incident_id,)
+            ).fetchone()
+            if found is None:
+                raise NotFoundError(f"there is no incident {incident_id}")
+            keyed: dict[str, ImportedEvent] = {}
+            for event in sorted(events, key=lambda e: e.occurred_at):
+                keyed.setdefault(event.key(found[0]), event)
+            present: set[str] = set()
+            keys = list(keyed)
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                present.update(
+                    k
+                    for (k,) in raw.execute(
+                        "SELECT remote_id FROM timeline_entries WHERE source = 'imported' "
+                        f"AND remote_id IN ({','.join('?' * len(chunk))})",
+                        chunk,
+                    )
+                )
+            now = self._clock()
+            added = [
+                _append_raw(
+                    raw,
+                    now,
+                    self._actor,
+                    incident_id,
+                    EntryKind.IMPORTED,
+                    event.message,
+                    {"source": event.source, **event.fields},
+                    occurred_at=event.occurred_at,
+                    origin=("imported", key),
+                )
+                for key, event in keyed.items()
+                if key not in present
+            ]
+        return added, len(events) - len(added)
 
     # ---------------------------------------------------- status, severity, roles
 
@@ -551,7 +670,7 @@ _BUMP_SQL = (
 _ENTRY_SQL = (
     "INSERT INTO timeline_entries (uuid, incident_id, seq, kind, occurred_at, recorded_at, "
     "author, text, data, supersedes, source, remote_id) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'local', NULL)"
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _OUTBOX_SQL = (
     "INSERT INTO outbox (uuid, incident_id, entry_uuid, operation, payload, state, attempts, "
@@ -572,6 +691,7 @@ def _append_raw(
     occurred_at: datetime | None = None,
     supersedes: uuid.UUID | None = None,
     remote: _Remote | None = None,
+    origin: tuple[str, str | None] = ("local", None),
 ) -> TimelineEntry:
     """The timeline append in plain SQL on the transaction's own connection.
 
@@ -605,6 +725,7 @@ def _append_raw(
             text,
             json.dumps(payload),
             supersedes.hex if supersedes else None,
+            *origin,
         ),
     )
     entry_id = cursor.lastrowid
@@ -635,6 +756,7 @@ def _append_raw(
         text=text,
         data=payload,
         supersedes=supersedes,
+        source=origin[0],
     )
 
 

@@ -50,6 +50,7 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0005_oncall",
     "0006_runbook_cjk_lines",
     "0007_sync",
+    "0008_postmortem",
 )
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 

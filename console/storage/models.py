@@ -503,6 +503,48 @@ class ServicePolicy(Base):
     )
 
 
+class PostmortemRow(Base):
+    """An incident's postmortem: editable Markdown, drafted from the timeline once and
+    then owned by people (a re-draft is an explicit choice, never automatic)."""
+
+    __tablename__ = "postmortems"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[UUID] = mapped_column(unique=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), unique=True
+    )
+    markdown: Mapped[str]
+    drafted_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str]
+
+
+class ActionItemRow(Base):
+    """A follow-up from a postmortem. ``due_on`` is a calendar date (YYYY-MM-DD): an
+    item is overdue the day after it. kind: detect / prevent / mitigate; status:
+    open / in_progress / done / dropped; priority P1..P4."""
+
+    __tablename__ = "action_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[UUID] = mapped_column(unique=True)
+    incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incidents.id", ondelete="SET NULL"), index=True
+    )
+    title: Mapped[str]
+    owner: Mapped[str]
+    due_on: Mapped[str | None] = mapped_column(String(10))
+    priority: Mapped[str] = mapped_column(String(2))
+    kind: Mapped[str] = mapped_column(String(12))
+    status: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime]
+    created_by: Mapped[str]
+    done_at: Mapped[datetime | None]
+
+    __table_args__ = (Index(None, "status", "due_on"),)
+
+
 class CacheSet(Base):
     """When and from where a cached set (catalog, people, schedules, sync) came."""
 

@@ -73,6 +73,8 @@ class PagerDutyDriver:
             return self._status(op, link)
         if op.operation == "incident.severity":
             return self._severity(op, link)
+        if op.operation == "incident.status_update":
+            return self._status_update(op, link)
         raise RefusedError(f"PagerDuty push does not know the operation {op.operation!r}")
 
     # ---------------------------------------------------------------- create
@@ -143,6 +145,23 @@ class PagerDutyDriver:
             return _gone(link, "note")
         _expect_ok(reply)
         return Applied(str(reply.body["note"]["id"]))
+
+    def _status_update(self, op: OutboxOp, link: RemoteLink) -> Applied | Superseded:
+        """POST /incidents/{id}/status_updates. PagerDuty's API lists no status updates
+        to reconcile with, so an attempt whose outcome is unknown is never sent blind
+        again: it is refused for a person to check and retry or discard."""
+        if op.outcome_unknown:
+            raise RefusedError(
+                "an earlier attempt may have reached PagerDuty (its reply was lost) and "
+                "status updates cannot be read back: check the incident's status updates "
+                "in PagerDuty, then retry or discard this one"
+            )
+        path = f"/incidents/{link.remote_id}/status_updates"
+        reply = self._call("POST", path, None, {"message": str(op.payload["text"])})
+        if reply.status == 404:
+            return _gone(link, "status update")
+        _expect_ok(reply)
+        return Applied(str(reply.body["status_update"]["id"]))
 
     # ------------------------------------------------------- status, urgency
 

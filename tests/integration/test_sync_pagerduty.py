@@ -247,3 +247,26 @@ def test_a_note_with_an_unknown_outcome_is_looked_for_before_it_is_sent_again(
     op = Outbox(ws.db).listing(("done",))[-1]
     assert marker(op) in emulator.incidents[remote].notes[0]["content"]
     assert op.remote_id == emulator.incidents[remote].notes[0]["id"]
+
+
+@pytest.mark.skipif(not SPEC.exists(), reason=f"the PagerDuty spec is not at {SPEC}")
+def test_status_updates_are_posted_and_an_unknown_outcome_waits_for_a_person(
+    ws: Workspace, emulator: PagerDutyEmulator
+) -> None:
+    tokens, _ = connect(ws, emulator)
+    incident = _declare(ws)
+    drain(lambda: pusher(ws, tokens))
+    ws.incidents.post_update(incident, "Investigating elevated 5xx", template="status-page")
+    drain(lambda: pusher(ws, tokens))
+    remote = _remote(emulator, ws, incident)
+    assert [u["message"] for u in emulator.incidents[remote].status_updates] == [
+        "Investigating elevated 5xx"
+    ]
+    # the reply is lost after PagerDuty applied it: no blind resend, a decision instead
+    ws.incidents.post_update(incident, "Identified: a bad deploy", template="status-page")
+    emulator.script(Fault.DROP_AFTER_APPLY)
+    drain(lambda: pusher(ws, tokens))
+    assert len(emulator.incidents[remote].status_updates) == 2
+    [failed] = Outbox(ws.db).listing(("failed",))
+    assert failed.operation == "incident.status_update"
+    assert "cannot be read back" in (failed.last_error or "")

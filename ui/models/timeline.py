@@ -50,6 +50,8 @@ _KIND_LABELS = {
     EntryKind.COMMUNICATION: "Comms",
     EntryKind.CORRECTION: "Correction",
     EntryKind.REMOTE: "Remote",
+    EntryKind.STATUS_UPDATE: "Update",
+    EntryKind.IMPORTED: "Imported",
 }
 _GREY = QColor("#8a8a8a")
 _ERROR = QColor("#c62828")
