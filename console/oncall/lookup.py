@@ -10,6 +10,7 @@ whole cache. Shifts that never end are looked up on their own.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections import defaultdict
@@ -229,17 +230,23 @@ def on_call_at(
     return found
 
 
+@functools.lru_cache(maxsize=8192)
+def _reach(
+    kind: str, value: str, e164: str | None, label: str | None, problem: str | None, shown: str
+) -> ReachMethod:
+    """One reach method from its row. Cached: the same few hundred contacts come back
+    in every answer (the emergency view re-reads each minute), and the values are
+    immutable named tuples."""
+    return ReachMethod(_KINDS.get(kind, ReachKind.PHONE), value, e164, label or "", problem, shown)
+
+
 def _on_call_person(rows: Sequence[Sequence[Any]]) -> OnCallPerson:
     """One covering shift's rows (one per reach method of its contact) as a person."""
     _sid, _id, start, end, name, email, layer, override, contact, known, mail = rows[0][:11]
     return OnCallPerson(
         name=known or name,
         email=mail or email,
-        reach=tuple(
-            ReachMethod(_KINDS.get(r[11], ReachKind.PHONE), r[12], r[13], r[14] or "", r[15], r[16])
-            for r in rows
-            if r[11] is not None
-        ),
+        reach=tuple(_reach(*r[11:17]) for r in rows if r[11] is not None),
         contact_id=contact,
         shift_start=parse_utc(start),
         shift_end=parse_utc(end),
