@@ -146,8 +146,8 @@ class RunbookLibrary:
             )
         return hits
 
-    def linked(self, source_path: str, target: str) -> RunbookDocument:
-        """The runbook a relative link (``../db/failover.md``) in the file at
+    def linked(self, source_path: str, target: str) -> int:
+        """The id of the runbook a relative link (``../db/failover.md``) in the file at
         ``source_path`` points at. NotFoundError names the file when it was never
         imported (or was removed)."""
         wanted = os.path.normpath(os.path.join(os.path.dirname(source_path), target))
@@ -158,7 +158,7 @@ class RunbookLibrary:
                 f"{wanted} is not in the runbook library: import its folder "
                 "(File → Import runbooks) to follow links to it"
             )
-        return self.get(int(row[0]))
+        return int(row[0])
 
     def get(self, runbook_id: int | str) -> RunbookDocument:
         """A runbook by row id or by its slug (front-matter ``id``). NotFoundError if gone."""

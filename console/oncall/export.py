@@ -302,3 +302,12 @@ def answer_text(answer: OnCallAnswer, *, now: datetime, tz: tzinfo | None) -> st
     if answer.warnings:
         lines += ["", "Warnings:", *(f"  ! {w}" for w in answer.warnings)]
     return "\n".join(lines)
+
+
+def cache_ages(answer: OnCallAnswer, now: datetime) -> str:
+    """How old the cached schedules and contacts behind ``answer`` are, in one sentence."""
+    return (
+        f"Schedules cached {describe_age(answer.schedules_cached_at, now)} "
+        f"({answer.schedules_source or 'never imported'}); contacts cached "
+        f"{describe_age(answer.people_cached_at, now)}."
+    )

@@ -29,10 +29,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.domain.freshness import describe_age
 from console.domain.oncall import LevelStatus, OnCallAnswer, TargetStatus
 from console.oncall import OnCallDirectory
-from console.oncall.export import gap_notices, local_time
+from console.oncall.export import cache_ages, gap_notices, local_time
 from ui.context import UiContext
 from ui.incident_view import report_failure
 from ui.oncall.printout import chain_html, print_page, save_pdf
@@ -259,12 +258,7 @@ class EmergencyView(QWidget):
         self._shown = seq
         self.answer = answer
         now = self._directory.now()
-        self.freshness.setText(
-            f"As of {local_time(answer.at)}. Schedules cached "
-            f"{describe_age(answer.schedules_cached_at, now)}"
-            f" ({answer.schedules_source or 'never imported'}); contacts cached "
-            f"{describe_age(answer.people_cached_at, now)}."
-        )
+        self.freshness.setText(f"As of {local_time(answer.at)}. {cache_ages(answer, now)}")
         lines = list(answer.warnings)
         for status in answer.schedules:
             lines += [f"{status.name}: {notice}" for notice in gap_notices(status, None)]

@@ -57,7 +57,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from console.ops.incidents import Outcome
-    from console.ops.queries import Queries
     from console.render import RenderedPart, RenderedRunbook, RunbookAssembly
 
 log = logging.getLogger(__name__)
@@ -102,11 +101,6 @@ def staleness_text(document: RunbookDocument, today: Any) -> str:
 def muted_color() -> str:
     """Secondary text (paths, warnings), readable on the palette in use."""
     return "#9198a1" if is_dark() else "#59636e"
-
-
-def done_steps(queries: Queries, incident_id: int, slug: str) -> frozenset[int]:
-    """Steps of runbook ``slug`` logged done in the incident's timeline."""
-    return queries.runbook_steps_done(incident_id, slug)
 
 
 def open_external(url: QUrl) -> bool:
@@ -353,7 +347,7 @@ class RunbookViewer(QWidget):
             parts = None if cached is not None else render_progressively(document.body, dark=dark)
             first = None if parts is None or token.cancelled else next(parts)
             done = (
-                done_steps(queries, incident_id, document.slug)
+                queries.runbook_steps_done(incident_id, document.slug)
                 if incident_id is not None
                 else frozenset()
             )
@@ -585,9 +579,9 @@ class RunbookViewer(QWidget):
         """Open the imported runbook a relative link points at, at its ``anchor``."""
         library = self._library
 
-        def found(document: RunbookDocument) -> None:
+        def found(runbook_id: int) -> None:
             self._pending_anchor = anchor
-            self.open_runbook(document.id)
+            self.open_runbook(runbook_id)
 
         self._context.runner.read(
             lambda: library.linked(source.path, target),
@@ -674,7 +668,7 @@ class RunbookViewer(QWidget):
         seq = self._done_seq
         queries = self._context.workspace.queries
         self._context.runner.read(
-            lambda: done_steps(queries, incident_id, document.slug),
+            lambda: queries.runbook_steps_done(incident_id, document.slug),
             lambda done: self._on_done_steps(seq, document.slug, incident_id, done),
             lambda error: report_failure(self._context.events, error, "Reading the done steps"),
         )

@@ -9,14 +9,13 @@ warnings. "Emergency view" opens the full page for the same service.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QGroupBox, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from console.domain.freshness import describe_age
 from console.domain.oncall import OnCallAnswer
 from console.oncall import OnCallDirectory
+from console.oncall.export import cache_ages
 from ui.context import UiContext
 from ui.oncall.widgets import PersonBlock
 from ui.theme import alert_color, is_dark
@@ -134,15 +133,7 @@ class ServiceOnCall(QGroupBox):
             self._label(f"{more} more level{'s' if more > 1 else ''} in the emergency view.")
         for warning in answer.warnings:
             self._label(warning, alert=True)
-        self._label(self._ages(answer, self._directory.now())).setObjectName("mutedLabel")
-
-    @staticmethod
-    def _ages(answer: OnCallAnswer, now: datetime) -> str:
-        return (
-            f"Schedules cached {describe_age(answer.schedules_cached_at, now)} "
-            f"({answer.schedules_source or 'never imported'}); contacts cached "
-            f"{describe_age(answer.people_cached_at, now)}."
-        )
+        self._label(cache_ages(answer, self._directory.now())).setObjectName("mutedLabel")
 
     @Slot()
     def _open_emergency(self) -> None:
