@@ -220,6 +220,43 @@ def _scan(text: str) -> tuple[list[int], list[int], dict[str, str], bool]:
     return sections, fallbacks, references, fence is not None or in_comment or html_tag is not None
 
 
+def fenced_lines(lines: list[str]) -> list[bool]:
+    """Which lines belong to a code block, by the fence rules of :func:`_scan`
+    (superfences): a block closes only on its opening fence exactly, at the same
+    indentation; a less indented line, or the end of the text, abandons it, and
+    its lines up to there then open no fence."""
+    inside = [False] * len(lines)
+    plain_until = 0  # lines before it were in an abandoned fence: they open none
+    number = 0
+    while number < len(lines):
+        line = lines[number]
+        opened = (
+            _FENCE_OPEN.match(line)
+            if number >= plain_until and ("`" in line or "~" in line)
+            else None
+        )
+        if opened is None or (opened.group(1)[0] == "`" and "`" in line[opened.end() :]):
+            number += 1
+            continue
+        marker, prefix = opened.group(1), line[: opened.start(1)]
+        closing = re.compile(re.escape(marker) + r"[ \t]*$")
+        end = number + 1
+        while end < len(lines):
+            later = lines[end]
+            if later.strip():
+                if len(later) - len(later.lstrip(" \t>")) < len(prefix):
+                    break  # abandoned by a less indented line
+                if closing.match(later, len(prefix)):
+                    inside[number : end + 1] = [True] * (end + 1 - number)
+                    break
+            end += 1
+        if inside[number]:
+            number = end + 1
+        else:  # abandoned: plain text, the scan goes on after the opener
+            plain_until, number = end + 1, number + 1
+    return inside
+
+
 def _abandon(
     fence: tuple[str, re.Pattern[str], int],
     sections: list[int],

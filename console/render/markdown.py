@@ -48,7 +48,7 @@ from pygments.lexer import Lexer
 from pygments.lexers import TextLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
 
-from console.render.chunks import CHUNK_CHARS, split_runbook
+from console.render.chunks import CHUNK_CHARS, fenced_lines, split_runbook
 from console.render.sanitize import (
     CODE_TOKEN,
     RESERVED_ANCHOR,
@@ -66,7 +66,6 @@ STEP_SECTION = re.compile(
 
 _TEMPLATE = re.compile(r"\{\{[<%].*?[%>]\}\}|\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}")
 _CODE_SPAN = re.compile(r"(`+)(?!`).*?[^`]\1(?!`)")
-_FENCE_OPEN = re.compile(r"[ \t>]*(`{3,}|~{3,})")
 _UNSAFE_INPUT = re.compile("[\x00\x02\x03\ue000-\ue003]")
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 
@@ -307,21 +306,13 @@ def protect_templates(text: str, templates: list[str]) -> str:
         templates.append(match.group(0))
         return f"\ue000{len(templates) - 1}\ue001"
 
+    lines = text.split("\n")
+    fenced = fenced_lines(lines)  # the code blocks superfences will see
     out: list[str] = []
-    fence: str | None = None
-    for line in text.split("\n"):
-        if fence is not None:
-            stripped = line.lstrip(" \t>")
-            if stripped.startswith(fence) and not stripped.lstrip(fence[0]).strip():
-                fence = None
+    for index, line in enumerate(lines):
+        if fenced[index]:
             out.append(line)
             continue
-        if ("`" in line or "~" in line) and (opened := _FENCE_OPEN.match(line)):
-            marker = opened.group(1)
-            if marker[0] == "~" or "`" not in line[opened.end() :]:
-                fence = marker
-                out.append(line)
-                continue
         if "{" not in line:
             out.append(line)
         elif "`" not in line:

@@ -294,3 +294,21 @@ def test_render_cache_is_a_bounded_lru_keyed_by_content_and_theme() -> None:
     assert len(cache) == 2
     assert cache.get(render_key(texts[1], False)) is None  # the least recently used went
     assert cache.get(render_key(texts[0], True)) is None
+
+
+def test_placeholders_after_an_unclosed_fence_are_protected_in_whole_and_in_parts() -> None:
+    """Found by the property test: a fence nothing closes is text (superfences), so a
+    placeholder after it is shown as a template whether the document is cut or not."""
+    from console.render.markdown import protect_templates
+
+    text = (
+        "```\nunclosed\n\n1. Step with code:\n\n    ```bash\n    ls -l\n    ```\n\n"
+        "```\nunclosed\n\nPlain paragraph with `code` and {{ .Values.x }}.\n\n"
+        "1. Step with code:\n\n    ```bash\n    ls -l\n    ```"
+    )
+    templates: list[str] = []
+    protected = protect_templates(text, templates)
+    assert templates == ["{{ .Values.x }}"]
+    assert "{{" not in protected
+    whole = render_runbook(text).html
+    assert '<code class="template">{{ .Values.x }}</code>' in whole
