@@ -7,14 +7,24 @@ Every listing command has ``--json`` with a stable shape (documented in the READ
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from console import __version__
+from console.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    GuiLauncher,
+    GuiRequest,
+)
+from console.cli.common import Parser as _Parser
+from console.cli.common import emit as _emit
+from console.cli.common import import_exit as _import_exit
+from console.cli.common import import_with as _import_with
+from console.cli.common import open_workspace as _open
 from console.domain.errors import (
     ConsoleError,
     DatabaseCorruptError,
@@ -24,24 +34,17 @@ from console.domain.errors import (
 from console.domain.incident import parse_role, parse_severity, parse_status
 from console.paths import data_dir, database_path, demo_dir
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+#: Command areas with a module of their own (``console/cli/<area>.py``). Each has
+#: ``add_parsers(commands, importing)`` (``importing``: the ``import`` sub-commands) and
+#: ``HANDLERS``, a dict from top-level command name to ``handler(args, folder, out) -> int``.
+#: ``build_parser`` imports every area, so an area keeps heavy imports inside its handlers.
+AREAS: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class GuiRequest:
-    folder: Path
-    demo: bool
-    actor: str | None
-    no_error_windows: bool
+def _area(name: str) -> Any:
+    from importlib import import_module
 
-
-GuiLauncher = Callable[[GuiRequest], int]
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # exit 2 with the usage, as argparse does
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+    return import_module(f"console.cli.{name}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -234,6 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--json", action="store_true")
 
     _sync_parsers(commands)
+    for name in AREAS:
+        _area(name).add_parsers(commands, importing)
 
     db = commands.add_parser("db", help="check, back up and restore the database").add_subparsers(
         dest="action", metavar="ACTION", required=True, parser_class=_Parser
@@ -370,6 +375,10 @@ def main(
             return _sync(args, folder, out)
         if args.command == "actions":
             return _actions(args, folder, out)
+        for name in AREAS:
+            handler = _area(name).HANDLERS.get(args.command)
+            if handler is not None:
+                return int(handler(args, folder, out))
         return _incident(args, folder, out)
     except ConsoleError as error:
         print(f"responder-console: {error}", file=sys.stderr)
@@ -383,25 +392,6 @@ def _gui_from_entry_point() -> GuiLauncher | None:
         launcher: GuiLauncher = point.load()
         return launcher
     return None
-
-
-def _open(args: argparse.Namespace, folder: Path) -> Any:
-    from console.ops.workspace import Workspace
-
-    workspace = Workspace.open(folder, actor=args.actor)
-    if args.demo:
-        from console.demo import ensure_demo
-
-        ensure_demo(workspace)
-    return workspace
-
-
-def _emit(out: TextIO, as_json: bool, document: Any, text: str) -> None:
-    if as_json:
-        json.dump(document, out, indent=2, ensure_ascii=False)
-        out.write("\n")
-    else:
-        out.write(text + ("\n" if text and not text.endswith("\n") else ""))
 
 
 def _incident(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
@@ -662,30 +652,6 @@ def _import(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
         + (f", {len(report.skipped)} folder READMEs skipped." if report.skipped else "."),
     )
     return code
-
-
-def _import_with(
-    args: argparse.Namespace, folder: Path, run: Callable[[Any, list[Path]], Any]
-) -> Any:
-    """Run an import on the workspace of ``folder`` over the paths given."""
-    workspace = _open(args, folder)
-    try:
-        return run(workspace, [Path(p) for p in args.paths])
-    finally:
-        workspace.close()
-
-
-def _import_exit(refused: Sequence[Any], read_any: bool, notes: Sequence[str] = ()) -> int:
-    """Refusals (``PATH: reason``) and notes on stderr; 0 all read, 3 some refused, 1 none."""
-    for refusal in refused:
-        line = getattr(refusal, "line", None)
-        where = f"{refusal.path}:{line}" if line else refusal.path
-        print(f"{where}: {refusal.reason}", file=sys.stderr)
-    for note in notes:
-        print(note, file=sys.stderr)
-    if refused:
-        return EXIT_PARTIAL if read_any else EXIT_FAILED
-    return EXIT_OK
 
 
 def _import_catalog(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
