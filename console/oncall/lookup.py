@@ -5,7 +5,9 @@ SQL on stdlib sqlite3, like :mod:`console.snapshot`. The interval lookup uses
 the ``shifts.start_at`` index over a bounded range: a shift covering ``at``
 started after ``at - longest shift`` (each schedule keeps its longest finite
 shift), so the scan reads the few shifts that started in that window, not the
-whole cache. Shifts that never end are looked up on their own.
+whole cache. Shifts that never end are looked up on their own. The contact
+directory and the schedule rows are kept between answers while the database's
+change tokens for them (migration 0009, renewed by triggers) stay the same.
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ import functools
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import groupby
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from console.domain.oncall import (
     FOREVER_END,
@@ -45,6 +47,7 @@ from console.storage.models import format_utc, parse_utc
 
 PEOPLE_SET, SCHEDULES_SET = "people", "schedules"
 _FOREVER = format_utc(FOREVER_END)
+T = TypeVar("T")
 
 
 class _ScheduleRow(NamedTuple):
@@ -140,7 +143,15 @@ def answer(
 # ----------------------------------------------------------------- schedules
 
 
-def _schedule_rows(raw: sqlite3.Connection, ids: Sequence[int] | None) -> list[_ScheduleRow]:
+def _schedule_rows(raw: sqlite3.Connection, ids: Sequence[int] | None) -> tuple[_ScheduleRow, ...]:
+    """The schedules (all, or ``ids``) by name; kept while the schedules do not change."""
+    what = None if ids is None else tuple(ids)
+    return _kept(raw, "schedules", ("rows", what), lambda: _read_schedule_rows(raw, ids))
+
+
+def _read_schedule_rows(
+    raw: sqlite3.Connection, ids: Sequence[int] | None
+) -> tuple[_ScheduleRow, ...]:
     sql = (
         "SELECT id, key, name, time_zone, longest_shift_s, has_permanent, covered_until "
         "FROM schedules"
@@ -150,10 +161,10 @@ def _schedule_rows(raw: sqlite3.Connection, ids: Sequence[int] | None) -> list[_
         sql += f" WHERE id IN ({','.join('?' * len(ids))})"
         params = tuple(ids)
     rows = raw.execute(sql + " ORDER BY name COLLATE NOCASE, id", params).fetchall()
-    return [
+    return tuple(
         _ScheduleRow(r[0], r[1], r[2], r[3], r[4], bool(r[5]), parse_utc(r[6]) if r[6] else None)
         for r in rows
-    ]
+    )
 
 
 #: REACH_ORDER as SQL: calls first, then texts, chat and e-mail; flagged after good ones
@@ -165,52 +176,37 @@ _REACH_RANK = (
 _KINDS = {kind.value: kind for kind in ReachKind}
 
 
-#: Who is on call in each schedule at :at, in one statement: the shifts covering :at (an
-#: index range on start_at bounded by the longest shift, plus the rare shifts that never
-#: end), each with its contact found by vendor id, then e-mail, then name, and that
-#: contact's reach methods in REACH_ORDER (one row per method). on_call_at then keeps, per
-#: schedule, the shifts of the best (override, priority): the rule of
-#: console.domain.oncall.on_duty, which a test holds this to. (Ranking in SQL with rank()
-#: OVER cost 0.6 ms more per answer in oncall_lookup.)
-_WINNERS_SQL = """
-WITH covering AS (
-    SELECT id, schedule_id, start_at, end_at, person_name, person_key, person_email,
-           person_ref, layer, priority, override
-    FROM shifts WHERE start_at <= :at AND start_at > :low AND end_at > :at
-      AND (:only IS NULL OR schedule_id IN (SELECT value FROM json_each(:only)))
-    UNION ALL
-    SELECT id, schedule_id, start_at, end_at, person_name, person_key, person_email,
-           person_ref, layer, priority, override
-    FROM shifts
-    WHERE schedule_id IN (SELECT id FROM schedules WHERE has_permanent)
-      AND end_at >= :forever AND start_at <= :low
-      AND (:only IS NULL OR schedule_id IN (SELECT value FROM json_each(:only)))
-), matched AS MATERIALIZED (
-    SELECT *, coalesce(
-        (SELECT p.id FROM people p WHERE p.vendor_ref = covering.person_ref),
-        (SELECT p.id FROM people p WHERE p.email = covering.person_email),
-        (SELECT p.id FROM people p WHERE p.name_key = covering.person_key ORDER BY p.id LIMIT 1)
-    ) AS contact_id
-    FROM covering
-)
-SELECT w.schedule_id, w.id, w.start_at, w.end_at, w.person_name, w.person_email, w.layer,
-       w.override, w.contact_id, p.name, p.email,
-       r.kind, r.value, r.e164, r.label, r.problem, r.formatted, w.priority
-FROM matched w
-LEFT JOIN people p ON p.id = w.contact_id
-LEFT JOIN reach_methods r ON r.person_id = w.contact_id
-ORDER BY w.schedule_id, w.start_at, w.person_name, w.id, {rank}, r.problem IS NOT NULL, r.position
-""".format(rank=_REACH_RANK.replace("kind", "r.kind"))
+#: The shifts covering :at: an index range on start_at bounded by the longest shift, plus
+#: the rare shifts that never end. on_call_at keeps, per schedule, the shifts of the best
+#: (override, priority) — the rule of console.domain.oncall.on_duty, which a test holds
+#: this to — and finds each person in the contact directory. (Matching contacts and
+#: joining reach methods in this statement, with three correlated subqueries per shift,
+#: cost about 1.5 ms per answer in oncall_lookup; the directory costs a token read.)
+_COVERING_SQL = """
+SELECT schedule_id, id, start_at, end_at, person_name, person_email, person_ref, person_key,
+       layer, override, priority
+FROM shifts WHERE start_at <= :at AND start_at > :low AND end_at > :at
+  AND (:only IS NULL OR schedule_id IN (SELECT value FROM json_each(:only)))
+UNION ALL
+SELECT schedule_id, id, start_at, end_at, person_name, person_email, person_ref, person_key,
+       layer, override, priority
+FROM shifts
+WHERE schedule_id IN (SELECT id FROM schedules WHERE has_permanent)
+  AND end_at >= :forever AND start_at <= :low
+  AND (:only IS NULL OR schedule_id IN (SELECT value FROM json_each(:only)))
+ORDER BY 1, 3, 5, 2
+"""
+
+#: stored instants come back in every answer (a shift covers many lookups): parse once
+_instant = functools.lru_cache(maxsize=65536)(parse_utc)
 
 
 def on_call_at(
     raw: sqlite3.Connection, at: datetime, longest_s: int, ids: Sequence[int] | None = None
 ) -> dict[int, list[OnCallPerson]]:
-    """Who is on call at ``at`` in every schedule (or those in ``ids``) that has someone.
-
-    One statement; a person with three reach methods comes back as three rows."""
+    """Who is on call at ``at`` in every schedule (or those in ``ids``) that has someone."""
     rows = raw.execute(
-        _WINNERS_SQL,
+        _COVERING_SQL,
         {
             "at": format_utc(at),
             "low": format_utc(at - timedelta(seconds=longest_s)),
@@ -218,38 +214,28 @@ def on_call_at(
             "only": None if ids is None else json.dumps(list(ids)),
         },
     ).fetchall()
+    people = directory(raw)
     found: dict[int, list[OnCallPerson]] = {}
-    for schedule_id, schedule_rows in groupby(rows, key=itemgetter(0)):
-        shifts = [list(group) for _id, group in groupby(schedule_rows, key=itemgetter(1))]
-        best = max((bool(group[0][7]), group[0][17]) for group in shifts)
+    for schedule_id, group in groupby(rows, key=itemgetter(0)):
+        shifts = list(group)
+        best = max((row[9], row[10]) for row in shifts)  # overrides, then the higher layer
         found[schedule_id] = [
-            _on_call_person(group)
-            for group in shifts
-            if (bool(group[0][7]), group[0][17]) == best  # overrides, then the higher layer
+            _on_call_person(people, row) for row in shifts if (row[9], row[10]) == best
         ]
     return found
 
 
-@functools.lru_cache(maxsize=8192)
-def _reach(
-    kind: str, value: str, e164: str | None, label: str | None, problem: str | None, shown: str
-) -> ReachMethod:
-    """One reach method from its row. Cached: the same few hundred contacts come back
-    in every answer (the emergency view re-reads each minute), and the values are
-    immutable named tuples."""
-    return ReachMethod(_KINDS.get(kind, ReachKind.PHONE), value, e164, label or "", problem, shown)
-
-
-def _on_call_person(rows: Sequence[Sequence[Any]]) -> OnCallPerson:
-    """One covering shift's rows (one per reach method of its contact) as a person."""
-    _sid, _id, start, end, name, email, layer, override, contact, known, mail = rows[0][:11]
+def _on_call_person(people: _Matches, row: Sequence[Any]) -> OnCallPerson:
+    """One covering shift's row as a person, with what the contacts know of them."""
+    _sid, _id, start, end, name, email, ref, key, layer, override, _priority = row
+    known = people.lookup(ref, email, key)
     return OnCallPerson(
-        name=known or name,
-        email=mail or email,
-        reach=tuple(_reach(*r[11:17]) for r in rows if r[11] is not None),
-        contact_id=contact,
-        shift_start=parse_utc(start),
-        shift_end=parse_utc(end),
+        name=known.name if known else name,
+        email=(known.email if known else None) or email,
+        reach=known.reach if known else (),
+        contact_id=known.id if known else None,
+        shift_start=_instant(start),
+        shift_end=_instant(end),
         override=bool(override),
         layer=layer or "",
     )
@@ -413,33 +399,62 @@ class _Matches:
     by_name: dict[str, _Known]
 
     def find(self, shift: Shift) -> _Known | None:
-        if shift.ref and shift.ref in self.by_ref:
-            return self.by_ref[shift.ref]
-        if shift.email and shift.email.lower() in self.by_email:
-            return self.by_email[shift.email.lower()]
-        return self.by_name.get(name_key(shift.person))
+        return self.lookup(shift.ref, shift.email, name_key(shift.person))
+
+    def lookup(self, ref: str | None, email: str | None, key: str | None) -> _Known | None:
+        """By vendor id, then e-mail (any case), then name key."""
+        if ref and ref in self.by_ref:
+            return self.by_ref[ref]
+        if email and email.lower() in self.by_email:
+            return self.by_email[email.lower()]
+        return self.by_name.get(key) if key else None
 
 
 def match_people(raw: sqlite3.Connection, shifts: Iterable[Shift]) -> _Matches:
-    """The contacts behind ``shifts``: by vendor id, then e-mail, then name (4 queries)."""
-    listed = list(shifts)
-    refs = sorted({s.ref for s in listed if s.ref})
-    emails = sorted({s.email.lower() for s in listed if s.email})
-    names = sorted({name_key(s.person) for s in listed if s.person})
-    rows: dict[int, tuple[str, str | None, str | None, str]] = {}
-    for column, values in (("vendor_ref", refs), ("email", emails), ("name_key", names)):
-        if values:
-            for person_id, name, email, ref, key in raw.execute(
-                "SELECT id, name, email, vendor_ref, name_key FROM people "
-                f"WHERE {column} IN ({','.join('?' * len(values))}) ORDER BY id",
-                values,
-            ):
-                rows[person_id] = (name, email, ref, key)
-    reach = reach_of(raw, list(rows))
+    """The contacts behind ``shifts``: by vendor id, then e-mail, then name."""
+    del shifts  # the directory holds everyone; kept so callers say what they match
+    return directory(raw)
+
+
+#: (database file, set, what) → (the set's change token, what was built under it)
+_KEPT: dict[tuple[str, str, object], tuple[bytes, Any]] = {}
+_KEPT_MOST = 16
+
+
+def _kept(raw: sqlite3.Connection, watched: str, what: object, build: Callable[[], T]) -> T:
+    """``build()``, reused while the database's change token for ``watched`` (renewed
+    by triggers on every write to the set's tables, migration 0009) stays the same."""
+    path = raw.execute("PRAGMA database_list").fetchone()[2]
+    token = raw.execute("SELECT token FROM change_tokens WHERE name = ?", (watched,)).fetchone()[0]
+    key = (path, watched, what)
+    kept = _KEPT.get(key) if path else None
+    if kept is not None and kept[0] == token:
+        value: T = kept[1]
+        return value
+    value = build()
+    if path:
+        while len(_KEPT) >= _KEPT_MOST:
+            del _KEPT[next(iter(_KEPT))]
+        _KEPT[key] = (token, value)
+    return value
+
+
+def directory(raw: sqlite3.Connection) -> _Matches:
+    """Every contact by vendor id, e-mail and name, with reach methods in REACH_ORDER.
+
+    Kept while the contacts do not change: every on-call answer matches its shifts
+    here instead of in SQL."""
+    return _kept(raw, "people", "directory", lambda: _build_directory(raw))
+
+
+def _build_directory(raw: sqlite3.Connection) -> _Matches:
+    reach = reach_of(raw, None)
     by_ref: dict[str, _Known] = {}
     by_email: dict[str, _Known] = {}
     by_name: dict[str, _Known] = {}
-    for person_id, (name, email, ref, key) in rows.items():
+    for person_id, name, email, ref, key in raw.execute(
+        "SELECT id, name, email, vendor_ref, name_key FROM people ORDER BY id"
+    ):
         known = _Known(person_id, name, email, reach.get(person_id, ()))
         if ref:
             by_ref[ref] = known
@@ -449,21 +464,25 @@ def match_people(raw: sqlite3.Connection, shifts: Iterable[Shift]) -> _Matches:
     return _Matches(by_ref, by_email, by_name)
 
 
-def reach_of(raw: sqlite3.Connection, ids: Sequence[int]) -> dict[int, tuple[ReachMethod, ...]]:
-    """Each person's reach methods in :data:`REACH_ORDER` (stored order within a kind)."""
+def reach_of(
+    raw: sqlite3.Connection, ids: Sequence[int] | None
+) -> dict[int, tuple[ReachMethod, ...]]:
+    """Each person's (those in ``ids``, or everyone's) reach methods in :data:`REACH_ORDER`
+    (stored order within a kind)."""
     found: dict[int, list[ReachMethod]] = defaultdict(list)
-    if ids:
-        for person_id, kind, value, e164, label, problem, formatted in raw.execute(
-            "SELECT person_id, kind, value, e164, label, problem, formatted FROM reach_methods "
-            f"WHERE person_id IN ({','.join('?' * len(ids))}) "
-            f"ORDER BY person_id, {_REACH_RANK}, problem IS NOT NULL, position",
-            list(ids),
-        ):
-            found[person_id].append(
-                ReachMethod(
-                    _KINDS.get(kind, ReachKind.PHONE), value, e164, label or "", problem, formatted
-                )
+    if ids is not None and not ids:
+        return {}
+    where = "" if ids is None else f"WHERE person_id IN ({','.join('?' * len(ids))}) "
+    for person_id, kind, value, e164, label, problem, formatted in raw.execute(
+        "SELECT person_id, kind, value, e164, label, problem, formatted FROM reach_methods "
+        f"{where}ORDER BY person_id, {_REACH_RANK}, problem IS NOT NULL, position",
+        list(ids or ()),
+    ):
+        found[person_id].append(
+            ReachMethod(
+                _KINDS.get(kind, ReachKind.PHONE), value, e164, label or "", problem, formatted
             )
+        )
     return {person_id: tuple(methods) for person_id, methods in found.items()}
 
 

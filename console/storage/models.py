@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -378,6 +379,17 @@ class ReachMethodRow(Base):
     problem: Mapped[str | None]
 
     __table_args__ = (UniqueConstraint("person_id", "kind", "value"),)
+
+
+class ChangeToken(Base):
+    """A random value renewed by triggers whenever a watched set changes (migration
+    0009): ``people`` (people, reach methods) and ``schedules``. Readers that keep
+    something built from a set reuse it while the token is the same."""
+
+    __tablename__ = "change_tokens"
+
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    token: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Team(Base):

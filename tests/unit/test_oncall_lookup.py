@@ -4,6 +4,7 @@ overrides, gaps, the cache horizon, escalation chains, contacts and the iCalenda
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -353,3 +354,37 @@ def test_lookup_agrees_with_on_duty_and_coverage_gaps(
         intervals = [(s.start, s.end) for s in draft.shifts]
         end = max((b for _, b in intervals), default=at)
         assert holes[draft.key] == (coverage_gaps(intervals, at, end) if end > at else [])
+
+
+def test_kept_contacts_and_schedules_follow_every_write(db: Database, tmp_path: Path) -> None:
+    """The lookup keeps its contact directory and schedule rows between answers; any
+    write to people, reach methods or schedules — from this connection, another one,
+    or plain SQL that no importer knows of — is seen by the next answer."""
+    clock = ManualClock(datetime(2026, 10, 24, tzinfo=UTC))
+    rota = write(tmp_path, "rota.ics", alternating_ics("Europe/London", "20261024"))
+    import_people_and_schedules(db, [write(tmp_path, "c.csv", CONTACTS), rota], clock=clock)
+    at = datetime(2026, 10, 24, 12, tzinfo=UTC)
+
+    def first_person() -> tuple[str, str, tuple[str | None, ...]]:
+        [status] = who_is_on_call(db, at).schedules
+        [person] = status.on_call
+        return status.name, person.name, tuple(r.e164 for r in person.reach if r.e164)
+
+    assert first_person() == ("Rota", "Ana Lima", ("+442079460111",))
+    assert first_person() == ("Rota", "Ana Lima", ("+442079460111",))  # kept, same answer
+    with db.raw_writer() as raw:  # a reach method changed behind every importer's back
+        raw.execute("UPDATE reach_methods SET e164 = '+442079460999' WHERE e164 = '+442079460111'")
+    assert first_person()[2] == ("+442079460999",)
+    other = sqlite3.connect(db.path)  # another connection, as another process would be
+    try:
+        with other:
+            other.execute("UPDATE people SET name = 'Ana Lima-Souza' WHERE email = 'ana@x.example'")
+        assert first_person()[1] == "Ana Lima-Souza"
+        with other:
+            other.execute("DELETE FROM people WHERE email = 'ana@x.example'")
+        assert first_person()[1:] == ("Ana Lima", ())  # the shift's own name, no numbers
+        with other:
+            other.execute("UPDATE schedules SET name = 'Renamed rota'")
+        assert first_person()[0] == "Renamed rota"
+    finally:
+        other.close()
