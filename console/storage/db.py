@@ -52,6 +52,7 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0007_sync",
     "0008_postmortem",
     "0009_change_tokens",
+    "0010_word_index_without_prefix",
 )
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 
