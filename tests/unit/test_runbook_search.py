@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from console.importers.runbooks import import_runbooks
 from console.search.runbooks import MARK_END, MARK_START, search
@@ -182,5 +185,70 @@ def test_first_match_skips_false_starts_inside_other_words() -> None:
     assert _first_match(body, marker, ("not", "ready")) == body.index("NOT")
     many = "knot " * (_CANDIDATES + 10) + "not here"  # past the anchored tries: a scan
     assert _first_match(many, marker, ("not",)) == many.index("not here")
-    assert _first_match("nothing at all", marker, ("not", "ready")) == 0
-    assert _first_match("plain", None, ()) == 0
+    assert _first_match("nothing at all", marker, ("not", "ready")) == -1
+    assert _first_match("plain", None, ()) == -1
+
+
+@given(
+    body=st.text(alphabet="ab NOTnot.İ-\n", max_size=120),
+    chunk=st.integers(min_value=1, max_value=16),
+)
+def test_first_match_agrees_with_a_plain_scan(body: str, chunk: int) -> None:
+    """Piecewise lower-casing never changes the answer: the first place the marker
+    matches, whatever the piece size and wherever pieces cut an occurrence."""
+    from console.search.runbooks import _first_match, _marker
+
+    marker = _marker(["not", "ab"], prefix_last=True, words=True)
+    assert marker is not None
+    found = marker.search(body)
+    expected = found.start() if found else -1
+    assert _first_match(body, marker, ("not", "ab"), chunk) == expected
+
+
+def reference_snippet(body: str, marker: re.Pattern[str] | None) -> str:
+    """The snippet rule in its plainest form (whole-window fold, regex search and
+    sub): what make_snippet's shortcuts must agree with."""
+    from console.search.runbooks import MARK_END, MARK_START, SNIPPET_AFTER, SNIPPET_BEFORE
+
+    found = marker.search(body) if marker is not None else None
+    anchor = found.start() if found else 0
+    low = max(0, anchor - 4 * SNIPPET_BEFORE)
+    if low:
+        space = body.find(" ", low, anchor)
+        low = space + 1 if space >= 0 else low
+    high = anchor + 4 * SNIPPET_AFTER
+    text = " ".join(body[low:high].split())
+    first = marker.search(text) if marker is not None else None
+    start = first.start() if first else 0
+    begin = max(0, start - SNIPPET_BEFORE)
+    end = min(len(text), start + SNIPPET_AFTER)
+    if begin:
+        space = text.find(" ", begin)
+        begin = space + 1 if 0 <= space < start else begin
+    if end < len(text):
+        space = text.rfind(" ", start, end)
+        end = space if space > start else end
+    window = text[begin:end]
+    if marker is not None:
+        window = marker.sub(lambda m: f"{MARK_START}{m.group(0)}{MARK_END}", window)
+    return (
+        ("…" if begin or low else "")
+        + window
+        + ("…" if end < len(text) or high < len(body) else "")
+    )
+
+
+@given(
+    body=st.lists(
+        st.sampled_from(
+            ["pool", "Pool", "spool", "timeout", "tim", " ", "  ", "\n", "x", "(", "İ"]
+        ),
+        max_size=150,
+    ).map("".join),
+    prefix=st.booleans(),
+)
+def test_snippet_agrees_with_the_plain_rule(body: str, prefix: bool) -> None:
+    from console.search.runbooks import _marker, make_snippet
+
+    marker = _marker(["pool", "tim"], prefix_last=prefix, words=True)
+    assert make_snippet(body, marker, ("pool", "tim")) == reference_snippet(body, marker)
