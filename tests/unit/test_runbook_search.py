@@ -150,8 +150,8 @@ def test_short_last_words_are_not_prefixes() -> None:
     from console.search.runbooks import _prefix_worthy
 
     assert _prefix_worthy("certif")
-    assert _prefix_worthy("pod")
-    assert not _prefix_worthy("po")
+    assert _prefix_worthy("pods")
+    assert not _prefix_worthy("pod")
     assert not _prefix_worthy("SEV-1")  # the "1" would expand to every number
     assert not _prefix_worthy("--")
 
