@@ -5,6 +5,7 @@ verified here, and the stock ``minisign -Vm FILE -p PUB`` agrees with it.
 """
 
 from console.signing.minisign import (
+    CHUNK,
     INTERACTIVE,
     SENSITIVE,
     KdfLimits,
@@ -23,6 +24,7 @@ from console.signing.minisign import (
 )
 
 __all__ = [
+    "CHUNK",
     "INTERACTIVE",
     "SENSITIVE",
     "KdfLimits",
