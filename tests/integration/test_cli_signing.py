@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_cli import run
+from tests.integration.test_cli import REPO, run
 
 PASS = {"RESPONDER_CONSOLE_PACK_PASSPHRASE": "s3cret pass"}
 
@@ -81,3 +81,55 @@ def test_stock_minisign_accepts_keygen_output(tmp_path: Path) -> None:
     )  # fmt: skip
     result = run("verify", str(artifact), "--key", str(public), data_dir=None)
     assert result.returncode == 0, result.stderr
+
+
+def test_pack_build_trust_import_through_the_cli(tmp_path: Path) -> None:
+    public, secret = keygen(tmp_path)
+    data = tmp_path / "data"
+    source = tmp_path / "source"
+    (source / "runbooks").mkdir(parents=True)
+    for name in ("disk-full.md", "dns-failure.md"):
+        (source / "runbooks" / name).write_bytes((REPO / "runbooks" / name).read_bytes())
+    pack = tmp_path / "team.pack"
+    built = run(
+        "pack", "build", "--out", str(pack), "--key", str(secret), "--from", str(source),
+        "--expires", "30", "--pack-version", "4", "--publisher", "SRE team", "--json",
+        data_dir=data, env=PASS,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    document = json.loads(built.stdout)
+    assert set(document) == {
+        "file", "signature", "publisher", "version", "created", "expires", "files", "key_id",
+    }  # fmt: skip
+    assert (document["version"], document["files"]) == (4, 2)
+
+    checked = run("pack", "verify", str(pack), "--key", str(public), "--json", data_dir=data)
+    assert checked.returncode == 0, checked.stderr
+    assert json.loads(checked.stdout)["valid"] is True
+
+    unpinned = run("pack", "import", str(pack), data_dir=data)
+    assert unpinned.returncode == 1
+    assert "no trusted keys" in unpinned.stderr
+    pinned = run("pack", "trust", str(public), "--json", data_dir=data)
+    assert json.loads(pinned.stdout)["added"] is True
+    listing = json.loads(run("pack", "trusted", "--json", data_dir=data).stdout)
+    assert [k["key_id"] for k in listing] == [json.loads(pinned.stdout)["key_id"]]
+
+    imported = run("pack", "import", str(pack), "--json", data_dir=data)
+    assert imported.returncode == 0, imported.stderr
+    result = json.loads(imported.stdout)
+    assert (result["imported"], result["runbooks"], result["version"]) == (True, 2, 4)
+    found = run("search", "disk", "--json", data_dir=data)
+    assert found.returncode == 0
+    assert json.loads(found.stdout)
+
+    again = run("pack", "import", str(pack), "--json", data_dir=data)
+    assert again.returncode == 1
+    assert "rollback refused" in json.loads(again.stdout)["reason"]
+    installed = json.loads(run("pack", "installed", "--json", data_dir=data).stdout)
+    assert [(p["publisher"], p["version"]) for p in installed] == [("SRE team", 4)]
+
+    pack.write_bytes(pack.read_bytes()[:-10])
+    broken = run("pack", "verify", str(pack), "--key", str(public), data_dir=data)
+    assert broken.returncode == 1
+    assert "invalid" in broken.stderr
