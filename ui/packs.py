@@ -3,6 +3,7 @@ status-bar label that warns when the installed pack is expired or close to expir
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from PySide6.QtWidgets import QLabel, QProgressDialog, QWidget
 from console.packs import PackError, PackImportReport, expiry_notice, import_pack
 from ui.context import UiContext
 from ui.incident_view import report_failure
+
+log = logging.getLogger(__name__)
 
 
 class PackExpiryLabel(QLabel):
@@ -102,6 +105,8 @@ class PackImporter(QObject):
 
     def _done(self, report: PackImportReport) -> None:
         self._finish()
+        for path, reason in report.refused:
+            log.warning("content pack %s: %s: %s", report.pack.path.name, path, reason)
         self._on_imported(report)
 
     def _failed(self, error: BaseException) -> None:
@@ -118,4 +123,5 @@ def imported_message(report: PackImportReport) -> str:
         f"Imported content pack '{manifest.publisher}' v{manifest.version}: "
         f"{report.runbooks} runbooks, {report.services} services, {report.contacts} contacts, "
         f"{report.schedules} schedules, {report.templates} templates"
+        + (f"; {len(report.refused)} refused (see the log)" if report.refused else "")
     )

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from console.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Parser, emit
+from console.cli.common import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, Parser, emit
 
 PASSPHRASE_ENV = "RESPONDER_CONSOLE_PACK_PASSPHRASE"
 
@@ -343,10 +343,12 @@ def _workspace_action(args: argparse.Namespace, workspace: Any, out: TextIO) -> 
         emit(
             out,
             args.json,
-            [
-                {"key_id": k.key_id, "comment": k.comment, "added_at": _iso(k.added_at)}
-                for k in keys
-            ],
+            {
+                "keys": [
+                    {"key_id": k.key_id, "comment": k.comment, "added_at": _iso(k.added_at)}
+                    for k in keys
+                ]
+            },
             "\n".join(f"{k.key_id}  {k.comment}  (pinned {_iso(k.added_at)})" for k in keys)
             or "No pinned keys (pin one with: pack trust PUB)",
         )
@@ -356,19 +358,21 @@ def _workspace_action(args: argparse.Namespace, workspace: Any, out: TextIO) -> 
         emit(
             out,
             args.json,
-            [
-                {
-                    "publisher": p.publisher,
-                    "version": p.version,
-                    "key_id": p.key_id,
-                    "file": p.file_name,
-                    "files": p.files,
-                    "created": _iso(p.created),
-                    "expires": _iso(p.expires) if p.expires else None,
-                    "installed_at": _iso(p.installed_at),
-                }
-                for p in packs
-            ],
+            {
+                "packs": [
+                    {
+                        "publisher": p.publisher,
+                        "version": p.version,
+                        "key_id": p.key_id,
+                        "file": p.file_name,
+                        "files": p.files,
+                        "created": _iso(p.created),
+                        "expires": _iso(p.expires) if p.expires else None,
+                        "installed_at": _iso(p.installed_at),
+                    }
+                    for p in packs
+                ]
+            },
             "\n".join(
                 f"{p.publisher} v{p.version}  {p.files} files  installed {_iso(p.installed_at)}"
                 f"  expires {_iso(p.expires) if p.expires else 'never'}"
@@ -387,6 +391,7 @@ def _workspace_action(args: argparse.Namespace, workspace: Any, out: TextIO) -> 
         "schedules": report.schedules,
         "policies": report.policies,
         "templates": report.templates,
+        "refused": [{"path": path, "reason": reason} for path, reason in report.refused],
     }
     emit(
         out,
@@ -396,7 +401,9 @@ def _workspace_action(args: argparse.Namespace, workspace: Any, out: TextIO) -> 
         f"{report.services} services, {report.contacts} contacts, {report.schedules} schedules, "
         f"{report.policies} policies, {report.templates} templates",
     )
-    return EXIT_OK
+    for path, reason in report.refused:
+        print(f"{path}: {reason}", file=sys.stderr)
+    return EXIT_PARTIAL if report.refused else EXIT_OK
 
 
 def _iso(value: Any) -> str:

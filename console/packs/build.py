@@ -68,8 +68,8 @@ def workspace_files(
     raw: sqlite3.Connection, data_folder: Path, checklists: Path
 ) -> dict[str, Path]:
     """The files the workspace was filled from, still on disk: runbooks (by import root),
-    catalog files, calendar/vendor files of schedules and policies, the team's
-    communication templates and the checklist templates in use."""
+    catalog files, contact files, calendar/vendor files of schedules and policies, the
+    team's communication templates and the checklist templates in use."""
     files: dict[str, Path] = {}
     for path, root in raw.execute("SELECT path, source_root FROM runbooks ORDER BY path"):
         base = Path(root)
@@ -81,14 +81,25 @@ def workspace_files(
         "UNION SELECT source_file FROM catalog_owners WHERE source_file IS NOT NULL"
     )
     _add_by_name(files, "catalog", (Path(row[0]) for row in catalog))
-    oncall = raw.execute(
-        "SELECT source FROM schedules UNION SELECT source FROM escalation_policies"
+    # the people/on-call importer records "file:PATH" (vendor pulls record other sources)
+    oncall = _file_sources(
+        raw, "SELECT source FROM schedules UNION SELECT source FROM escalation_policies"
     )
-    _add_by_name(files, "oncall", (Path(row[0]) for row in oncall))
+    people = _file_sources(raw, "SELECT DISTINCT source FROM people") - oncall
+    _add_by_name(files, "oncall", sorted(oncall))
+    _add_by_name(files, "contacts", sorted(people))
     comms = data_folder / "templates" / "comms"
     _add_by_name(files, "templates/comms", sorted(comms.glob("*.md")) if comms.is_dir() else [])
     _add_by_name(files, "templates/checklists", sorted(checklists.glob("*.yaml")))
     return {name: path for name, path in files.items() if path.is_file()}
+
+
+def _file_sources(raw: sqlite3.Connection, query: str) -> set[Path]:
+    return {
+        Path(source.removeprefix("file:"))
+        for (source,) in raw.execute(query)
+        if isinstance(source, str) and source.startswith("file:")
+    }
 
 
 def _add_by_name(files: dict[str, Path], section: str, paths: Iterable[Path]) -> None:

@@ -24,7 +24,7 @@ from typing import IO
 
 from console.comms.templating import load_folders
 from console.comms.updates import VARIABLES
-from console.domain.errors import InvalidInputError
+from console.domain.errors import InvalidInputError, StorageError
 from console.importers.catalog import import_catalog
 from console.importers.oncall import import_people_and_schedules
 from console.importers.runbooks import import_runbooks
@@ -33,7 +33,6 @@ from console.packs.archive import (
     EXPIRY_WARNING_DAYS,
     PackError,
     VerifiedPack,
-    format_utc,
     verify_pack,
 )
 from console.signing import PublicKey
@@ -78,6 +77,9 @@ class PackImportReport:
     schedules: int
     policies: int
     templates: int
+    #: what the importers refused inside the pack (``PATH: reason``), as ``import`` lists it;
+    #: the rest of the pack is applied (a signed pack is the lead's data, refusals included)
+    refused: tuple[tuple[str, str], ...] = ()
 
 
 def trust_key(db: Database, key: PublicKey, now: datetime) -> bool:
@@ -147,7 +149,7 @@ def expiry_notice(db: Database, now: datetime) -> str | None:
         if pack.expires is None:
             continue
         left = pack.expires - now
-        when = format_utc(pack.expires)
+        when = pack.expires.strftime("%Y-%m-%d %H:%M UTC")
         if left <= timedelta(0):
             notices.append(
                 f"Content pack '{pack.publisher}' v{pack.version} expired on {when}: "
@@ -277,10 +279,15 @@ def _apply(
                     storage_time(now),
                 ),
             )
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(content, ignore_errors=True)
         if previous.exists():
             previous.rename(content)
+        if isinstance(error, sqlite3.Error):  # rolled back: say so, never a traceback
+            raise StorageError(
+                f"{db.path}: applying {pack.path.name} failed and was rolled back, "
+                f"nothing changed ({error})"
+            ) from error
         raise
     shutil.rmtree(previous, ignore_errors=True)
     return report
@@ -290,25 +297,28 @@ def _import_all(db: Database, content: Path, pack: VerifiedPack, now: datetime) 
     def clock() -> datetime:
         return now
 
-    def refuse(what: str, refused: list[tuple[str, str]]) -> None:
-        if refused:
-            where, reason = refused[0]
-            more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
-            raise PackError(f"{pack.path}: {what} refused: {where}: {reason}{more}")
+    refused: list[tuple[str, str]] = []
+    base = f"{content}/"
+
+    def note(path: str, reason: str) -> None:
+        refused.append((path.removeprefix(base), reason))
 
     runbooks = services = contacts = schedules = policies = 0
     if (content / "runbooks").is_dir():
         books = import_runbooks(db, [content / "runbooks"], clock=clock)
-        refuse("runbook", [(r.path, r.reason) for r in books.refused])
+        for r in books.refused:
+            note(r.path, r.reason)
         runbooks = books.imported + books.updated + books.unchanged
     if (content / "catalog").is_dir():
         catalog = import_catalog(db, [content / "catalog"], clock=clock)
-        refuse("catalog file", [(r.path, r.reason) for r in catalog.refused])
+        for c in catalog.refused:
+            note(c.path, c.reason)
         services = catalog.services
     people_paths = [content / s for s in ("contacts", "oncall") if (content / s).is_dir()]
     if people_paths:
         people = import_people_and_schedules(db, people_paths, clock=clock)
-        refuse("contacts/on-call file", [(r.path, r.reason) for r in people.refused])
+        for p in people.refused:
+            note(p.path, p.reason)
         contacts = people.contacts_new + people.contacts_updated
         schedules, policies = people.schedules, people.policies
     templates = sum(
@@ -317,7 +327,9 @@ def _import_all(db: Database, content: Path, pack: VerifiedPack, now: datetime) 
         if (content / "templates" / section).is_dir()
         for _ in (content / "templates" / section).iterdir()
     )
-    return PackImportReport(pack, runbooks, services, contacts, schedules, policies, templates)
+    return PackImportReport(
+        pack, runbooks, services, contacts, schedules, policies, templates, tuple(refused)
+    )
 
 
 def _install_templates(content: Path, folder: Path) -> None:

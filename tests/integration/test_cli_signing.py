@@ -113,7 +113,7 @@ def test_pack_build_trust_import_through_the_cli(tmp_path: Path) -> None:
     pinned = run("pack", "trust", str(public), "--json", data_dir=data)
     assert json.loads(pinned.stdout)["added"] is True
     listing = json.loads(run("pack", "trusted", "--json", data_dir=data).stdout)
-    assert [k["key_id"] for k in listing] == [json.loads(pinned.stdout)["key_id"]]
+    assert [k["key_id"] for k in listing["keys"]] == [json.loads(pinned.stdout)["key_id"]]
 
     imported = run("pack", "import", str(pack), "--json", data_dir=data)
     assert imported.returncode == 0, imported.stderr
@@ -127,7 +127,7 @@ def test_pack_build_trust_import_through_the_cli(tmp_path: Path) -> None:
     assert again.returncode == 1
     assert "rollback refused" in json.loads(again.stdout)["reason"]
     installed = json.loads(run("pack", "installed", "--json", data_dir=data).stdout)
-    assert [(p["publisher"], p["version"]) for p in installed] == [("SRE team", 4)]
+    assert [(p["publisher"], p["version"]) for p in installed["packs"]] == [("SRE team", 4)]
 
     pack.write_bytes(pack.read_bytes()[:-10])
     broken = run("pack", "verify", str(pack), "--key", str(public), data_dir=data)

@@ -419,16 +419,40 @@ def test_refuses_not_a_zip(tmp_path: Path, trusted: tuple[Database, Path, Secret
     refused(db, folder, pack, "not a zip file")
 
 
-def test_a_bad_file_inside_a_signed_pack_rolls_back_everything(
+def test_a_bad_file_inside_a_signed_pack_is_listed_and_the_rest_applied(
     tmp_path: Path, source: Path, trusted: tuple[Database, Path, SecretKey]
 ) -> None:
     db, folder, secret = trusted
-    import_pack(db, folder, build(source, tmp_path / "v1", secret, version=1), now=NOW)
-    installed = sorted(p.name for p in (folder / "pack/content/runbooks").iterdir())
     (source / "runbooks/broken.md").write_text("---\nid: [unclosed\n---\n# Broken\n")
-    refused(db, folder, build(source, tmp_path / "v2", secret, version=2), "runbook refused")
-    # the previous content is back where the database's paths point
-    assert sorted(p.name for p in (folder / "pack/content/runbooks").iterdir()) == installed
+    report = import_pack(db, folder, build(source, tmp_path / "v1", secret), now=NOW)
+    assert report.runbooks == 3
+    [(path, reason)] = report.refused
+    assert path == "runbooks/broken.md"
+    assert reason
+
+
+def test_a_failure_while_applying_rolls_back_everything(
+    tmp_path: Path, source: Path, trusted: tuple[Database, Path, SecretKey]
+) -> None:
+    """The importers' writes and the install row are one transaction: a failure at the
+    last statement (here the database refusing the install row) leaves nothing behind."""
+    from console.domain.errors import StorageError
+
+    db, folder, secret = trusted
+    import_pack(db, folder, build(source, tmp_path / "v1", secret, version=1), now=NOW)
+    installed = files_of(folder)
+    with db.raw_writer() as raw:
+        raw.execute(
+            "CREATE TRIGGER no_more BEFORE INSERT ON pack_installs "
+            "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+        )
+    (source / "runbooks/disk-full.md").unlink()
+    (source / "runbooks/new-one.md").write_bytes(RUNBOOK.replace(b"id: disk-full", b"id: new"))
+    before = dump(db)
+    with pytest.raises(StorageError):
+        import_pack(db, folder, build(source, tmp_path / "v2", secret, version=2), now=NOW)
+    assert dump(db) == before
+    assert files_of(folder) == installed
 
 
 def test_workspace_files_collects_the_sources(
@@ -440,8 +464,37 @@ def test_workspace_files_collects_the_sources(
     db, folder = workspace
     import_runbooks(db, [source / "runbooks"])
     import_catalog(db, [source / "catalog"])
+    from console.importers.oncall import import_people_and_schedules
+
+    import_people_and_schedules(db, [REPO / "tests/fixtures/oncall/contacts.vcf"])
     with db.raw_reader() as raw:
         files = workspace_files(raw, folder, source / "templates/checklists")
     assert files["runbooks/runbooks/disk-full.md"] == source / "runbooks/disk-full.md"
     assert files["catalog/catalog.yaml"] == source / "catalog/catalog.yaml"
     assert files["templates/checklists/team.yaml"] == source / "templates/checklists/team.yaml"
+    assert files["contacts/contacts.vcf"] == REPO / "tests/fixtures/oncall/contacts.vcf"
+
+
+def test_a_pack_of_the_workspace_fills_another(
+    tmp_path: Path, source: Path, keypair: tuple[PublicKey, SecretKey]
+) -> None:
+    from console.importers.oncall import import_people_and_schedules
+    from console.importers.runbooks import import_runbooks
+
+    lead = open_database(tmp_path / "lead.db")
+    import_runbooks(lead, [source / "runbooks"])
+    import_people_and_schedules(lead, [REPO / "tests/fixtures/oncall/contacts.vcf"])
+    with lead.raw_reader() as raw:
+        files = workspace_files(raw, tmp_path, source / "templates/checklists")
+    lead.close()
+    pack = build_pack(tmp_path / "p", files, keypair[1], version=9, publisher="lead", now=NOW)
+    folder = tmp_path / "responder"
+    folder.mkdir()
+    responder = open_database(folder / "console.db")
+    try:
+        trust_key(responder, keypair[0], NOW)
+        report = import_pack(responder, folder, pack.path, now=NOW)
+        assert report.runbooks == 3
+        assert report.contacts > 0
+    finally:
+        responder.close()
