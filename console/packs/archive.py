@@ -169,54 +169,55 @@ def _stream(
 ) -> tuple[bytes, dict[str, str], bytes]:
     """One pass: BLAKE2b of the file (a worker thread), SHA-256 per entry (this one).
 
+    Entries are sorted and do not overlap, so at most one output file is open at a time.
     Returns the file digest, the entries' hex SHA-256, and the manifest's bytes."""
     whole = hashlib.blake2b(digest_size=64)
     digests = {m.name: hashlib.sha256() for m in members}
     manifest = bytearray()
-    outputs: dict[str, IO[bytes] | None] = {}
+    out: IO[bytes] | None = None
     index = 0
     position = 0
     handle.seek(0)
     buffers = [bytearray(CHUNK), bytearray(CHUNK)]
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pack-hash") as pool:
-        pending = None
-        turn = 0
-        while True:
-            buffer = buffers[turn]
-            turn ^= 1
-            read = handle.readinto(buffer)  # type: ignore[attr-defined]
-            if pending is not None:
-                pending.result()  # the other buffer is free again
-            if not read:
-                break
-            chunk = memoryview(buffer)[:read]
-            pending = pool.submit(whole.update, chunk)
-            end = position + read
-            while index < len(members) and members[index].start < end:
-                member = members[index]
-                low = max(member.start, position)
-                high = min(member.start + member.size, end)
-                if high > low:
-                    piece = chunk[low - position : high - position]
-                    digests[member.name].update(piece)
-                    if member.name == MANIFEST:
-                        manifest += piece
-                    elif sink is not None:
-                        if member.name not in outputs:
-                            outputs[member.name] = sink(member.name)
-                        out = outputs[member.name]
-                        if out is not None:
-                            out.write(piece)
-                if member.start + member.size <= end:
-                    if member.size == 0 and sink is not None and member.name != MANIFEST:
-                        outputs.setdefault(member.name, sink(member.name))
-                    index += 1
-                else:
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pack-hash") as pool:
+            pending = None
+            turn = 0
+            while True:
+                buffer = buffers[turn]
+                turn ^= 1
+                read = handle.readinto(buffer)  # type: ignore[attr-defined]
+                if pending is not None:
+                    pending.result()  # the other buffer is free again
+                    pending = None
+                if not read:
                     break
-            position = end
-        if pending is not None:
-            pending.result()
-    for out in outputs.values():
+                chunk = memoryview(buffer)[:read]
+                pending = pool.submit(whole.update, chunk)
+                end = position + read
+                while index < len(members) and members[index].start < end:
+                    member = members[index]
+                    if out is None and sink is not None and member.name != MANIFEST:
+                        out = sink(member.name)
+                    low = max(member.start, position)
+                    high = min(member.start + member.size, end)
+                    if high > low:
+                        piece = chunk[low - position : high - position]
+                        digests[member.name].update(piece)
+                        if member.name == MANIFEST:
+                            manifest += piece
+                        elif out is not None:
+                            out.write(piece)
+                    if member.start + member.size > end:
+                        break
+                    if out is not None:
+                        out.close()
+                        out = None
+                    index += 1
+                position = end
+            if pending is not None:
+                pending.result()
+    finally:
         if out is not None:
             out.close()
     if position > MAX_PACK_BYTES:
@@ -302,7 +303,10 @@ def verify_pack(
             raise PackError(f"{path}: not a zip file ({error})") from error
         with archive:
             members = _members(path, archive, handle, size)
-            digest, actual, manifest_bytes = _stream(path, handle, members, sink)
+            try:
+                digest, actual, manifest_bytes = _stream(path, handle, members, sink)
+            except OSError as error:  # reading the pack, or unpacking it (a name clash)
+                raise PackError(f"{path}: cannot read or unpack ({error})") from error
     try:
         verified = verify_file(path, keys, signature_path, digest=digest)
     except SignatureError as error:

@@ -498,3 +498,11 @@ def test_a_pack_of_the_workspace_fills_another(
         assert report.contacts > 0
     finally:
         responder.close()
+
+
+def test_refuses_a_file_where_a_folder_must_go(
+    tmp_path: Path, trusted: tuple[Database, Path, SecretKey]
+) -> None:
+    db, folder, secret = trusted
+    clash = {"runbooks/a": RUNBOOK, "runbooks/a/b.md": RUNBOOK}
+    refused(db, folder, craft(tmp_path / "c", secret, clash), "cannot read or unpack")
