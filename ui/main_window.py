@@ -298,6 +298,7 @@ class MainWindow(QMainWindow):
         self._add_services(context)
         self._add_oncall(context)
         self._add_comms(context)
+        self._add_packs(context)
         self._set_writable(True)
         self.statusBar().clearMessage()
         self._add_secondary(context)
@@ -397,6 +398,34 @@ class MainWindow(QMainWindow):
         dialog = PostmortemDialog(self._context, incident_id, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
+
+    # ------------------------------------------------ content packs (issue 7)
+
+    def _add_packs(self, context: UiContext) -> None:
+        """File → Import pack… (shortcut, so a palette entry too) and the pack-expiry label."""
+        if "import_pack" in self.actions_by_name:
+            return
+        from ui.packs import PackExpiryLabel, PackImporter, imported_message
+
+        self.pack_expiry = PackExpiryLabel(context, self)
+        self.statusBar().addPermanentWidget(self.pack_expiry)
+
+        def imported(report: Any) -> None:
+            self.statusBar().showMessage(imported_message(report), 15_000)
+            self.pack_expiry.start()
+            if self.runbooks is not None:
+                self.runbooks.start()
+
+        self.pack_importer = PackImporter(context, self, imported)
+        action = self._action(
+            "import_pack", "Import &pack…", "Ctrl+Shift+K", self.pack_importer.choose_and_import,
+            "Verify a signed content pack against the pinned team keys, then apply it",
+        )  # fmt: skip
+        for menu_action in self.menuBar().actions():
+            file_menu = menu_action.menu()
+            if menu_action.text() == "&File" and isinstance(file_menu, QMenu):
+                file_menu.insertAction(self.actions_by_name["import_runbooks"], action)
+        QTimer.singleShot(0, self.pack_expiry.start)
 
     def _on_call_slot(self, slot: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:

@@ -48,7 +48,11 @@ class Workspace:
         templates: list[ChecklistTemplate] | None = None,
     ) -> Workspace:
         db = open_database(database_path(folder), clock=clock)
-        loaded = tuple(load_templates() if templates is None else templates)
+        if templates is None:
+            # a team's checklists (installed by a content pack) replace the shipped ones
+            team = folder / "templates" / "checklists"
+            templates = load_templates(team if any(team.glob("*.yaml")) else None)
+        loaded = tuple(templates)
         return cls(
             folder=folder,
             db=db,

@@ -53,6 +53,7 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0008_postmortem",
     "0009_change_tokens",
     "0010_word_index_without_prefix",
+    "0011_packs",
 )
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 

@@ -621,3 +621,36 @@ def include_name(name: str | None, type_: str, _parent_names: Any) -> bool:
     if type_ == "table" and name is not None:
         return not name.startswith(FTS_TABLES)
     return True
+
+
+class TrustedPackKey(Base):
+    """A team's public key pinned for ``pack import`` (several: key rotation)."""
+
+    __tablename__ = "trusted_pack_keys"
+
+    #: minisign's key id as it prints it (16 hex digits)
+    key_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    #: the base64 line of the minisign public key file
+    public_key: Mapped[str]
+    comment: Mapped[str]
+    added_at: Mapped[datetime]
+
+
+class PackInstall(Base):
+    """A content pack applied to this workspace: the newest per publisher bars rollbacks."""
+
+    __tablename__ = "pack_installs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    publisher: Mapped[str]
+    version: Mapped[int] = mapped_column(Integer)
+    key_id: Mapped[str] = mapped_column(String(16))
+    #: BLAKE2b-512 of the pack file (what the signature covers), hex
+    digest: Mapped[str] = mapped_column(String(128))
+    file_name: Mapped[str]
+    files: Mapped[int] = mapped_column(Integer)
+    created: Mapped[datetime]
+    expires: Mapped[datetime | None]
+    installed_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("publisher", "version"),)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 
 from tests.benchmarks.bench_catalog import blast_radius_2k, graph_first_paint_2k
 from tests.benchmarks.bench_oncall import oncall_lookup
+from tests.benchmarks.bench_packs import pack_build_10k, pack_verify_100mb
 from tests.benchmarks.bench_postmortem import postmortem_draft_10k
 from tests.benchmarks.bench_render import render_large
 from tests.benchmarks.bench_runbooks import import_10k, reimport_10k_unchanged, search_p95_10k
@@ -43,6 +44,9 @@ REGISTRY: dict[str, Callable[[], BenchResult]] = {
     # the PagerDuty emulator enforcing 3,000 requests/min (tests/benchmarks/bench_sync.py)
     "sync_drain_10k": sync_drain_10k,
     "postmortem_draft_10k": postmortem_draft_10k,
+    # content packs: verify against sha256sum of the same file; build of the shared library
+    "pack_verify_100mb": pack_verify_100mb,
+    "pack_build_10k": pack_build_10k,
 }
 
 
