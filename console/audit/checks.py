@@ -71,6 +71,11 @@ class Found:
     def look(self, area: Area, objects: Iterable[AuditObject]) -> None:
         self.checked[area].update(obj.ident for obj in objects)
 
+    def look_keys(self, area: Area, kind: ObjectKind, rows: Iterable[tuple[object]]) -> None:
+        """Every key of one column (``SELECT id FROM …``), without making objects."""
+        prefix = f"{kind}:"
+        self.checked[area].update(f"{prefix}{key}" for (key,) in rows)
+
 
 Check = Callable[[sqlite3.Connection, Context, Found], None]
 
@@ -158,39 +163,35 @@ def check_services(raw: sqlite3.Connection, ctx: Context, found: Found) -> None:
 
 def check_runbook_reviews(raw: sqlite3.Connection, ctx: Context, found: Found) -> None:
     """Runbooks past their review date, or never reviewed (the search filter's rule)."""
-    found.look(
-        Area.RUNBOOKED,
-        (
-            AuditObject(ObjectKind.RUNBOOK, str(rid), "")
-            for (rid,) in raw.execute("SELECT id FROM runbooks")
-        ),
-    )
+    found.look_keys(Area.RUNBOOKED, ObjectKind.RUNBOOK, raw.execute("SELECT id FROM runbooks"))
     where, params = filter_clauses(service=None, owner=None, stale=True, today=ctx.today)
     rows = raw.execute(
         "SELECT r.id, r.slug, r.title, r.owner, r.last_reviewed, r.review_every_days "
         f"FROM runbooks r WHERE {' AND '.join(where)} ORDER BY r.title COLLATE NOCASE, r.id",
         params,
     ).fetchall()
+    # one finding per overdue runbook (thousands in a big library): enum members and
+    # the date are looked up once, not per row (measured: 40 % of this check's time)
+    kind, area, medium, low = ObjectKind.RUNBOOK, Area.RUNBOOKED, Severity.MEDIUM, Severity.LOW
+    today, stamp = ctx.today, ctx.today.isoformat()
     for rid, slug, title, owner, last, every in rows:
-        runbook = AuditObject(ObjectKind.RUNBOOK, str(rid), title)
         who = f" with {owner}" if owner else ""
         if last is None:
-            severity, title_text = Severity.MEDIUM, f"Runbook {title} was never reviewed"
+            severity, title_text = medium, f"Runbook {title} was never reviewed"
         else:
-            due = review_due(date.fromisoformat(last), int(every), ctx.today)
-            late = (ctx.today - due).days
-            severity = Severity.MEDIUM if late > int(every) else Severity.LOW
+            due = review_due(date.fromisoformat(last), every, today)
+            late = (today - due).days
+            severity = medium if late > every else low
             title_text = f"Runbook {title} is {late} days past its review date ({due})"
         found.findings.append(
             finding(
                 "runbook-review-overdue",
-                Area.RUNBOOKED,
+                area,
                 severity,
                 title_text,
-                (runbook,),
+                (AuditObject(kind, str(rid), title),),
                 f"Review {slug}{who}: walk its steps against the system as it is today, "
-                f"then set `last_reviewed: {ctx.today.isoformat()}` in its front matter and "
-                "import it again.",
+                f"then set `last_reviewed: {stamp}` in its front matter and import it again.",
             )
         )
 
@@ -425,12 +426,10 @@ def check_postmortems(raw: sqlite3.Connection, ctx: Context, found: Found) -> No
 
 def check_action_items(raw: sqlite3.Connection, ctx: Context, found: Found) -> None:
     """Open action items past their due date (the ``(status, due_on)`` index)."""
-    found.look(
+    found.look_keys(
         Area.IMPROVING,
-        (
-            AuditObject(ObjectKind.ACTION_ITEM, str(aid), "")
-            for (aid,) in raw.execute("SELECT id FROM action_items WHERE status != 'dropped'")
-        ),
+        ObjectKind.ACTION_ITEM,
+        raw.execute("SELECT id FROM action_items WHERE status != 'dropped'"),
     )
     rows = raw.execute(
         "SELECT a.id, a.title, a.owner, a.due_on, a.priority, a.incident_id, i.title "

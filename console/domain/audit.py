@@ -15,6 +15,7 @@ between two audits (stored in ``audit_runs``) is the difference of two scores.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -80,9 +81,11 @@ class AuditObject:
     key: str
     label: str
 
-    @property
+    @functools.cached_property
     def ident(self) -> str:
-        return f"{self.kind.value}:{self.key}"
+        """``kind:key``: what the scores count (computed once: an audit of 10,000
+        runbooks asks for it ~30,000 times)."""
+        return f"{self.kind}:{self.key}"  # a StrEnum formats as its value
 
 
 @dataclass(frozen=True)

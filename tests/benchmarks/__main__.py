@@ -15,6 +15,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from tests.benchmarks.bench_audit import audit_full
 from tests.benchmarks.bench_catalog import blast_radius_2k, graph_first_paint_2k
 from tests.benchmarks.bench_oncall import oncall_lookup
 from tests.benchmarks.bench_postmortem import postmortem_draft_10k
@@ -43,6 +44,7 @@ REGISTRY: dict[str, Callable[[], BenchResult]] = {
     # the PagerDuty emulator enforcing 3,000 requests/min (tests/benchmarks/bench_sync.py)
     "sync_drain_10k": sync_drain_10k,
     "postmortem_draft_10k": postmortem_draft_10k,
+    "audit_full": audit_full,
 }
 
 
