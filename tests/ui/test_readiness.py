@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QTreeWidgetItem
 from pytestqt.qtbot import QtBot
 
 from console.demo import ensure_demo
@@ -43,10 +44,15 @@ def view(qtbot: QtBot, demo_context: UiContext) -> ReadinessView:
     return widget
 
 
+def _item(item: QTreeWidgetItem | None) -> QTreeWidgetItem:
+    assert item is not None
+    return item
+
+
 def test_first_look_audits_without_storing_then_run_stores_the_trend(
     view: ReadinessView, demo_context: UiContext
 ) -> None:
-    assert view.report is None
+    assert view.findings_shown() == []
     view.show()  # the first show audits (reader lane), nothing is stored
     report = view.report
     assert report is not None
@@ -59,7 +65,9 @@ def test_first_look_audits_without_storing_then_run_stores_the_trend(
     view.run_button.click()  # writer lane: stored
     assert view.report is not None
     assert view.report.history == ()
-    demo_context.clock.advance(hours=1)  # type: ignore[attr-defined]
+    clock = demo_context.clock
+    assert isinstance(clock, ManualClock)
+    clock.advance(hours=1)
     view.run_button.click()
     second = view.report
     assert second is not None
@@ -73,15 +81,16 @@ def test_findings_grouped_by_area_and_severity(view: ReadinessView) -> None:
     view.start()
     report = view.report
     assert report is not None
-    top = [view.tree.topLevelItem(i).text(0) for i in range(view.tree.topLevelItemCount())]
+    areas = [_item(view.tree.topLevelItem(i)) for i in range(view.tree.topLevelItemCount())]
+    top = [item.text(0) for item in areas]
     counts = report.counts()["area"]
     assert top == [
         f"{area.value.capitalize()} — {counts[area.value]} finding"
         + ("" if counts[area.value] == 1 else "s")
         for area in Area
     ]
-    owned = view.tree.topLevelItem(0)
-    assert [owned.child(i).text(0) for i in range(owned.childCount())] == [
+    owned = areas[0]
+    assert [_item(owned.child(i)).text(0) for i in range(owned.childCount())] == [
         "High (2)",
         "Medium (11)",
     ]
@@ -104,7 +113,7 @@ def test_objects_open_their_view(qtbot: QtBot, view: ReadinessView) -> None:
     view.open_requested.connect(opened.append)
     row = view.item_of("service-without-runbook:service:resource:default/cdn-edge")
     assert row is not None
-    service = row.child(0)
+    service = _item(row.child(0))
     assert service.text(0) == "service: cdn-edge"
     view.tree.itemActivated.emit(service, 0)
     assert opened == [AuditObject(ObjectKind.SERVICE, "resource:default/cdn-edge", "cdn-edge")]
@@ -114,7 +123,7 @@ def test_objects_open_their_view(qtbot: QtBot, view: ReadinessView) -> None:
     gap = next(f for f in view.findings_shown() if f.check == "schedule-gap")
     schedule_row = view.item_of(gap.id)
     assert schedule_row is not None
-    view.tree.itemActivated.emit(schedule_row.child(0), 0)  # no schedule view: nothing opens
+    view.tree.itemActivated.emit(_item(schedule_row.child(0)), 0)  # no schedule view: nothing opens
     assert len(opened) == 2
 
 
