@@ -58,6 +58,7 @@ from ui.models.roles import ItemRole
 
 if TYPE_CHECKING:
     from console.ops.incidents import Outcome
+    from ui.audit.view import ReadinessView
     from ui.context import UiContext
     from ui.declare_dialog import Declaration
     from ui.events import AppEvents
@@ -194,6 +195,7 @@ class MainWindow(QMainWindow):
         self.runbooks: RunbooksArea | None = None  # the Runbooks tab, made in attach()
         self.services: ServicesArea | None = None  # the Services tab, made in attach()
         self.oncall: OnCallArea | None = None  # the On call tab, made in attach()
+        self.readiness: ReadinessView | None = None  # the Readiness tab, made in attach()
         self.setWindowTitle("Responder Console" + (" — demo workspace" if demo else ""))
         self.setObjectName("mainWindow")
 
@@ -299,6 +301,7 @@ class MainWindow(QMainWindow):
         self._add_oncall(context)
         self._add_comms(context)
         self._add_packs(context)
+        self._add_readiness(context)
         self._set_writable(True)
         self.statusBar().clearMessage()
         self._add_secondary(context)
@@ -426,6 +429,56 @@ class MainWindow(QMainWindow):
             if menu_action.text() == "&File" and isinstance(file_menu, QMenu):
                 file_menu.insertAction(self.actions_by_name["import_runbooks"], action)
         QTimer.singleShot(0, self.pack_expiry.start)
+
+    # ------------------------------------------- the Readiness tab (issue 6, audit)
+
+    def _add_readiness(self, context: UiContext) -> None:
+        """The Readiness tab (the readiness audit), its menu and its actions (shortcuts,
+        so palette entries too). It audits when first shown, on the reader lane."""
+        if self.readiness is not None:
+            return
+        from ui.audit.view import ReadinessView  # after the first paint
+
+        self.readiness = view = ReadinessView(context, self)
+        view.open_requested.connect(self._open_audit_object)
+        self.tabs.addTab(view, "Readiness")
+        menu = self.menuBar().addMenu("Rea&diness")
+        for name, text, keys, slot, tip in (
+            ("readiness", "&Readiness audit", "Ctrl+Shift+D", lambda: None,
+             "Scores per area with their trend, findings and fixes"),
+            ("readiness_run", "&Run the audit", "Ctrl+Alt+A", view.run_audit,
+             "Audit now and keep the scores for the trend"),
+            ("readiness_markdown", "Export the audit as &Markdown…", "Ctrl+Alt+M",
+             lambda: view.choose_and_export("markdown"), "Save the audit as a Markdown file"),
+            ("readiness_html", "Export the audit as &HTML…", "Ctrl+Alt+H",
+             lambda: view.choose_and_export("html"), "Save the audit as a self-contained page"),
+        ):  # fmt: skip
+            menu.addAction(self._action(name, text, keys, self._on_readiness(slot), tip))
+
+    def _on_readiness(self, slot: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            if self.readiness is not None:
+                self.tabs.setCurrentWidget(self.readiness)
+                slot()
+
+        return run
+
+    @Slot(object)
+    def _open_audit_object(self, obj: Any) -> None:
+        """A finding's object clicked: the service on the map, the runbook, the person in
+        the People panel, the incident."""
+        kind = getattr(obj.kind, "value", "")
+        if kind == "service":
+            self.show_service(obj.key)
+        elif kind == "runbook":
+            self._open_runbook_from_map(int(obj.key))
+        elif kind == "incident":
+            self._show_incident_from_map(int(obj.key))
+        elif kind == "person" and self.oncall is not None:
+            self.tabs.setCurrentWidget(self.oncall)
+            self.oncall.show_people()
+            self.oncall.people.search_line.setText(obj.label)
+            self.oncall.people.run_search()
 
     def _on_call_slot(self, slot: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:

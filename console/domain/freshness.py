@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+
+#: How old each cached set (``cache_sets.name``) may get before the readiness audit
+#: flags it: people and escalation details drift in weeks, shifts in days (a
+#: schedule cache is also checked for gaps, which catches a short horizon).
+FRESHNESS_LIMITS: dict[str, timedelta] = {
+    "catalog": timedelta(days=30),
+    "people": timedelta(days=14),
+    "schedules": timedelta(days=7),
+}
 
 
 def describe_age(then: datetime | None, now: datetime) -> str:

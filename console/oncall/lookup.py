@@ -278,8 +278,12 @@ def schedule_statuses(
     return tuple(statuses)
 
 
-def gaps_after(raw: sqlite3.Connection, at: datetime, ids: Sequence[int]) -> dict[int, list[Gap]]:
-    """Each schedule's coverage gaps from ``at`` to the end of its cached shifts.
+def gaps_after(
+    raw: sqlite3.Connection, at: datetime, ids: Sequence[int], *, until: datetime | None = None
+) -> dict[int, list[Gap]]:
+    """Each schedule's coverage gaps from ``at`` to the end of its cached shifts, or
+    to ``until`` (the readiness audit's 14 days: then an uncovered tail is a gap too,
+    and a schedule with no shift in the window is one gap from ``at`` to ``until``).
 
     One index-ordered read of the shifts still running after ``at``; the sweep
     (:func:`console.domain.oncall.uncovered`, the rule behind ``coverage_gaps``) runs on
@@ -290,18 +294,23 @@ def gaps_after(raw: sqlite3.Connection, at: datetime, ids: Sequence[int]) -> dic
     if not ids:
         return found
     when = format_utc(at)
+    end = None if until is None else format_utc(until)
     rows = raw.execute(
         "SELECT schedule_id, start_at, end_at FROM shifts "
         f"WHERE schedule_id IN ({','.join('?' * len(ids))}) AND end_at > ? "
-        "ORDER BY schedule_id, start_at",
-        (*ids, when),
+        + ("" if end is None else "AND start_at < ? ")
+        + "ORDER BY schedule_id, start_at",
+        (*ids, when) if end is None else (*ids, when, end),
     )
     for schedule_id, group in groupby(rows, key=itemgetter(0)):
         spans = [(first, last) for _sid, first, last in group]
-        last_end = max(last for _first, last in spans)
+        last_end = end or max(last for _first, last in spans)
         found[schedule_id] = [
             Gap(parse_utc(a), parse_utc(b)) for a, b in uncovered(spans, when, last_end)
         ]
+    if until is not None:
+        for schedule_id in ids:
+            found.setdefault(schedule_id, [Gap(at, until)])
     return found
 
 

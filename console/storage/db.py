@@ -54,6 +54,7 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0009_change_tokens",
     "0010_word_index_without_prefix",
     "0011_packs",
+    "0012_audit",
 )
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 

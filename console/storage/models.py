@@ -557,6 +557,23 @@ class ActionItemRow(Base):
     __table_args__ = (Index(None, "status", "due_on"),)
 
 
+class AuditRunRow(Base):
+    """One readiness audit (console.audit): the area scores and finding counts, kept so
+    the next audit shows the trend. Findings are recomputed each time, not stored."""
+
+    __tablename__ = "audit_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[UUID] = mapped_column(unique=True)
+    ran_at: Mapped[datetime] = mapped_column(index=True)
+    ran_by: Mapped[str]
+    #: area → score 0..100, or null when the area had nothing to check
+    scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: {"severity": {"high": n, …}, "area": {"owned": n, …}}
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    findings: Mapped[int] = mapped_column(Integer)
+
+
 class CacheSet(Base):
     """When and from where a cached set (catalog, people, schedules, sync) came."""
 

@@ -15,6 +15,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from tests.benchmarks.bench_audit import audit_full
 from tests.benchmarks.bench_catalog import blast_radius_2k, graph_first_paint_2k
 from tests.benchmarks.bench_oncall import oncall_lookup
 from tests.benchmarks.bench_packs import pack_build_10k, pack_verify_100mb
@@ -47,6 +48,7 @@ REGISTRY: dict[str, Callable[[], BenchResult]] = {
     # content packs: verify against sha256sum of the same file; build of the shared library
     "pack_verify_100mb": pack_verify_100mb,
     "pack_build_10k": pack_build_10k,
+    "audit_full": audit_full,
 }
 
 

@@ -134,7 +134,9 @@ def test_plain_text_drops_markup() -> None:
 
 
 def test_cadence_per_severity(templates: list[ChecklistTemplate]) -> None:
-    assert [update_cadence(templates, s) for s in Severity] == [30, 60, None, None]
+    # SEV3 every 2 h, SEV4 daily (resources/checklists/incident.yaml)
+    assert [update_cadence(templates, s) for s in Severity] == [30, 60, 120, 1440]
+    assert update_cadence([t for t in templates if t.id != "sev4-cadence"], Severity.SEV4) is None
 
 
 def test_draft_fills_the_incident_facts(
@@ -162,12 +164,17 @@ def test_draft_fills_the_incident_facts(
     assert "by 2026-03-01 09:30 UTC" in draft.plain
 
 
-def test_sev4_has_no_cadence_and_resolved_no_next_update(
+def test_sev3_updates_every_two_hours(comms: Communications, service: IncidentService) -> None:
+    values = comms.values(declare(service, Severity.SEV3))
+    assert (values["cadence"], values["next_update"]) == ("every 2 h", "2026-03-01 11:00 UTC")
+
+
+def test_sev4_updates_daily_and_resolved_has_no_next_update(
     comms: Communications, service: IncidentService
 ) -> None:
     incident_id = declare(service, Severity.SEV4)
     values = comms.values(incident_id)
-    assert (values["cadence"], values["next_update"]) == ("as needed", "when there is news")
+    assert (values["cadence"], values["next_update"]) == ("every 24 h", "2026-03-02 09:00 UTC")
     service.change_status(incident_id, Status.RESOLVED)
     assert comms.values(incident_id)["status_label"] == "Resolved"
     assert comms.draft(incident_id, "status-resolved").next_update is None

@@ -109,7 +109,11 @@ def test_declare_instantiates_the_checklist_for_its_severity(
         else:
             assert item.due_at is None
     recurring = {i.title for i in items if i.recurring}
-    assert bool(recurring) == (severity in (Severity.SEV1, Severity.SEV2))
+    # every severity has a status-update cadence (SEV3 2 h, SEV4 daily); SEV1 also executives
+    expected_recurring = {"Post a status update"}
+    if severity is Severity.SEV1:
+        expected_recurring.add("Update executives")
+    assert recurring == expected_recurring
 
 
 def test_declare_with_commander_in_one_transaction(
@@ -469,7 +473,10 @@ def test_severity_change_adds_templates_and_retires_cadences(
 ) -> None:
     incident_id = declare(service, Severity.SEV3)
     service.assign_role(incident_id, Role.COMMUNICATIONS_LEAD, "Cleo")
-    assert _cadences(queries, incident_id) == {}
+    t_declare = clock.now
+    assert _cadences(queries, incident_id) == {
+        "sev3-cadence:Post a status update": t_declare + timedelta(minutes=120)
+    }
     titles_sev3 = {i.title for i in queries.checklist(incident_id)}
 
     clock.advance(minutes=10)
@@ -486,6 +493,7 @@ def test_severity_change_adds_templates_and_retires_cadences(
     assert [i.position for i in items] == list(range(1, len(items) + 1))
     t_raise = clock.now
     assert _cadences(queries, incident_id) == {
+        "sev3-cadence:Post a status update": None,
         "sev1-cadence:Post a status update": t_raise + timedelta(minutes=30),
         "sev1-cadence:Update executives": t_raise + timedelta(minutes=60),
     }
@@ -496,6 +504,7 @@ def test_severity_change_adds_templates_and_retires_cadences(
     assert lowered.entry.text == "Severity lowered SEV1 → SEV2"
     t_lower = clock.now
     assert _cadences(queries, incident_id) == {
+        "sev3-cadence:Post a status update": None,
         "sev1-cadence:Post a status update": None,
         "sev1-cadence:Update executives": None,
         "sev2-cadence:Post a status update": t_lower + timedelta(minutes=60),
@@ -514,6 +523,7 @@ def test_severity_change_adds_templates_and_retires_cadences(
     assert len(queries.checklist(incident_id)) == count
     t_again = clock.now
     assert _cadences(queries, incident_id) == {
+        "sev3-cadence:Post a status update": None,
         "sev1-cadence:Post a status update": t_again + timedelta(minutes=30),
         "sev1-cadence:Update executives": t_again + timedelta(minutes=60),
         "sev2-cadence:Post a status update": None,
@@ -598,7 +608,10 @@ def test_ticking_a_retired_cadence_does_not_restart_it(
     after = next(i for i in queries.checklist(incident_id) if i.id == executives.id)
     assert after.due_at is None
     assert after.done_at == clock.now
-    assert queries.reminders(clock.now + timedelta(days=1)) == []
+    # only the SEV3 cadence (from the change) reminds, never the retired SEV1 one
+    due = queries.reminders(clock.now + timedelta(days=1))
+    sev3 = {i.id for i in queries.checklist(incident_id) if i.template_id == "sev3-cadence"}
+    assert {r.item_id for r in due} == sev3
 
 
 def test_tick_refuses_items_of_other_incidents(

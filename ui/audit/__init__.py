@@ -1,0 +1,1 @@
+"""The Readiness tab (the readiness audit, console.audit)."""
