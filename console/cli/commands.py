@@ -38,7 +38,7 @@ from console.paths import data_dir, database_path, demo_dir
 #: ``add_parsers(commands, importing)`` (``importing``: the ``import`` sub-commands) and
 #: ``HANDLERS``, a dict from top-level command name to ``handler(args, folder, out) -> int``.
 #: ``build_parser`` imports every area, so an area keeps heavy imports inside its handlers.
-AREAS: tuple[str, ...] = ()
+AREAS: tuple[str, ...] = ("metrics",)
 
 
 def _area(name: str) -> Any:
