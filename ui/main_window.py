@@ -298,6 +298,7 @@ class MainWindow(QMainWindow):
         self._add_services(context)
         self._add_oncall(context)
         self._add_comms(context)
+        self._add_metrics()
         self._set_writable(True)
         self.statusBar().clearMessage()
         self._add_secondary(context)
@@ -397,6 +398,30 @@ class MainWindow(QMainWindow):
         dialog = PostmortemDialog(self._context, incident_id, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
+
+    # ---------------------------------------------------- metrics (issue 6, item 5)
+
+    def _add_metrics(self) -> None:
+        """The Metrics action in the Comms menu (a shortcut, so a palette entry too)."""
+        if "metrics" in self.actions_by_name:
+            return
+        action = self._action("metrics", "&Metrics…", "Ctrl+Alt+M", self.open_metrics,
+                              "Response times, counts and action items across incidents, "
+                              "as charts")  # fmt: skip
+        menus = self.menuBar().findChildren(QMenu)
+        menu = next((m for m in menus if m.title() == "Co&mms"), None)
+        (menu or self.menuBar().addMenu("Co&mms")).addAction(action)
+
+    @Slot()
+    def open_metrics(self) -> None:
+        if self._context is None:
+            return
+        from ui.metrics.view import MetricsDialog  # pyqtgraph follows on the reader lane
+
+        dialog = MetricsDialog(self._context, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        dialog.refresh()
 
     def _on_call_slot(self, slot: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:
