@@ -14,7 +14,6 @@ Stored times are fixed-width UTC ISO text, so ranges compare as text.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple
@@ -53,6 +52,9 @@ def parse_day(text: str | None, what: str = "date") -> date | None:
         return date.fromisoformat(text.strip())
     except ValueError:
         raise InvalidInputError(f"{what} {text!r} is not a date like 2026-03-31") from None
+
+
+_KINDS = {kind.value: kind for kind in LIFECYCLE_KINDS}
 
 
 class _Change(NamedTuple):
@@ -106,14 +108,22 @@ def read_metrics(db: Database, chosen: MetricsFilter, *, now: datetime) -> Metri
         )
         kinds = ",".join(f"'{k.value}'" for k in LIFECYCLE_KINDS)
         changes: dict[int, list[_Change]] = {}
-        for incident_id, occurred_at, kind, data in raw.execute(
-            "SELECT incident_id, occurred_at, kind, data FROM timeline_entries "
-            f"WHERE kind IN ({kinds}) AND incident_id IN ({selected}) "
+        # the two fields the rule reads, extracted by SQLite (a damaged data column
+        # reads as NULL and moves no response time)
+        for incident_id, occurred_at, kind, target, role in raw.execute(
+            "SELECT incident_id, occurred_at, kind, "
+            "CASE WHEN json_valid(data) THEN json_extract(data, '$.to') END, "
+            "CASE WHEN json_valid(data) THEN json_extract(data, '$.role') END "
+            f"FROM timeline_entries WHERE kind IN ({kinds}) AND incident_id IN ({selected}) "
             "ORDER BY incident_id, seq",
             params,
         ):
             changes.setdefault(incident_id, []).append(
-                _Change(datetime.fromisoformat(occurred_at), EntryKind(kind), _data(data))
+                _Change(
+                    datetime.fromisoformat(occurred_at),
+                    _KINDS[kind],
+                    {"to": target} if kind == "status_change" else {"role": role},
+                )
             )
         actions: dict[int | None, list[tuple[str, date | None]]] = {}
         for incident_id, status, due_on in raw.execute(
@@ -153,11 +163,3 @@ def read_metrics(db: Database, chosen: MetricsFilter, *, now: datetime) -> Metri
         severity=chosen.severity,
         service=chosen.service.strip() if chosen.service else None,
     )
-
-
-def _data(text: str | None) -> dict[str, Any]:
-    try:
-        value = json.loads(text) if text else {}
-    except ValueError:
-        return {}  # a damaged data column moves no response time
-    return value if isinstance(value, dict) else {}

@@ -23,6 +23,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 
 from console.comms.response import ResponseTimes
 from console.comms.updates import format_minutes
@@ -55,14 +56,18 @@ class IncidentMetrics:
     def open(self) -> bool:
         return self.status in OPEN_STATUSES
 
+    @cached_property
+    def _seconds(self) -> dict[str, Seconds]:
+        times, started = self.times, self.times.started
+        moments = (times.detected, times.acknowledged, times.mitigating,
+                   None if self.open else times.resolved)  # fmt: skip
+        return {
+            measure: None if moment is None else (moment - started).total_seconds()
+            for measure, moment in zip(MEASURES, moments, strict=True)
+        }
+
     def seconds(self, measure: str) -> Seconds:
-        moment = {
-            "detect": self.times.detected,
-            "acknowledge": self.times.acknowledged,
-            "mitigate": self.times.mitigating,
-            "resolve": None if self.open else self.times.resolved,
-        }[measure]
-        return None if moment is None else (moment - self.times.started).total_seconds()
+        return self._seconds[measure]
 
 
 @dataclass(frozen=True)
@@ -159,9 +164,6 @@ def build_report(
             tally["overdue"] += is_open and due is not None and due < today
         return ActionCounts(**tally)
 
-    def month_of(incident: IncidentMetrics) -> str:
-        return f"{incident.declared_at:%Y-%m}"
-
     ordered = sorted(incidents, key=lambda i: (i.declared_at, i.id))
     times = {m: summarize([i.seconds(m) for i in ordered]) for m in MEASURES}
     by_severity = {s.value: 0 for s in Severity}
@@ -170,10 +172,14 @@ def build_report(
         by_severity[incident.severity.value] += 1
         for name in incident.services:
             by_service[name] = by_service.get(name, 0) + 1
+    by_month: dict[str, list[IncidentMetrics]] = {}
+    for incident in ordered:
+        day = incident.declared_at
+        by_month.setdefault(f"{day.year:04d}-{day.month:02d}", []).append(incident)
     months: list[MonthRow] = []
     if ordered:
-        for month in _months(month_of(ordered[0]), month_of(ordered[-1])):
-            inside = [i for i in ordered if month_of(i) == month]
+        for month in _months(min(by_month), max(by_month)):
+            inside = by_month.get(month, [])
             months.append(
                 MonthRow(
                     month,

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from tests.benchmarks.bench_catalog import blast_radius_2k, graph_first_paint_2k
+from tests.benchmarks.bench_metrics import metrics_1k
 from tests.benchmarks.bench_oncall import oncall_lookup
 from tests.benchmarks.bench_postmortem import postmortem_draft_10k
 from tests.benchmarks.bench_render import render_large
@@ -43,6 +44,7 @@ REGISTRY: dict[str, Callable[[], BenchResult]] = {
     # the PagerDuty emulator enforcing 3,000 requests/min (tests/benchmarks/bench_sync.py)
     "sync_drain_10k": sync_drain_10k,
     "postmortem_draft_10k": postmortem_draft_10k,
+    "metrics_1k": metrics_1k,
 }
 
 
