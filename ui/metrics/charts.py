@@ -53,19 +53,40 @@ class Chart(pg.PlotWidget):  # type: ignore[misc]  # pyqtgraph ships no type hin
         self.labels: list[str] = []
 
     def reset(self, labels: Sequence[str], *, axis: str = "bottom") -> None:
+        """Clear, and label the category axis; along the bottom every k-th label (about
+        eight fit), on the left all of them."""
         self.clear()
         self.series = {}
         self.labels = list(labels)
-        ticks = [list(enumerate(self.labels))]
-        self.getAxis(axis).setTicks(ticks)
+        step = max(1, math.ceil(len(self.labels) / 8)) if axis == "bottom" else 1
+        major = [(i, label) for i, label in enumerate(self.labels) if i % step == 0]
+        minor = [(i, "") for i in range(len(self.labels)) if i % step]
+        self.getAxis(axis).setTicks([major, minor])
         self.getAxis("left" if axis == "bottom" else "bottom").setTicks(None)
 
-    def legend(self) -> Any:
+    def legend(self, columns: int) -> Any:
+        """The legend in one row at the top left (:meth:`frame` leaves room for it)."""
         plot = self.getPlotItem()
         if plot.legend is None:
             text = self.palette().color(QPalette.ColorRole.Text)
-            plot.addLegend(offset=(-8, 8), labelTextColor=text)
+            plot.addLegend(offset=(8, 4), labelTextColor=text, colCount=columns)
+        plot.legend.clear()
         return plot.legend
+
+    def frame(self, *, horizontal: bool = False, headroom: float = 1.0) -> None:
+        """Fit the categories (with room for the first label) and the values from 0, with
+        ``headroom`` (1.3: 30 % more) above the highest for a legend."""
+        values = [v for series in self.series.values() for v in series if not math.isnan(v)]
+        top = max(values, default=0.0) or 1.0
+        count = max(len(self.labels), 1)
+        spread = (-0.5, count - 0.5) if horizontal else (-0.8, count - 0.4)
+        self.disableAutoRange()
+        if horizontal:
+            self.setXRange(0, top * headroom, padding=0.02)
+            self.setYRange(*spread, padding=0)
+        else:
+            self.setXRange(*spread, padding=0)
+            self.setYRange(0, top * headroom, padding=0.02)
 
     def bars(self, name: str, values: Sequence[float], *, offset: float = 0.0, width: float = 0.6,
              horizontal: bool = False, colours: Sequence[str] = ()) -> None:  # fmt: skip
@@ -101,8 +122,7 @@ class MetricsCharts(QWidget):
     def show_report(self, report: MetricsReport) -> None:
         months = [row.month for row in report.months]
         self.trend.reset(months)
-        legend = self.trend.legend()
-        legend.clear()
+        self.trend.legend(len(MEASURES))
         for measure in MEASURES:
             minutes = [_minutes(row.medians[measure]) for row in report.months]
             self.trend.series[measure] = minutes
@@ -120,16 +140,17 @@ class MetricsCharts(QWidget):
         self.service.reset([name for name, _ in top], axis="left")
         self.service.bars("incidents", [float(n) for _, n in top], horizontal=True)
         self.action_items.reset(months)
-        legend = self.action_items.legend()
-        legend.clear()
+        legend = self.action_items.legend(2)
         self.action_items.bars("open", [float(r.actions.open) for r in report.months], offset=-0.2,
                           width=0.38)  # fmt: skip
         self.action_items.bars("overdue", [float(r.actions.overdue) for r in report.months],
                           offset=0.2, width=0.38)  # fmt: skip
         for name in ("open", "overdue"):
             legend.addItem(pg.BarGraphItem(x=[0], height=[0], width=0, brush=COLOURS[name]), name)
-        for chart in (self.trend, self.severity, self.service, self.action_items):
-            chart.enableAutoRange()
+        self.trend.frame(headroom=1.3)
+        self.severity.frame()
+        self.service.frame(horizontal=True)
+        self.action_items.frame(headroom=1.3)
 
 
 def _minutes(seconds: float | None) -> float:
