@@ -564,7 +564,7 @@ def _comms(args: argparse.Namespace, workspace: Any, incident_id: int, out: Text
 
 
 def _actions(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
-    from console.comms.actions import action_json, export_csv, parse_due
+    from console.comms.actions import action_json, export_csv, parse_day
     from console.comms.actions import export_markdown as actions_markdown
     from console.comms.kit import CommsKit
 
@@ -606,7 +606,7 @@ def _actions(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
                 " ".join(args.title),
                 owner=args.owner,
                 incident_id=incident_id,
-                due_on=parse_due(args.due),
+                due_on=parse_day(args.due),
                 priority=args.priority,
                 kind=args.type,
             )

@@ -26,8 +26,9 @@ def add_parsers(commands: Any, importing: Any) -> None:
 
 
 def _metrics(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
+    from console.comms.actions import parse_day
     from console.domain.incident import parse_severity
-    from console.metrics import MetricsFilter, parse_day, read_metrics, report_json, report_text
+    from console.metrics import MetricsFilter, read_metrics, report_json, report_text
 
     chosen = MetricsFilter(
         since=parse_day(args.since, "--since"),

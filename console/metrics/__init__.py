@@ -5,7 +5,7 @@ and overdue. Computed, never stored: a few SQL reads in one snapshot
 response times are the postmortem's (``console.comms.response``), so both say the
 same thing about an incident."""
 
-from console.metrics.read import MetricsFilter, parse_day, read_metrics
+from console.metrics.read import MetricsFilter, read_metrics
 from console.metrics.report import (
     MEASURES,
     ActionCounts,
@@ -27,7 +27,6 @@ __all__ = [
     "MonthRow",
     "Summary",
     "format_span",
-    "parse_day",
     "read_metrics",
     "report_json",
     "report_text",

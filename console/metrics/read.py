@@ -45,15 +45,6 @@ class MetricsFilter:
             raise InvalidInputError("the service to filter by is empty")
 
 
-def parse_day(text: str | None, what: str = "date") -> date | None:
-    if text is None or not text.strip():
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise InvalidInputError(f"{what} {text!r} is not a date like 2026-03-31") from None
-
-
 _KINDS = {kind.value: kind for kind in LIFECYCLE_KINDS}
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from functools import cached_property
 
@@ -226,15 +226,6 @@ def _incidents(n: int) -> str:
     return f"{n} incident{'s' if n != 1 else ''}"
 
 
-def _counts_json(counts: ActionCounts) -> dict[str, int]:
-    return {
-        "open": counts.open,
-        "overdue": counts.overdue,
-        "done": counts.done,
-        "dropped": counts.dropped,
-    }
-
-
 def report_json(report: MetricsReport) -> dict[str, object]:
     """The stable ``metrics --json`` shape (README, "JSON shapes")."""
 
@@ -268,13 +259,13 @@ def report_json(report: MetricsReport) -> dict[str, object]:
                 "incidents": row.incidents,
                 "open": row.open,
                 "median_s": dict(row.medians),
-                "action_items": _counts_json(row.actions),
+                "action_items": asdict(row.actions),
             }
             for row in report.months
         ],
         "action_items": {
-            **_counts_json(report.actions),
-            "not_linked": _counts_json(report.actions_not_linked),
+            **asdict(report.actions),
+            "not_linked": asdict(report.actions_not_linked),
         },
         "per_incident": [
             {

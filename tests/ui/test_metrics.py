@@ -103,7 +103,7 @@ def test_filters_and_a_bad_date(qtbot: QtBot, context: UiContext) -> None:
     assert dialog.charts.trend.labels == []
     dialog.until_edit.setText("2026-02-30")
     dialog.refresh()
-    assert dialog.summary_label.text() == "until '2026-02-30' is not a date like 2026-03-31"
+    assert dialog.summary_label.text() == "until '2026-02-30' is not a date like 2026-12-31"
     assert row(dialog, 0)[1:] == ["0", "0", "—", "—", "—"]  # the last good read stays
 
 

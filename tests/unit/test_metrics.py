@@ -23,10 +23,11 @@ from pathlib import Path
 import pytest
 
 from console.cli import main
+from console.comms.actions import parse_day
 from console.comms.response import response_times
 from console.domain.errors import InvalidInputError
 from console.domain.incident import Severity
-from console.metrics import MetricsFilter, parse_day, read_metrics, report_json, report_text
+from console.metrics import MetricsFilter, read_metrics, report_json, report_text
 from console.metrics.report import summarize
 from console.ops.queries import Queries
 from console.storage.db import Database
@@ -261,7 +262,7 @@ def test_cli_json_and_text(data_dir: Path, db: Database, history: dict[str, int]
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--since", "yesterday"), "--since 'yesterday' is not a date like 2026-03-31"),
+        (("--since", "yesterday"), "--since 'yesterday' is not a date like 2026-12-31"),
         (("--severity", "SEV9"), "unknown severity 'SEV9'"),
         (("--since", "2026-02-02", "--until", "2026-02-01"), "is after --until"),
     ],

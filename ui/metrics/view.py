@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.comms.actions import parse_day
 from console.domain.errors import ConsoleError
 from console.domain.incident import Severity
 from console.metrics import (
@@ -32,7 +33,6 @@ from console.metrics import (
     MetricsFilter,
     MetricsReport,
     format_span,
-    parse_day,
     read_metrics,
 )
 from console.metrics.report import LABELS, scope_text
