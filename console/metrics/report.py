@@ -192,16 +192,16 @@ def build_report(
     notes = []
     open_count = sum(1 for i in ordered if i.open)
     if open_count:
-        notes.append(f"{_incidents(open_count)} still open: not in time to resolve.")
+        notes.append(f"{incidents_text(open_count)} still open: not in time to resolve.")
     if times["acknowledge"].missing:
         notes.append(
-            f"{_incidents(times['acknowledge'].missing)} without an acknowledgement "
+            f"{incidents_text(times['acknowledge'].missing)} without an acknowledgement "
             "(no commander assigned, never moved to triage or mitigating): "
             "not counted in time to acknowledge."
         )
     unmitigated = times["mitigate"].missing
     if unmitigated:
-        notes.append(f"{_incidents(unmitigated)} never mitigating: not in time to mitigate.")
+        notes.append(f"{incidents_text(unmitigated)} never mitigating: not in time to mitigate.")
     if not ordered:
         notes.append("No incident matches.")
     linked = [item for i in ordered for item in actions.get(i.id, ())]
@@ -222,7 +222,8 @@ def build_report(
     )
 
 
-def _incidents(n: int) -> str:
+def incidents_text(n: int) -> str:
+    """``1 incident``, ``2 incidents``."""
     return f"{n} incident{'s' if n != 1 else ''}"
 
 
@@ -329,7 +330,7 @@ def report_text(report: MetricsReport) -> str:
         lines += ["", "By month (medians):"]
         for row in report.months:
             lines.append(
-                f"  {row.month}  {row.incidents:>3} incidents ({row.open} open)  "
+                f"  {row.month}  {incidents_text(row.incidents):>13} ({row.open} open)  "
                 f"acknowledge {format_span(row.medians['acknowledge'])}, "
                 f"resolve {format_span(row.medians['resolve'])}; "
                 f"actions {row.actions.open} open, {row.actions.overdue} overdue"

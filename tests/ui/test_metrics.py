@@ -91,7 +91,7 @@ def test_filters_and_a_bad_date(qtbot: QtBot, context: UiContext) -> None:
     dialog.since_edit.setText("2026-02-01")
     dialog.refresh()
     assert dialog.summary_label.text().startswith(
-        "2026-02-01 to …, service orders-api: 1 incidents, 0 open."
+        "2026-02-01 to …, service orders-api: 1 incident, 0 open."
     )
     assert row(dialog, 3) == ["Time to resolve", "1", "0", "1 h 15 min", "1 h 15 min", "1 h 15 min"]
     assert dialog.charts is not None

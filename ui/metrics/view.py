@@ -35,7 +35,7 @@ from console.metrics import (
     format_span,
     read_metrics,
 )
-from console.metrics.report import LABELS, scope_text
+from console.metrics.report import LABELS, incidents_text, scope_text
 from ui.context import UiContext
 from ui.incident_view import report_failure
 
@@ -158,7 +158,7 @@ class MetricsDialog(QDialog):
         self.report = report
         actions, loose = report.actions, report.actions_not_linked
         self.summary_label.setText(
-            f"{scope_text(report).capitalize()}: {len(report.incidents)} incidents, "
+            f"{scope_text(report).capitalize()}: {incidents_text(len(report.incidents))}, "
             f"{report.open_count} open. Action items: {actions.open} open, "
             f"{actions.overdue} overdue, {actions.done} done "
             f"(not linked to an incident: {loose.open} open, {loose.overdue} overdue)."
