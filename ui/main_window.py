@@ -302,6 +302,7 @@ class MainWindow(QMainWindow):
         self._add_comms(context)
         self._add_packs(context)
         self._add_readiness(context)
+        self._add_metrics()
         self._set_writable(True)
         self.statusBar().clearMessage()
         self._add_secondary(context)
@@ -448,7 +449,7 @@ class MainWindow(QMainWindow):
              "Scores per area with their trend, findings and fixes"),
             ("readiness_run", "&Run the audit", "Ctrl+Alt+A", view.run_audit,
              "Audit now and keep the scores for the trend"),
-            ("readiness_markdown", "Export the audit as &Markdown…", "Ctrl+Alt+M",
+            ("readiness_markdown", "Export the audit as &Markdown…", "Ctrl+Alt+D",
              lambda: view.choose_and_export("markdown"), "Save the audit as a Markdown file"),
             ("readiness_html", "Export the audit as &HTML…", "Ctrl+Alt+H",
              lambda: view.choose_and_export("html"), "Save the audit as a self-contained page"),
@@ -479,6 +480,29 @@ class MainWindow(QMainWindow):
             self.oncall.show_people()
             self.oncall.people.search_line.setText(obj.label)
             self.oncall.people.run_search()
+    # ---------------------------------------------------- metrics (issue 6, item 5)
+
+    def _add_metrics(self) -> None:
+        """The Metrics action in the Comms menu (a shortcut, so a palette entry too)."""
+        if "metrics" in self.actions_by_name:
+            return
+        action = self._action("metrics", "&Metrics…", "Ctrl+Alt+M", self.open_metrics,
+                              "Response times, counts and action items across incidents, "
+                              "as charts")  # fmt: skip
+        menus = self.menuBar().findChildren(QMenu)
+        menu = next((m for m in menus if m.title() == "Co&mms"), None)
+        (menu or self.menuBar().addMenu("Co&mms")).addAction(action)
+
+    @Slot()
+    def open_metrics(self) -> None:
+        if self._context is None:
+            return
+        from ui.metrics.view import MetricsDialog  # pyqtgraph follows on the reader lane
+
+        dialog = MetricsDialog(self._context, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        dialog.refresh()
 
     def _on_call_slot(self, slot: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:

@@ -38,7 +38,7 @@ from console.paths import data_dir, database_path, demo_dir
 #: ``add_parsers(commands, importing)`` (``importing``: the ``import`` sub-commands) and
 #: ``HANDLERS``, a dict from top-level command name to ``handler(args, folder, out) -> int``.
 #: ``build_parser`` imports every area, so an area keeps heavy imports inside its handlers.
-AREAS: tuple[str, ...] = ("packs", "audit")
+AREAS: tuple[str, ...] = ("packs", "audit", "metrics")
 
 
 def _area(name: str) -> Any:
@@ -564,7 +564,7 @@ def _comms(args: argparse.Namespace, workspace: Any, incident_id: int, out: Text
 
 
 def _actions(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
-    from console.comms.actions import action_json, export_csv, parse_due
+    from console.comms.actions import action_json, export_csv, parse_day
     from console.comms.actions import export_markdown as actions_markdown
     from console.comms.kit import CommsKit
 
@@ -606,7 +606,7 @@ def _actions(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
                 " ".join(args.title),
                 owner=args.owner,
                 incident_id=incident_id,
-                due_on=parse_due(args.due),
+                due_on=parse_day(args.due),
                 priority=args.priority,
                 kind=args.type,
             )

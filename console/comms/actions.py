@@ -50,13 +50,15 @@ class ActionItem:
         return self.status in OPEN_STATUSES and self.due_on is not None and self.due_on < today
 
 
-def parse_due(text: str | None) -> date | None:
+def parse_day(text: str | None, what: str = "due date") -> date | None:
+    """A calendar day as typed (``YYYY-MM-DD``); blank is none; ``what`` names it in
+    the refusal (a due date here, ``--since``/``--until`` for the metrics)."""
     if text is None or not text.strip():
         return None
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise InvalidInputError(f"due date {text!r} is not a date like 2026-12-31") from None
+        raise InvalidInputError(f"{what} {text!r} is not a date like 2026-12-31") from None
 
 
 def _choice(value: str, allowed: Sequence[str], what: str) -> str:

@@ -10,18 +10,19 @@ key events pinned and everything else folded.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from console.comms.actions import ActionItems, export_markdown
+from console.comms.response import ResponseTimes, response_times
 from console.comms.templating import Template, TemplateError, markdown_to_plain, parse_template
 from console.comms.updates import format_minutes
 from console.domain.clock import Clock, utc_now
 from console.domain.errors import InvalidInputError, NotFoundError
-from console.domain.incident import EntryKind, Role, Status
-from console.domain.views import IncidentSummary, TimelineEntry
+from console.domain.incident import EntryKind
+from console.domain.views import TimelineEntry
 from console.ops.queries import Queries
 from console.render import render_runbook
 from console.resources import resources_dir
@@ -64,59 +65,12 @@ TIME = "%Y-%m-%d %H:%M UTC"
 
 
 @dataclass(frozen=True)
-class ResponseTimes:
-    """Lifecycle instants: started = the earliest entry (an imported alert can
-    precede the declaration); detected = declared; acknowledged = the first IC
-    assignment or move to triage/mitigating; mitigating = the first move to
-    mitigating; resolved = the last move to resolved."""
-
-    started: datetime
-    detected: datetime
-    acknowledged: datetime | None
-    mitigating: datetime | None
-    resolved: datetime | None
-
-    def spans(self) -> list[tuple[str, datetime | None, timedelta | None]]:
-        def since_start(moment: datetime | None) -> timedelta | None:
-            return None if moment is None else moment - self.started
-
-        return [
-            ("Time to detect", self.detected, since_start(self.detected)),
-            ("Time to acknowledge", self.acknowledged, since_start(self.acknowledged)),
-            ("Time to mitigate", self.mitigating, since_start(self.mitigating)),
-            ("Time to resolve", self.resolved, since_start(self.resolved)),
-        ]
-
-
-@dataclass(frozen=True)
 class Postmortem:
     incident_id: int
     markdown: str
     drafted_at: datetime
     updated_at: datetime
     updated_by: str
-
-
-def response_times(incident: IncidentSummary, entries: Iterable[TimelineEntry]) -> ResponseTimes:
-    started = incident.declared_at
-    acknowledged = mitigating = resolved = None
-    for entry in entries:
-        started = min(started, entry.occurred_at)
-        kind = entry.kind
-        if kind is EntryKind.ROLE_CHANGE and entry.data.get("role") == Role.INCIDENT_COMMANDER:
-            acknowledged = acknowledged or entry.occurred_at
-        elif kind is EntryKind.STATUS_CHANGE:
-            target = entry.data.get("to")
-            if target in (Status.TRIAGE, Status.MITIGATING):
-                acknowledged = acknowledged or entry.occurred_at
-            if target == Status.MITIGATING:
-                mitigating = mitigating or entry.occurred_at
-            if target == Status.RESOLVED:
-                resolved = entry.occurred_at
-                mitigating = mitigating or entry.occurred_at
-            elif resolved is not None and target == Status.MITIGATING:
-                resolved = None  # the fix did not hold
-    return ResponseTimes(started, incident.declared_at, acknowledged, mitigating, resolved)
 
 
 def _duration(span: timedelta | None) -> str:
@@ -240,7 +194,7 @@ class Postmortems:
             ).fetchone()[0]
         items = ActionItems(self._db, actor=self._actor, clock=self._clock)
         today = self._clock().date()
-        times = response_times(incident, entries)
+        times = response_times(incident.declared_at, entries)
         end = incident.resolved_at or self._clock()
         roles = "; ".join(f"{h.role.label}: {h.person}" for h in incident.roles)
         values = {

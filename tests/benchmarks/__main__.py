@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 
 from tests.benchmarks.bench_audit import audit_full
 from tests.benchmarks.bench_catalog import blast_radius_2k, graph_first_paint_2k
+from tests.benchmarks.bench_metrics import metrics_1k
 from tests.benchmarks.bench_oncall import oncall_lookup
 from tests.benchmarks.bench_packs import pack_build_10k, pack_verify_100mb
 from tests.benchmarks.bench_postmortem import postmortem_draft_10k
@@ -49,6 +50,7 @@ REGISTRY: dict[str, Callable[[], BenchResult]] = {
     "pack_verify_100mb": pack_verify_100mb,
     "pack_build_10k": pack_build_10k,
     "audit_full": audit_full,
+    "metrics_1k": metrics_1k,
 }
 
 

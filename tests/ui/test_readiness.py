@@ -165,7 +165,7 @@ def test_tab_actions_and_palette_in_the_main_window(qtbot: QtBot, demo_context: 
     assert shortcuts == {
         "readiness": "Ctrl+Shift+D",
         "readiness_run": "Ctrl+Alt+A",
-        "readiness_markdown": "Ctrl+Alt+M",
+        "readiness_markdown": "Ctrl+Alt+D",
         "readiness_html": "Ctrl+Alt+H",
     }
     window.run_palette_key("action:readiness")
