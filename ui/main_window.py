@@ -480,6 +480,7 @@ class MainWindow(QMainWindow):
             self.oncall.show_people()
             self.oncall.people.search_line.setText(obj.label)
             self.oncall.people.run_search()
+
     # ---------------------------------------------------- metrics (issue 6, item 5)
 
     def _add_metrics(self) -> None:
