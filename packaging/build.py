@@ -44,12 +44,15 @@ PASSPHRASE_ENV = "RESPONDER_CONSOLE_PACK_PASSPHRASE"
 CHUNK = 1 << 20
 
 
+if str(ROOT) not in sys.path:  # console.signing and the version, from a plain checkout too
+    sys.path.insert(0, str(ROOT))
+
+
 class BuildError(Exception):
     """A step failed; the message says which and why."""
 
 
 def version() -> str:
-    sys.path.insert(0, str(ROOT))
     from console import __version__
 
     return __version__
