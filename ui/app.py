@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from PySide6.QtGui import QIcon
 
     from console.ops.workspace import Workspace
+    from console.packs.baked import BakedReport
     from console.snapshot import Snapshot
     from ui.tasks import TaskRunner
 
@@ -206,7 +207,16 @@ class _Startup(QObject):
             self._snapshot = None
         if not self._bench:
             QTimer.singleShot(0, lambda: _daily_backup(context))
+        # an installer's baked keys and pack (packaging/build.py): queued at once, so even a
+        # window that quits after its first paint applies them before it exits
+        self.runner.write(lambda: _apply_baked(workspace), self._baked_applied, _baked_failed)
         return True
+
+    def _baked_applied(self, report: BakedReport) -> None:
+        if report.refused:
+            self._events.error_shown.emit(report.summary())
+        elif self._window is not None and (report.pinned or report.imported):
+            self._window.statusBar().showMessage(report.summary(), 15_000)
 
     def close(self) -> None:
         if self.runner is not None:
@@ -242,6 +252,16 @@ def run(request: GuiRequest) -> int:
         return app.exec()
     finally:
         startup.close()
+
+
+def _apply_baked(workspace: Workspace) -> BakedReport:
+    from console.packs.baked import apply_baked  # imported on the writer thread
+
+    return apply_baked(workspace.db, workspace.folder, utc_now())
+
+
+def _baked_failed(error: BaseException) -> None:
+    log.warning("the installer's keys and pack could not be applied: %s", error)
 
 
 def _daily_backup(context: object) -> None:
