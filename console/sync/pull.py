@@ -103,6 +103,8 @@ class PullOptions:
     first_days: int = 7
     #: page size (PagerDuty's maximum is 100)
     limit: int = 100
+    #: records a listing serves by offset (PagerDuty: 10,000)
+    offset_cap: int = 10_000
     #: the phone region for national numbers (``GB``)
     region: str | None = None
 
