@@ -145,6 +145,18 @@ class PullReport:
         except (RetryableError, RateLimitedError) as error:
             self.fail(set_name, f"gave up after retries: {error}")
 
+    def summary(self) -> str:
+        """One line per account for people, then the errors."""
+        sets = "; ".join(
+            f"{name} " + ", ".join(f"{what} {n}" for what, n in counts.items() if n)
+            for name, counts in sorted(self.sets.items())
+        )
+        lines = [f"Pulled from {self.vendor} ({self.requests} requests): {sets or 'nothing'}."]
+        if self.stopped:
+            lines.append(f"Stopped: {self.stopped}")
+        lines += self.errors
+        return "\n".join(lines)
+
     def as_json(self) -> dict[str, Any]:
         return {
             "vendor": self.vendor,
