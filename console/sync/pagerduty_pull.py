@@ -6,7 +6,7 @@ Sets, each fetched whole and then written in one transaction:
   inline, so 5,000 users are 50 requests, not 5,050.
 - ``escalation_policies``: ``GET /escalation_policies``.
 - ``schedules``: ``GET /schedules`` (names, zones) and ``GET /oncalls`` for the
-  next ``weeks`` (PagerDuty's own resolution of layers and overrides, for every
+  next ``days`` (PagerDuty's own resolution of layers and overrides, for every
   schedule in one paginated listing: ~N/100 requests instead of one
   ``/schedules/{id}`` render per schedule).
 - ``incidents``: ``GET /log_entries?since=`` (every incident's log since the
@@ -109,7 +109,7 @@ class PagerDutySource:
         return self._parse({"escalation_policies": policies}, "/escalation_policies", now)
 
     def _schedules(self, pages: _Pages, now: datetime) -> ParsedFile:
-        until = now + timedelta(weeks=self._options.weeks)
+        until = now + min(timedelta(days=self._options.days), MAX_RANGE)
         listed = self._parse(
             {"schedules": pages.listing("/schedules", "schedules", {})}, "/schedules", now
         )

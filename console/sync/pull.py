@@ -97,8 +97,8 @@ class PullPolicy:
 
 @dataclass(frozen=True)
 class PullOptions:
-    #: how far ahead on-calls / rendered schedules are fetched
-    weeks: int = 4
+    #: how far ahead on-calls are fetched (PagerDuty serves at most 90 days at once)
+    days: int = 28
     #: how far back incidents are looked at on an account's first pull
     first_days: int = 7
     #: page size (PagerDuty's maximum is 100)

@@ -33,6 +33,7 @@ exactly once.
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import random
 import socket
@@ -606,6 +607,7 @@ def _stamp(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@functools.lru_cache(maxsize=65_536)
 def _parse(value: str) -> datetime:
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

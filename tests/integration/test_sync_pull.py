@@ -162,7 +162,7 @@ def test_on_calls_past_the_offset_cap_are_split_by_time(
     start = datetime.now(UTC) - timedelta(hours=1)
     emulator.populate(users=5, schedules=20, days=35, shift_hours=12, start=start)
     tokens, _ = connect(ws, emulator)
-    options = PullOptions(limit=25, offset_cap=300, weeks=4)
+    options = PullOptions(limit=25, offset_cap=300, days=28)
     report = _pull(ws, tokens, options=options)
     assert report.failed == {}
     # 20 schedules × 2 shifts a day × 28 days, plus the one running now
