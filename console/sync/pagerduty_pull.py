@@ -9,6 +9,10 @@ Sets, each fetched whole and then written in one transaction:
   next ``days`` (PagerDuty's own resolution of layers and overrides, for every
   schedule in one paginated listing: ~N/100 requests instead of one
   ``/schedules/{id}`` render per schedule).
+- ``services``: ``GET /services`` and ``/business_services``, and each technical
+  service's ``/service_dependencies/technical_services/{id}`` → catalog
+  Components (annotated ``pagerduty.com/service-id``) with ``dependsOn`` edges,
+  stored like a re-import of the catalog root ``pagerduty: <base URL>``.
 - ``incidents``: ``GET /log_entries?since=`` (every incident's log since the
   last pull, one paginated listing) → the timeline of the local incident the
   pusher linked (``remote_incidents``). Incidents that exist only in
@@ -29,6 +33,7 @@ the range holds more, split it into parts that fit (one wasted request).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,7 +43,14 @@ from console.importers.vendors import PD, ShapeError, parse_vendor_json
 from console.ops.incidents import RemoteEntry
 from console.sync.accounts import Account
 from console.sync.outcomes import Call
-from console.sync.pull import INCIDENTS_SET, PullFailedError, PullOptions, PullReport, PullSink
+from console.sync.pull import (
+    INCIDENTS_SET,
+    SERVICES_SET,
+    PullFailedError,
+    PullOptions,
+    PullReport,
+    PullSink,
+)
 
 #: incidents are re-read from a little before the last pull (clock skew, late writes)
 OVERLAP = timedelta(minutes=5)
@@ -84,6 +96,16 @@ class PagerDutySource:
                     report.count(name, what, n)
         if cancelled():
             return
+        with report.attempt(SERVICES_SET):
+            stored = sink.services(SERVICES_SET, self._services(pages, call))
+            report.count(SERVICES_SET, "services", stored.services)
+            report.count(SERVICES_SET, "removed", stored.removed)
+            report.count(SERVICES_SET, "dependencies", stored.dependencies)
+            report.count(SERVICES_SET, "refused", len(stored.refused))
+            for refused in stored.refused:
+                report.errors.append(f"{PD} {SERVICES_SET}: {refused.path}: {refused.reason}")
+        if cancelled():
+            return
         with report.attempt(INCIDENTS_SET):
             self._incidents(pages, call, since, now, sink, report)
 
@@ -127,6 +149,67 @@ class PagerDutySource:
         listed.schedules = list(drafts.values())
         listed.refused.extend(shifts.refused)
         return listed
+
+    def _services(self, pages: _Pages, call: Call) -> list[tuple[str, dict[str, Any]]]:
+        """Technical and business services as Backstage Components (annotated with
+        their PagerDuty id, which the push uses), with their dependencies from
+        ``/service_dependencies/technical_services/{id}`` (one request per technical
+        service: PagerDuty lists them no other way; business services' edges show
+        up there too, as dependents)."""
+        technical = pages.listing("/services", "services", {})
+        business = pages.listing("/business_services", "business_services", {})
+        names: dict[str, str] = {}
+        entities: dict[str, tuple[dict[str, Any], str]] = {}
+        for items, kind in ((technical, "service"), (business, "business-service")):
+            for item in items:
+                if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+                    raise PullFailedError(
+                        f"GET /{kind.replace('-', '_')}s: a service without its id"
+                    )
+                name = _entity_name(str(item.get("name") or item["id"]), item["id"], names)
+                names[item["id"]] = name
+                entities[item["id"]] = (item, kind)
+        depends: dict[str, set[str]] = {sid: set() for sid in entities}
+        for item in technical:
+            path = f"/service_dependencies/technical_services/{item['id']}"
+            reply = call("GET", path, None, None)
+            relations = reply.body.get("relationships") if isinstance(reply.body, dict) else None
+            if not reply.ok or not isinstance(relations, list):
+                raise PullFailedError(
+                    f"GET {path}: "
+                    + (reply.vendor_message() if not reply.ok else "no 'relationships' list")
+                )
+            for relation in relations:
+                pair = _pair(relation)
+                if pair is not None and pair[0] in depends and pair[1] in names:
+                    depends[pair[0]].add(names[pair[1]])
+        base = self._account.base_url
+        documents = []
+        for sid, (item, kind) in entities.items():
+            spec: dict[str, Any] = {"type": kind, "lifecycle": "production", "owner": "pagerduty"}
+            if depends[sid]:
+                spec["dependsOn"] = [f"component:{name}" for name in sorted(depends[sid])]
+            metadata: dict[str, Any] = {
+                "name": names[sid],
+                "title": str(item.get("name") or sid),
+                "description": str(item.get("description") or ""),
+                "annotations": {"pagerduty.com/service-id": sid},
+            }
+            if item.get("html_url"):
+                metadata["links"] = [{"url": str(item["html_url"]), "title": "PagerDuty"}]
+            where = f"{base}/{'business_services' if kind != 'service' else 'services'}/{sid}"
+            documents.append(
+                (
+                    where,
+                    {
+                        "apiVersion": "backstage.io/v1alpha1",
+                        "kind": "Component",
+                        "metadata": metadata,
+                        "spec": spec,
+                    },
+                )
+            )
+        return documents
 
     # ------------------------------------------------------------- incidents
 
@@ -218,6 +301,24 @@ class PagerDutySource:
                 )
             )
         return found
+
+
+def _entity_name(title: str, ident: str, taken: Mapping[str, str]) -> str:
+    """A Backstage entity name from a service's name (unique: the id added on a clash)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:50] or ident.lower()
+    if slug in taken.values():
+        slug = f"{slug[:40]}-{ident.lower()}"
+    return slug
+
+
+def _pair(relation: object) -> tuple[str, str] | None:
+    """(dependent id, supporting id) of one service relationship."""
+    if not isinstance(relation, dict):
+        return None
+    dependent, supporting = relation.get("dependent_service"), relation.get("supporting_service")
+    if not isinstance(dependent, dict) or not isinstance(supporting, dict):
+        return None
+    return str(dependent.get("id")), str(supporting.get("id"))
 
 
 def _kind(entry: Mapping[str, Any]) -> str:

@@ -66,6 +66,7 @@ import requests
 
 from console.domain.clock import Clock, utc_now
 from console.domain.errors import InvalidInputError, NotFoundError
+from console.importers.catalog import CatalogImportReport, store_documents
 from console.importers.contacts import store_contacts
 from console.importers.oncall import PEOPLE_SET, SCHEDULES_SET, record_cache_set
 from console.importers.schedules import ParsedFile, store_policies, store_schedules
@@ -82,6 +83,8 @@ log = logging.getLogger(__name__)
 
 #: the set that carries the incident watermark (``since``)
 INCIDENTS_SET = "incidents"
+#: vendor services into the catalog
+SERVICES_SET = "services"
 
 
 @dataclass(frozen=True)
@@ -221,6 +224,16 @@ class PullSink:
                 record_cache_set(raw, SCHEDULES_SET, self.source, now)
             record_cache_set(raw, self._set_name(set_name), self.source, now)
         return counts
+
+    def services(
+        self, set_name: str, documents: Sequence[tuple[str, dict[str, Any]]]
+    ) -> CatalogImportReport:
+        """Vendor services as Backstage entity documents ((where, document)) into the
+        catalog, replacing what this account brought last time; one transaction.
+        Returns the catalog import's report (counts, problems)."""
+        stored = store_documents(self._db, documents, root=self.source, clock=self._clock)
+        self.mark(set_name)
+        return stored
 
     def incident_for(self, remote_id: str) -> int | None:
         with self._db.raw_reader() as raw:

@@ -3,7 +3,7 @@ of on-calls for 200 schedules (a shift a day each: 18,200 on-calls, past the
 10,000 records PagerDuty serves by offset) from the emulator.
 
 Value = requests made; floor = the fewest the pagination allows (each listing's
-records / 100, rounded up, and one page of the incident log) for the same data,
+records / 100, rounded up; an empty listing takes one page) for the same data,
 counted in the same run. Target: ratio ≤ 1.1. The time is in ``detail``.
 """
 
@@ -48,12 +48,23 @@ def pull_large() -> BenchResult:
         "schedules": math.ceil(schedules / PAGE),
         "escalation_policies": math.ceil(schedules / PAGE),
         "oncalls": math.ceil(oncalls / PAGE),
+        # empty listings still take a page each
+        "services": 1,
+        "business_services": 1,
         "log_entries": 1,
     }
     minimum = sum(pages.values())
     made = {
         path.strip("/"): sum(1 for r in emulator.requests if r.path == path)
-        for path in ("/users", "/schedules", "/escalation_policies", "/oncalls", "/log_entries")
+        for path in (
+            "/users",
+            "/schedules",
+            "/escalation_policies",
+            "/oncalls",
+            "/services",
+            "/business_services",
+            "/log_entries",
+        )
     }
     return BenchResult(
         name="pull_large",

@@ -17,7 +17,9 @@ openapi-core) and PagerDuty's documented behaviour where the spec is silent:
   400, as PagerDuty does ("Pagination", developer.pagerduty.com).
 - Pull endpoints (``GET /users`` with ``include[]=contact_methods`` and ``query``,
   ``/schedules``, ``/escalation_policies``, ``/oncalls`` over ``since``/``until``,
-  ``/log_entries``): data from :meth:`PagerDutyEmulator.populate`. Inline contact
+  ``/log_entries``, ``/services``, ``/business_services``,
+  ``/service_dependencies/technical_services/{id}``): data from
+  :meth:`PagerDutyEmulator.populate` and ``add_service``/``depend``. Inline contact
   methods carry the spec's ``*_contact_method_reference`` types (the spec's only
   shape for them); log entries carry no ``channel``: the spec's ``Channel`` is a
   ``oneOf`` every channel object matches more than once, so none validates.
@@ -124,6 +126,10 @@ class PagerDutyEmulator:
         self.schedules: list[dict[str, Any]] = []
         self.oncalls: list[dict[str, Any]] = []
         self.policies: list[dict[str, Any]] = []
+        self.services: list[dict[str, Any]] = []
+        self.business_services: list[dict[str, Any]] = []
+        #: (supporting service id, dependent service id, dependent is a business service)
+        self.dependencies: list[tuple[str, str, bool]] = []
         #: every incident's log, oldest first (``GET /log_entries``)
         self.log_entries: list[dict[str, Any]] = []
         #: the agent of writes whose ``From`` matches no user
@@ -310,6 +316,63 @@ class PagerDutyEmulator:
                         }
                     )
 
+    def add_service(self, name: str, *, business: bool = False) -> str:
+        """A technical (or business) service; returns its id."""
+        with self._lock:
+            target = self.business_services if business else self.services
+            sid = f"{'PB' if business else 'PV'}{len(target):04d}"
+            kind = "business_service" if business else "service"
+            service: dict[str, Any] = {
+                "id": sid,
+                "type": kind,
+                "summary": name,
+                "name": name,
+                "description": f"{name} (emulated)",
+                "self": f"{self.base_url}/{kind}s/{sid}",
+                "html_url": f"https://emulator.pagerduty.invalid/{kind}s/{sid}",
+            }
+            if not business:  # the spec requires a technical service's policy
+                service["escalation_policy"] = {
+                    "id": "PPOLICY",
+                    "type": "escalation_policy_reference",
+                    "summary": "Default",
+                }
+            target.append(service)
+            return sid
+
+    def depend(self, dependent: str, supporting: str) -> None:
+        """``dependent`` (a technical or business service id) relies on ``supporting``."""
+        with self._lock:
+            business = any(b["id"] == dependent for b in self.business_services)
+            self.dependencies.append((supporting, dependent, business))
+
+    def _relationships(self, service_id: str) -> tuple[int, Any]:
+        if not any(s["id"] == service_id for s in self.services):
+            return 404, _error(2100, "Not Found")
+        found = []
+        for supporting, dependent, business in self.dependencies:
+            if service_id not in (supporting, dependent):
+                continue
+            found.append(
+                {
+                    "id": f"D{supporting}{dependent}",
+                    "type": "service_dependency",
+                    "supporting_service": {
+                        "id": supporting,
+                        "type": "technical_service_reference",
+                    },
+                    "dependent_service": {
+                        "id": dependent,
+                        "type": (
+                            "business_service_reference"
+                            if business
+                            else "technical_service_reference"
+                        ),
+                    },
+                }
+            )
+        return 200, {"relationships": found}
+
     def by_key(self, key: str) -> list[Incident]:
         with self._lock:
             return [i for i in self.incidents.values() if i.incident_key == key]
@@ -366,6 +429,8 @@ class PagerDutyEmulator:
                 return self._list(query)
             if method == "GET" and len(parts) == 1 and parts[0] in _LISTS:
                 return self._listing(parts[0], query)
+            if method == "GET" and parts[:2] == ["service_dependencies", "technical_services"]:
+                return self._relationships(parts[2] if len(parts) == 3 else "")
             if len(parts) >= 2 and parts[0] == "incidents":
                 incident = self.incidents.get(parts[1])
                 if incident is None:
@@ -445,6 +510,10 @@ class PagerDutyEmulator:
             items = self.schedules
         elif name == "escalation_policies":
             items = self.policies
+        elif name == "services":
+            items = self.services
+        elif name == "business_services":
+            items = self.business_services
         elif name == "oncalls":
             items = _overlapping(self.oncalls, query)
             wanted = set(query.get("schedule_ids[]", []))
@@ -589,7 +658,15 @@ class PagerDutyEmulator:
 #: PagerDuty serves at most this many records by offset ("Pagination", developer docs)
 OFFSET_CAP = 10_000
 _ACTIONS = {"acknowledged": "acknowledge", "resolved": "resolve", "triggered": "trigger"}
-_LISTS = ("users", "schedules", "escalation_policies", "oncalls", "log_entries")
+_LISTS = (
+    "users",
+    "schedules",
+    "escalation_policies",
+    "oncalls",
+    "log_entries",
+    "services",
+    "business_services",
+)
 
 
 def _ref(item: dict[str, Any], kind: str = "user_reference") -> dict[str, Any]:

@@ -88,7 +88,9 @@ def test_account_and_sync_commands_push_and_report_in_json(
         "vendor", "sets", "failed", "requests", "errors", "stopped", "cancelled"
     }  # fmt: skip
     assert pulled["failed"] == {}
-    assert set(pulled["sets"]) == {"users", "escalation_policies", "schedules", "incidents"}
+    assert set(pulled["sets"]) == {
+        "users", "escalation_policies", "schedules", "services", "incidents"
+    }  # fmt: skip
     status = json.loads(_cli(data_dir, "sync", "status", "--json", env=env).stdout)
     assert set(status) == {"accounts", "keyring", "outbox", "failed", "superseded"}
     assert status["keyring"] is None  # the fail backend: no keyring on this machine
@@ -158,7 +160,7 @@ def test_sync_pull_reports_each_set_and_exits_3_when_one_was_refused(
     (report,) = json.loads(pulled.stdout)["pulled"]
     assert report["sets"]["users"]["contacts_new"] == 120
     assert report["sets"]["schedules"]["schedules"] == 2
-    assert report["requests"] == 2 + 1 + 1 + 1 + 1
+    assert report["requests"] == 2 + 1 + 1 + 1 + 2 + 1
     people = json.loads(_cli(data_dir, "people", "--json").stdout)
     assert len(people["people"]) == 120
 

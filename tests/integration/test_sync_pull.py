@@ -82,6 +82,7 @@ def test_directory_sets_land_in_the_cache_and_match_the_spec(
     ws: Workspace, emulator: PagerDutyEmulator
 ) -> None:
     emulator.populate(users=230, schedules=4, days=14)
+    emulator.depend(emulator.add_service("Shop", business=True), emulator.add_service("API"))
     tokens, _ = connect(ws, emulator)
     problems: list[str] = []
     # checking a 100-user page against the spec takes longer than FAST's deadline
@@ -97,8 +98,9 @@ def test_directory_sets_land_in_the_cache_and_match_the_spec(
     assert report.sets["schedules"]["shifts"] == 4 * 14
     assert _count(ws, "people") == 230
     assert _count(ws, "reach_methods") == 230 * 2
-    # users: 3 pages; policies, schedules, on-calls, log entries: 1 each
-    assert report.requests == 3 + 1 + 1 + 1 + 1, [(r.path, r.status) for r in emulator.requests]
+    # users: 3 pages; policies, schedules, on-calls, services, business services,
+    # the one service's dependencies and log entries: 1 each
+    assert report.requests == 3 + 7, [(r.path, r.status) for r in emulator.requests]
     sets = _cache_sets(ws)
     for name in ("people", "schedules", "pagerduty.users", "pagerduty.schedules",
                  "pagerduty.escalation_policies", "pagerduty.incidents"):  # fmt: skip
@@ -153,6 +155,45 @@ def test_remote_changes_appear_in_the_timeline_once(
     final = [e.text for e in ws.queries.timeline(incident.id) if e.kind is EntryKind.REMOTE]
     assert final.count("rolled back") == 1
     assert final.count("restarted the pods") == 1
+
+
+def test_services_and_their_dependencies_land_in_the_catalog(
+    ws: Workspace, emulator: PagerDutyEmulator
+) -> None:
+    checkout = emulator.add_service("Checkout API")
+    payments = emulator.add_service("Payments")
+    database = emulator.add_service("Orders DB")
+    shop = emulator.add_service("Online shop", business=True)
+    emulator.depend(checkout, payments)
+    emulator.depend(payments, database)
+    emulator.depend(shop, checkout)
+    tokens, _ = connect(ws, emulator)
+    report = _pull(ws, tokens)
+    assert report.failed == {}
+    assert report.sets["services"]["services"] == 4
+    with ws.db.raw_reader() as raw:
+        edges = sorted(
+            raw.execute(
+                "SELECT a.name, b.name FROM service_dependencies d "
+                "JOIN services a ON a.id = d.service_id JOIN services b ON b.id = d.depends_on_id"
+            ).fetchall()
+        )
+        annotations = dict(raw.execute("SELECT name, annotations FROM services").fetchall())
+    assert edges == [
+        ("checkout-api", "payments"),
+        ("online-shop", "checkout-api"),
+        ("payments", "orders-db"),
+    ]
+    assert '"pagerduty.com/service-id": "PV0000"' in annotations["checkout-api"]
+    assert _cache_sets(ws)["catalog"] == f"pagerduty: {emulator.base_url}"
+    # listings (2) + one relationships request per technical service (3)
+    assert sum(1 for r in emulator.requests if "service" in r.path) == 2 + 3
+
+    emulator.services.pop()  # Orders DB deleted in PagerDuty
+    emulator.dependencies = [d for d in emulator.dependencies if d[0] != database]
+    again = _pull(ws, tokens)
+    assert again.sets["services"]["removed"] == 1
+    assert _count(ws, "services") == 3
 
 
 def test_on_calls_past_the_offset_cap_are_split_by_time(
@@ -210,7 +251,7 @@ def test_server_errors_are_retried_and_401_stops_the_account(
     report = _pull(ws, tokens)
     assert report.failed == {}
     assert report.sets["users"]["contacts_new"] == 10
-    assert report.requests == 4 + 4  # three failed tries of the first page, then the rest
+    assert report.requests == 4 + 6  # three failed tries of the first page, then the rest
 
     emulator.script(Fault.E401)
     stopped = _pull(ws, tokens)
