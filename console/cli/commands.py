@@ -1012,6 +1012,7 @@ def _sync(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
             f"{counts['superseded']} superseded, {counts['done']} done."
         )
         text += [f"failed {f['id']} ({f['operation']}): {f['error']}" for f in status["failed"]]
+        text += [f"pulled {name}: {s['age']}" for name, s in status["pulled"].items()]
         _emit(out, args.json, status, "\n".join(text))
         return EXIT_OK
     finally:

@@ -78,7 +78,7 @@ class PagerDutySource:
         report: PullReport,
         cancelled: Callable[[], bool],
     ) -> None:
-        pages = _Pages(call, self._options.limit, self._options.offset_cap)
+        pages = OffsetPages(call, self._options.limit, self._options.offset_cap)
         now = self._clock()
         for name, fetch in (
             ("users", self._users),
@@ -122,15 +122,15 @@ class PagerDutySource:
         except ShapeError as error:
             raise PullFailedError(f"GET {what}: {error}") from None
 
-    def _users(self, pages: _Pages, now: datetime) -> ParsedFile:
+    def _users(self, pages: OffsetPages, now: datetime) -> ParsedFile:
         users = pages.listing("/users", "users", {"include[]": "contact_methods"})
         return self._parse({"users": users}, "/users", now)
 
-    def _policies(self, pages: _Pages, now: datetime) -> ParsedFile:
+    def _policies(self, pages: OffsetPages, now: datetime) -> ParsedFile:
         policies = pages.listing("/escalation_policies", "escalation_policies", {})
         return self._parse({"escalation_policies": policies}, "/escalation_policies", now)
 
-    def _schedules(self, pages: _Pages, now: datetime) -> ParsedFile:
+    def _schedules(self, pages: OffsetPages, now: datetime) -> ParsedFile:
         until = now + min(timedelta(days=self._options.days), MAX_RANGE)
         listed = self._parse(
             {"schedules": pages.listing("/schedules", "schedules", {})}, "/schedules", now
@@ -150,7 +150,7 @@ class PagerDutySource:
         listed.refused.extend(shifts.refused)
         return listed
 
-    def _services(self, pages: _Pages, call: Call) -> list[tuple[str, dict[str, Any]]]:
+    def _services(self, pages: OffsetPages, call: Call) -> list[tuple[str, dict[str, Any]]]:
         """Technical and business services as Backstage Components (annotated with
         their PagerDuty id, which the push uses), with their dependencies from
         ``/service_dependencies/technical_services/{id}`` (one request per technical
@@ -215,7 +215,7 @@ class PagerDutySource:
 
     def _incidents(
         self,
-        pages: _Pages,
+        pages: OffsetPages,
         call: Call,
         since: datetime | None,
         now: datetime,
@@ -370,7 +370,7 @@ def _oncall_key(entry: Mapping[str, Any]) -> tuple[str, ...]:
     )
 
 
-class _Pages:
+class OffsetPages:
     """PagerDuty's offset pagination over one paced, retrying call."""
 
     def __init__(self, call: Call, limit: int, cap: int) -> None:

@@ -92,7 +92,9 @@ def test_account_and_sync_commands_push_and_report_in_json(
         "users", "escalation_policies", "schedules", "services", "incidents"
     }  # fmt: skip
     status = json.loads(_cli(data_dir, "sync", "status", "--json", env=env).stdout)
-    assert set(status) == {"accounts", "keyring", "outbox", "failed", "superseded"}
+    assert set(status) == {"accounts", "pulled", "keyring", "outbox", "failed", "superseded"}
+    assert status["pulled"]["pagerduty.users"]["age"] == "just now"
+    assert status["pulled"]["pagerduty.users"]["source"] == f"pagerduty: {emulator.base_url}"
     assert status["keyring"] is None  # the fail backend: no keyring on this machine
     assert status["outbox"] == {"pending": 0, "sent": 0, "done": 2, "failed": 0, "superseded": 0}
     assert status["accounts"][0]["last_success_age"] == "just now"
