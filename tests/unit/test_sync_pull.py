@@ -89,12 +89,16 @@ def test_a_malformed_page_is_refused_with_where_and_why(reply: Reply, reason: st
         OffsetPages(lambda *_: reply, 100, 10_000).listing("/users", "users", {})
 
 
+def _page_fails() -> None:
+    raise PullFailedError("GET /schedules (offset 0): HTTP 400")
+
+
 def test_the_report_keeps_counts_failures_and_a_stable_json_shape() -> None:
     report = PullReport("pagerduty")
     report.count("users", "contacts_new", 3)
     report.count("users", "contacts_new", 2)
     with report.attempt("schedules"):
-        raise PullFailedError("GET /schedules (offset 0): HTTP 400")
+        _page_fails()
     assert report.as_json() == {
         "vendor": "pagerduty",
         "sets": {"users": {"contacts_new": 5}},
