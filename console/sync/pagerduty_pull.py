@@ -61,14 +61,9 @@ MAX_RANGE = timedelta(days=90)
 class PagerDutySource:
     vendor = PD
 
-    def __init__(
-        self, account: Account, options: PullOptions, *, clock: Callable[[], datetime] | None = None
-    ) -> None:
-        from console.domain.clock import utc_now
-
+    def __init__(self, account: Account, options: PullOptions) -> None:
         self._account = account
         self._options = options
-        self._clock = clock or utc_now
 
     def pull(
         self,
@@ -79,7 +74,7 @@ class PagerDutySource:
         cancelled: Callable[[], bool],
     ) -> None:
         pages = OffsetPages(call, self._options.limit, self._options.offset_cap)
-        now = self._clock()
+        now = sink.now()
         for name, fetch in (
             ("users", self._users),
             ("escalation_policies", self._policies),

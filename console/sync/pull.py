@@ -19,7 +19,8 @@ Public shape (stable: the Opsgenie source is written against it)
 - ``call(method, path, params, body) -> Reply``: paced and retried; returns 2xx
   and 4xx replies; raises ``AuthRefusedError`` (401/403: the puller stops the
   account and ends), ``RetryableError`` / ``RateLimitedError`` when the tries
-  are spent (the source gives up that set).
+  are spent (the source gives up that set). A refused connection ends the
+  whole pull at once (the network is not there; nothing is retried).
 - ``since``: when this account's last incident pull ended (None: never);
   sources fetch incident changes from there (with a small overlap; the sink
   deduplicates).
@@ -45,6 +46,7 @@ and records ``cache_sets`` (``<vendor>.<set>`` plus the shared ``people`` /
 - ``timeline(incident_id, entries)``: merge remote log entries, deduplicated
   by (vendor, remote id) in ``timeline_entries`` (a unique index).
 - ``mark(set_name)``: record a set as fetched (the incident watermark).
+- ``now()``: the puller's clock.
 
 ``PullReport``: per set ``{"fetched", "stored", ...}`` counts, ``requests``,
 ``errors``, ``stopped``; ``as_json()`` is the CLI's ``pulled`` entry.
@@ -188,6 +190,10 @@ class PullSink:
 
     def _set_name(self, set_name: str) -> str:
         return f"{self._account.vendor}.{set_name}"[:32]
+
+    def now(self) -> datetime:
+        """The puller's clock (sources date their windows by it)."""
+        return self._clock()
 
     def last_fetched(self, set_name: str) -> datetime | None:
         with self._db.reader() as session:
@@ -381,6 +387,10 @@ class Puller:
             log.warning("%s", message)
         except _CancelledError:
             pass
+        except _UnreachableError as unreachable:
+            # connection refused: the network (or the vendor) is not there; no set is
+            # tried further and nothing was written for the set in hand
+            report.errors.append(f"{vendor} unreachable: {unreachable}")
         report.cancelled = self.cancelled()
         if report.sets and not report.failed and not report.cancelled:
             self._accounts.succeeded(account.id)
@@ -399,7 +409,9 @@ class Puller:
                     if attempt >= self._policy.attempts:
                         raise
                     wait = limited.wait
-                except RetryableError:
+                except RetryableError as retry:
+                    if retry.unreachable:
+                        raise _UnreachableError(str(retry)) from None
                     if attempt >= self._policy.attempts:
                         raise
                     wait = self._backoff.delay(attempt)
@@ -414,4 +426,8 @@ class Puller:
 
 
 class _CancelledError(Exception):
+    pass
+
+
+class _UnreachableError(Exception):
     pass

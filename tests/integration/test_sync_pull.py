@@ -284,3 +284,17 @@ def test_a_cancelled_puller_sends_nothing(ws: Workspace, emulator: PagerDutyEmul
     assert report.cancelled
     assert report.requests == 0
     assert _count(ws, "people") == 0
+
+
+def test_an_unreachable_vendor_ends_the_pull_at_once(
+    ws: Workspace, emulator: PagerDutyEmulator
+) -> None:
+    emulator.populate(users=10)
+    tokens, _ = connect(ws, emulator)
+    with emulator.offline():
+        report = _pull(ws, tokens)
+    assert report.requests == 1
+    assert any("connection refused" in e for e in report.errors)
+    assert report.sets == {}
+    assert _count(ws, "people") == 0
+    assert Accounts(ws.db).get("pagerduty").stopped_reason is None
