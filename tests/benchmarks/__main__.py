@@ -21,6 +21,7 @@ from tests.benchmarks.bench_metrics import metrics_1k
 from tests.benchmarks.bench_oncall import oncall_lookup
 from tests.benchmarks.bench_packs import pack_build_10k, pack_verify_100mb
 from tests.benchmarks.bench_postmortem import postmortem_draft_10k
+from tests.benchmarks.bench_pull import pull_large
 from tests.benchmarks.bench_render import render_large
 from tests.benchmarks.bench_runbooks import import_10k, reimport_10k_unchanged, search_p95_10k
 from tests.benchmarks.bench_startup import startup
@@ -45,6 +46,8 @@ REGISTRY: dict[str, Callable[[], BenchResult]] = {
     "oncall_lookup": oncall_lookup,
     # the PagerDuty emulator enforcing 3,000 requests/min (tests/benchmarks/bench_sync.py)
     "sync_drain_10k": sync_drain_10k,
+    # 5,000 users and 90 days of on-calls for 200 schedules from the emulator (bench_pull.py)
+    "pull_large": pull_large,
     "postmortem_draft_10k": postmortem_draft_10k,
     # content packs: verify against sha256sum of the same file; build of the shared library
     "pack_verify_100mb": pack_verify_100mb,
