@@ -272,7 +272,16 @@ def _sync_parsers(commands: Any) -> None:
     add.add_argument("vendor", choices=("pagerduty", "opsgenie"))
     add.add_argument("--base-url", help="API base URL (PagerDuty EU, Opsgenie EU, an emulator)")
     add.add_argument("--from", dest="from_email", metavar="EMAIL", help="PagerDuty From header")
-    add.add_argument("--default-service", metavar="ID", help="PagerDuty service id for incidents")
+    add.add_argument(
+        "--default-service",
+        metavar="ID",
+        help="service id for incidents (PagerDuty; Opsgenie in incident mode)",
+    )
+    add.add_argument(
+        "--mode",
+        choices=("alert", "incident"),
+        help="Opsgenie: push incidents as alerts (default) or as Opsgenie incidents",
+    )
     add.add_argument(
         "--token-stdin", action="store_true", help="read the token from standard input"
     )
@@ -282,10 +291,15 @@ def _sync_parsers(commands: Any) -> None:
     remove = account.add_parser("remove", help="remove an account and forget its token")
     remove.add_argument("vendor", choices=("pagerduty", "opsgenie"))
 
-    sync = commands.add_parser("sync", help="push the outbox to PagerDuty").add_subparsers(
-        dest="action", metavar="ACTION", required=True, parser_class=_Parser
-    )
+    sync = commands.add_parser(
+        "sync", help="push the outbox to PagerDuty or Opsgenie"
+    ).add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=_Parser)
     once = sync.add_parser("once", help="one pass: push what is queued, report the outcome")
+    once.add_argument(
+        "--vendor",
+        choices=("pagerduty", "opsgenie"),
+        help="the account to push to (needed only when there are two)",
+    )
     once.add_argument("--json", action="store_true")
     status = sync.add_parser("status", help="accounts, queued and failed operations")
     status.add_argument("--json", action="store_true")
@@ -919,6 +933,7 @@ def _account(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
                 base_url=args.base_url,
                 from_email=args.from_email,
                 default_service=args.default_service,
+                mode=args.mode,
             )
             document = {**account.as_json(), "token": tokens.source(args.vendor)}
             hint = (
@@ -959,7 +974,13 @@ def _sync(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
     workspace = _open(args, folder)
     try:
         if args.action == "once":
-            pusher = Pusher(workspace.db, tokens, clock=workspace.clock, actor=args.actor or "sync")
+            pusher = Pusher(
+                workspace.db,
+                tokens,
+                vendor=args.vendor,
+                clock=workspace.clock,
+                actor=args.actor or "sync",
+            )
             report = pusher.run_pass()
             document = report.as_json()
             _emit(

@@ -51,6 +51,7 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0006_runbook_cjk_lines",
     "0007_sync",
     "0008_postmortem",
+    "0012_opsgenie",
 )
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 

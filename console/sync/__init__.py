@@ -1,4 +1,4 @@
-"""Sync with PagerDuty (and, next, Opsgenie): accounts, tokens, the outbox drain.
+"""Sync with PagerDuty and Opsgenie: accounts, tokens, the outbox drain.
 
 Public API: :class:`Accounts`, :class:`Tokens`, :class:`Pusher` with
 :class:`SyncPolicy` and :class:`PassReport`, and :func:`sync_status`.

@@ -21,8 +21,15 @@ from typing import Any
 from console.domain.incident import Severity, Status
 from console.ops.outbox import OutboxOp, RemoteLink
 from console.sync.accounts import Account
-from console.sync.http import Reply
-from console.sync.outcomes import Applied, Call, RefusedError, Superseded
+from console.sync.outcomes import (
+    Applied,
+    Call,
+    RefusedError,
+    Superseded,
+    dedup_key,
+    marker,
+)
+from console.sync.outcomes import expect_ok as _expect_ok
 
 VERSION_HEADER = "application/vnd.pagerduty+json;version=2"
 
@@ -46,14 +53,6 @@ def headers(account: Account, token: str) -> dict[str, str]:
         "Content-Type": "application/json",
         "From": account.from_email or "",
     }
-
-
-def marker(op: OutboxOp) -> str:
-    return f"[rc:{op.uuid.hex}]"
-
-
-def dedup_key(op: OutboxOp) -> str:
-    return str(op.payload["incident_uuid"])
 
 
 class PagerDutyDriver:
@@ -208,11 +207,6 @@ class PagerDutyDriver:
     def _put(self, link: RemoteLink, fields: Mapping[str, Any]) -> None:
         body = {"incident": {"type": "incident_reference", **fields}}
         _expect_ok(self._call("PUT", f"/incidents/{link.remote_id}", None, body))
-
-
-def _expect_ok(reply: Reply) -> None:
-    if not reply.ok:
-        raise RefusedError(reply.vendor_message())
 
 
 def _gone(link: RemoteLink, what: str) -> Superseded:

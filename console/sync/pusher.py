@@ -24,7 +24,7 @@ import requests
 from console.domain.clock import Clock, utc_now
 from console.ops.outbox import Outbox, OutboxOp, RemoteLink
 from console.storage.db import Database
-from console.sync import pagerduty
+from console.sync import opsgenie, pagerduty
 from console.sync.accounts import Account, Accounts
 from console.sync.http import Backoff, NetworkError, Pacer, Reply, Sleep, Timeouts, Transport
 from console.sync.outcomes import (
@@ -100,19 +100,27 @@ class Driver(Protocol):
 
 DriverFactory = Callable[[Call, Account], Driver]
 
-DRIVERS: Mapping[str, DriverFactory] = {"pagerduty": pagerduty.PagerDutyDriver}
-HEADERS: Mapping[str, Callable[[Account, str], dict[str, str]]] = {"pagerduty": pagerduty.headers}
+DRIVERS: Mapping[str, DriverFactory] = {
+    "pagerduty": pagerduty.PagerDutyDriver,
+    "opsgenie": opsgenie.driver,
+}
+HEADERS: Mapping[str, Callable[[Account, str], dict[str, str]]] = {
+    "pagerduty": pagerduty.headers,
+    "opsgenie": opsgenie.headers,
+}
 
 
 class Pusher:
-    """Drains the outbox to the account of ``vendor``. Collaborators are passed in."""
+    """Drains the outbox to the account of ``vendor``, or with ``vendor=None`` to the one
+    account there is (the driver is picked by the account's vendor; the outbox is
+    shared, so two accounts need a choice). Collaborators are passed in."""
 
     def __init__(
         self,
         db: Database,
         tokens: Tokens,
         *,
-        vendor: str = "pagerduty",
+        vendor: str | None = None,
         http: requests.Session | None = None,
         policy: SyncPolicy = SyncPolicy(),
         clock: Clock = utc_now,
@@ -147,10 +155,10 @@ class Pusher:
 
     def run_pass(self) -> PassReport:
         report = PassReport(self._vendor)
-        account = self._accounts.find(self._vendor)
+        account = self._account(report)
         if account is None:
-            report.errors.append(f"no {self._vendor} account")
             return self._finish(report)
+        self._vendor = report.vendor = account.vendor
         if account.stopped_reason:
             report.stopped = account.stopped_reason
             return self._finish(report)
@@ -192,6 +200,25 @@ class Pusher:
         if report.pushed or report.superseded:
             self._accounts.succeeded(account.id)
         return self._finish(report)
+
+    def _account(self, report: PassReport) -> Account | None:
+        if self._vendor is not None:
+            account = self._accounts.find(self._vendor)
+            if account is None:
+                report.errors.append(f"no {self._vendor} account")
+            return account
+        accounts = self._accounts.list()
+        if len(accounts) == 1:
+            return accounts[0]
+        if accounts:
+            names = ", ".join(a.vendor for a in accounts)
+            report.errors.append(
+                f"there are several accounts ({names}) and one outbox: choose the vendor "
+                "to push to (sync once --vendor NAME)"
+            )
+        else:
+            report.errors.append("no sync account: add one with `responder-console account add`")
+        return None
 
     def _finish(self, report: PassReport) -> PassReport:
         counts = self._outbox.counts()

@@ -13,7 +13,7 @@ from console.domain.incident import Severity, Status
 from console.ops.outbox import Outbox
 from console.ops.workspace import Workspace
 from console.sync import Accounts, sync_status
-from console.sync.pagerduty import marker
+from console.sync.outcomes import marker
 from tests.emulators.pagerduty import Fault, Faults, PagerDutyEmulator
 from tests.integration.sync_support import (
     SERVICE,
