@@ -21,7 +21,7 @@ from tests.benchmarks.bench_postmortem import postmortem_draft_10k
 from tests.benchmarks.bench_render import render_large
 from tests.benchmarks.bench_runbooks import import_10k, reimport_10k_unchanged, search_p95_10k
 from tests.benchmarks.bench_startup import startup
-from tests.benchmarks.bench_sync import sync_drain_10k
+from tests.benchmarks.bench_sync import sync_drain_10k, sync_drain_10k_opsgenie
 from tests.benchmarks.bench_timeline import timeline_open_100k, timeline_write_p99
 from tests.benchmarks.fixtures import BenchResult, log
 
@@ -42,6 +42,8 @@ REGISTRY: dict[str, Callable[[], BenchResult]] = {
     "oncall_lookup": oncall_lookup,
     # the PagerDuty emulator enforcing 3,000 requests/min (tests/benchmarks/bench_sync.py)
     "sync_drain_10k": sync_drain_10k,
+    # the same against the Opsgenie emulator, which tells no budget until it throttles
+    "sync_drain_10k_opsgenie": sync_drain_10k_opsgenie,
     "postmortem_draft_10k": postmortem_draft_10k,
 }
 
