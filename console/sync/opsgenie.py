@@ -60,6 +60,8 @@ NOTE_MAX = 25_000
 #: notes read per page when looking for a marker (the API's maximum)
 NOTES_PAGE = 100
 SOURCE = "Responder Console"
+#: every alert/incident pushed from here carries it (the pull finds them by it)
+TAG = "responder-console"
 
 
 def headers(account: Account, token: str) -> dict[str, str]:
@@ -156,7 +158,7 @@ class _Opsgenie:
             if found:
                 return Applied(op.remote_id)
         content = f"{text[: NOTE_MAX - len(tag) - 2]}\n\n{tag}"
-        reply = self._call("POST", path, None, {"note": content})
+        reply = self._call("POST", path, None, self._by_us({"note": content}))
         if reply.status == 404:
             return self._gone(link, what)
         return Applied(self._accepted(reply) or None)
@@ -196,12 +198,17 @@ class _Opsgenie:
         return Applied(link.remote_id)
 
     def _action(self, link: RemoteLink, action: str, what: str) -> Applied | Superseded:
-        body = {"source": SOURCE} if self.kind == "alert" else {}
-        reply = self._call("POST", f"{self.root}/{link.remote_id}/{action}", None, body)
+        path = f"{self.root}/{link.remote_id}/{action}"
+        reply = self._call("POST", path, None, self._by_us({}))
         if reply.status == 404:
             return self._gone(link, what)
         self._accepted(reply)
         return Applied(link.remote_id)
+
+    def _by_us(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Alert actions name their owner (``user``, ``source``): the alert's log then
+        tells our actions from other responders' (the pull skips ours)."""
+        return {**body, "user": SOURCE, "source": SOURCE} if self.kind == "alert" else body
 
     def _gone(self, link: RemoteLink, what: str) -> Superseded:
         return Superseded(
@@ -228,7 +235,8 @@ class OpsgenieAlerts(_Opsgenie):
             "alias": alias,
             "priority": PRIORITY[Severity(payload["severity"])],
             "source": SOURCE,
-            "tags": ["responder-console"],
+            "user": SOURCE,
+            "tags": [TAG],
         }
         if payload.get("summary"):
             alert["description"] = str(payload["summary"])[:DESCRIPTION_MAX]
@@ -280,7 +288,7 @@ class OpsgenieIncidents(_Opsgenie):
             "message": str(payload["title"])[:MESSAGE_MAX],
             "serviceId": self._account.default_service or "",
             "priority": PRIORITY[Severity(payload["severity"])],
-            "tags": [tag, "responder-console"],
+            "tags": [tag, TAG],
             "notifyStakeholders": False,
         }
         if payload.get("summary"):

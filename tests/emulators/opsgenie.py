@@ -16,6 +16,11 @@ openapi-core) and Opsgenie's public documentation where the spec is silent:
   ``tag:`` and ``status:`` terms of its query language.
 - Notes are paged newest or oldest first by each note's ``offset`` (``limit``
   ≤ 100, ``direction``, ``order``), as the alert notes API documents.
+- Reads for the pull: users (offset pages, ``totalCount``) and their contacts,
+  teams with members, schedules and their timelines (periods overlapping
+  ``date`` + ``interval`` weeks), escalations, alerts searched by ``tag:`` and
+  sorted by ``updatedAt``, alert logs (paged like notes). Seed them with
+  :meth:`OpsgenieEmulator.add_user` and friends.
 - Rate limit: ``limit`` requests per ``window`` seconds; ``X-RateLimit-State: OK``
   on every reply and, beyond it, 429 with ``X-RateLimit-State: THROTTLED``,
   ``X-RateLimit-Reason`` and ``X-RateLimit-Period-In-Sec`` (docs.opsgenie.com,
@@ -26,6 +31,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.emulators.loopback import Fault, Faults, Logged, LoopbackEmulator, now_iso
@@ -54,6 +60,7 @@ class Remote:
     created_at: str = ""
     updated_at: str = ""
     notes: list[dict[str, Any]] = field(default_factory=list)
+    logs: list[dict[str, Any]] = field(default_factory=list)
     #: every change in order: ("note", text) / ("status", s) / ("priority", p) …
     changes: list[tuple[str, str]] = field(default_factory=list)
 
@@ -85,6 +92,58 @@ class OpsgenieEmulator(LoopbackEmulator):
         self.incidents: dict[str, Remote] = {}
         self._requests: dict[str, _Request] = {}
         self._counter = 0
+        self.users: list[dict[str, Any]] = []
+        self.contacts: dict[str, list[dict[str, Any]]] = {}
+        self.teams: list[dict[str, Any]] = []
+        self.schedules: list[dict[str, Any]] = []
+        #: schedule id → (rotation name, start, end, user id, username)
+        self.periods: dict[str, list[tuple[str, datetime, datetime, str, str]]] = {}
+        self.escalations: list[dict[str, Any]] = []
+
+    # ------------------------------------------------------ configuration (pull)
+
+    def add_user(self, user_id: str, username: str, full_name: str, **contacts: str) -> None:
+        """A user with contacts by method (``sms="+44…"``, ``voice=…``, ``email=…``)."""
+        self.users.append({"id": user_id, "username": username, "fullName": full_name})
+        self.contacts[user_id] = [
+            {
+                "id": f"{user_id}-{kind}",
+                "method": kind,
+                "to": to,
+                "status": {"enabled": True},
+                "applyOrder": n,
+            }
+            for n, (kind, to) in enumerate(contacts.items())
+        ]
+
+    def add_team(self, team_id: str, name: str, *user_ids: str) -> None:
+        members = [
+            {"user": {"id": u["id"], "username": u["username"]}, "role": "user"}
+            for u in self.users
+            if u["id"] in user_ids
+        ]
+        self.teams.append({"id": team_id, "name": name, "description": "", "members": members})
+
+    def add_schedule(
+        self,
+        schedule_id: str,
+        name: str,
+        periods: list[tuple[str, datetime, datetime, str]],
+        timezone: str = "Europe/London",
+    ) -> None:
+        """Periods as (rotation, start, end, user id)."""
+        self.schedules.append(
+            {"id": schedule_id, "name": name, "timezone": timezone, "enabled": True}
+        )
+        names = {u["id"]: u["username"] for u in self.users}
+        self.periods[schedule_id] = [(r, a, b, u, names[u]) for r, a, b, u in periods]
+
+    def acknowledge_by(self, alert_id: str, username: str) -> None:
+        """Someone acknowledges an alert in Opsgenie."""
+        with self._lock:
+            alert = self.alerts[alert_id]
+            alert.acknowledged = True
+            self._log(alert, f"Alert acknowledged by {username}", username, "system")
 
     # --------------------------------------------------------- remote changes
 
@@ -137,11 +196,82 @@ class OpsgenieEmulator(LoopbackEmulator):
             return 401, _error("Could not authenticate")
         parts = [p for p in path.split("/") if p]
         with self._lock:
+            if method == "GET" and parts[:1] == ["v2"] and parts[1:2] != ["alerts"]:
+                return self._configuration(parts[1:], query)
             if parts[:2] == ["v2", "alerts"]:
                 return self._alerts(method, parts[2:], query, body)
             if parts[:2] == ["v1", "incidents"]:
                 return self._incidents(method, parts[2:], query, body)
         return 404, _error("No handler found")
+
+    # --------------------------------------------------------- configuration
+
+    def _configuration(self, rest: list[str], query: dict[str, list[str]]) -> tuple[int, Any]:
+        if rest == ["users"]:
+            return self._offset_page(self.users, query, "/v2/users")
+        if len(rest) == 3 and rest[0] == "users" and rest[2] == "contacts":
+            if rest[1] not in self.contacts:
+                return 404, _error(f"User [{rest[1]}] not found")
+            return 200, _ok(self.contacts[rest[1]])
+        if rest == ["teams"]:
+            listed = [{k: t[k] for k in ("id", "name", "description")} for t in self.teams]
+            return 200, {**_ok(listed), "expandable": ["member"]}
+        if len(rest) == 2 and rest[0] == "teams":
+            team = next((t for t in self.teams if t["id"] == rest[1]), None)
+            return (200, _ok(team)) if team else (404, _error("Team not found"))
+        if rest == ["schedules"]:
+            return 200, {**_ok(self.schedules), "expandable": ["rotation"]}
+        if len(rest) == 3 and rest[0] == "schedules" and rest[2] == "timeline":
+            return self._timeline(rest[1], query)
+        if rest == ["escalations"]:
+            return 200, _ok(self.escalations)
+        return 404, _error("No handler found")
+
+    def _timeline(self, schedule_id: str, query: dict[str, list[str]]) -> tuple[int, Any]:
+        schedule = next((s for s in self.schedules if s["id"] == schedule_id), None)
+        if schedule is None:
+            return 404, _error(f"Schedule with identifier [{schedule_id}] does not exist")
+        if _one(query, "intervalUnit") not in (None, "weeks"):
+            return 422, _error("the emulator knows intervalUnit=weeks only")
+        start = datetime.fromisoformat((_one(query, "date") or now_iso()).replace("Z", "+00:00"))
+        end = start + timedelta(weeks=int(_one(query, "interval") or 1))
+        rotations: dict[str, list[dict[str, Any]]] = {}
+        for rotation, a, b, user_id, username in self.periods[schedule_id]:
+            if a < end and b > start:
+                rotations.setdefault(rotation, []).append(
+                    {
+                        "startDate": _iso(max(a, start)),
+                        "endDate": _iso(min(b, end)),
+                        "type": "default",
+                        "recipient": {"type": "user", "id": user_id, "name": username},
+                    }
+                )
+        data = {
+            "_parent": {"id": schedule_id, "name": schedule["name"], "enabled": True},
+            "startDate": _iso(start),
+            "endDate": _iso(end),
+            "finalTimeline": {
+                "rotations": [
+                    {"id": f"rot-{n}", "name": name, "order": float(n), "periods": periods}
+                    for n, (name, periods) in enumerate(rotations.items())
+                ]
+            },
+        }
+        return 200, {**_ok(data), "expandable": ["base", "forwarding", "override"]}
+
+    def _offset_page(
+        self, items: list[dict[str, Any]], query: dict[str, list[str]], path: str
+    ) -> tuple[int, Any]:
+        offset = int(_one(query, "offset") or 0)
+        limit = min(100, int(_one(query, "limit") or 20))
+        document = _ok(items[offset : offset + limit])
+        document["totalCount"] = len(items)
+        document["paging"] = {"first": f"{self.base_url}{path}?offset=0&limit={limit}"}
+        if offset + limit < len(items):
+            document["paging"]["next"] = (
+                f"{self.base_url}{path}?offset={offset + limit}&limit={limit}"
+            )
+        return 200, document
 
     # ---------------------------------------------------------------- alerts
 
@@ -150,6 +280,8 @@ class OpsgenieEmulator(LoopbackEmulator):
     ) -> tuple[int, Any]:
         if rest == [] and method == "POST":
             return self._create_alert(body)
+        if rest == [] and method == "GET":
+            return self._list_alerts(query)
         if len(rest) == 2 and rest[0] == "requests" and method == "GET":
             return self._request_status(rest[1], "alertId")
         if not rest:
@@ -162,16 +294,20 @@ class OpsgenieEmulator(LoopbackEmulator):
             return 200, _ok(_alert_json(alert))
         if action == ["notes"]:
             return self._notes(alert, method, query, body)
+        if action == ["logs"] and method == "GET":
+            return self._marked_page(alert.logs, query)
         if action == ["priority"] and method == "PUT":
             return self._priority(alert, body)
         if action == ["acknowledge"] and method == "POST":
             if alert.status != "closed":
                 alert.acknowledged = True
                 alert.changes.append(("status", "acknowledged"))
+                self._log(alert, "Alert acknowledged via API", _owner(body), "system")
             return self._accepted("Acknowledge", alert)
         if action == ["close"] and method == "POST":
             alert.status = "closed"
             alert.changes.append(("status", "closed"))
+            self._log(alert, "Alert closed via API", _owner(body), "system")
             return self._accepted("Close", alert)
         return 404, _error("No handler found")
 
@@ -210,7 +346,18 @@ class OpsgenieEmulator(LoopbackEmulator):
             updated_at=now_iso(),
         )
         self.alerts[alert.id] = alert
+        self._log(alert, "Alert created via API", _owner(body), "system")
         return self._accepted("Create", alert, status="Created alert")
+
+    def _list_alerts(self, query: dict[str, list[str]]) -> tuple[int, Any]:
+        found = list(self.alerts.values())
+        for term in (_one(query, "query") or "").split():
+            name, _, value = term.partition(":")
+            if name == "tag":
+                found = [a for a in found if value in a.tags]
+        if _one(query, "sort") == "updatedAt":
+            found.sort(key=lambda a: a.updated_at, reverse=_one(query, "order") != "asc")
+        return self._offset_page([_alert_json(a) for a in found], query, "/v2/alerts")
 
     # ------------------------------------------------------------- incidents
 
@@ -294,13 +441,19 @@ class OpsgenieEmulator(LoopbackEmulator):
         if method == "POST":
             if not isinstance(body, dict) or not isinstance(body.get("note"), str):
                 return 422, _error("Note can not be empty.")
-            self._append_note(target, body["note"], "Responder Console")
+            self._append_note(target, body["note"], _owner(body))
             return self._accepted("AddNote", target)
         if method != "GET":
             return 404, _error("No handler found")
+        return self._marked_page(target.notes, query)
+
+    def _marked_page(
+        self, items: list[dict[str, Any]], query: dict[str, list[str]]
+    ) -> tuple[int, Any]:
+        """Notes or log lines paged by their ``offset`` (``direction``, ``order``)."""
         limit = min(100, int(_one(query, "limit") or 20))
         newest_first = (_one(query, "order") or "desc") == "desc"
-        notes = sorted(target.notes, key=lambda n: n["offset"], reverse=newest_first)
+        notes = sorted(items, key=lambda n: n["offset"], reverse=newest_first)
         after = _one(query, "offset")
         if after is not None:
             older = ((_one(query, "direction") or "next") == "next") == newest_first
@@ -320,6 +473,15 @@ class OpsgenieEmulator(LoopbackEmulator):
         note = {"note": text, "owner": owner, "createdAt": now_iso(), "offset": offset}
         target.notes.append(note)
         target.changes.append(("note", text))
+        self._log(target, "Added note", owner, "note")
+
+    def _log(self, target: Remote, text: str, owner: str, kind: str) -> None:
+        self._counter += 1
+        offset = f"{self._counter:012d}"
+        target.logs.append(
+            {"log": text, "type": kind, "owner": owner, "createdAt": now_iso(), "offset": offset}
+        )
+        target.updated_at = now_iso()
 
     def _priority(self, target: Remote, body: Any) -> tuple[int, Any]:
         priority = body.get("priority") if isinstance(body, dict) else None
@@ -366,6 +528,14 @@ class OpsgenieEmulator(LoopbackEmulator):
     def _tiny(self) -> str:
         self._counter += 1
         return str(self._counter)
+
+
+def _owner(body: Any) -> str:
+    return str(body.get("user") or "API") if isinstance(body, dict) else "API"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _one(query: dict[str, list[str]], name: str) -> str | None:
