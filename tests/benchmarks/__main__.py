@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from tests.benchmarks.bench_catalog import blast_radius_2k, graph_first_paint_2k
 from tests.benchmarks.bench_oncall import oncall_lookup
 from tests.benchmarks.bench_postmortem import postmortem_draft_10k
+from tests.benchmarks.bench_pull_opsgenie import pull_large_opsgenie
 from tests.benchmarks.bench_render import render_large
 from tests.benchmarks.bench_runbooks import import_10k, reimport_10k_unchanged, search_p95_10k
 from tests.benchmarks.bench_startup import startup
@@ -44,6 +45,8 @@ REGISTRY: dict[str, Callable[[], BenchResult]] = {
     "sync_drain_10k": sync_drain_10k,
     # the same against the Opsgenie emulator, which tells no budget until it throttles
     "sync_drain_10k_opsgenie": sync_drain_10k_opsgenie,
+    # 5,000 users + contacts, 200 schedules × 90 days from the Opsgenie emulator: requests
+    "pull_large_opsgenie": pull_large_opsgenie,
     "postmortem_draft_10k": postmortem_draft_10k,
 }
 

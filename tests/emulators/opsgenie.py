@@ -99,6 +99,8 @@ class OpsgenieEmulator(LoopbackEmulator):
         #: schedule id → (rotation name, start, end, user id, username)
         self.periods: dict[str, list[tuple[str, datetime, datetime, str, str]]] = {}
         self.escalations: list[dict[str, Any]] = []
+        #: paths answered 503 every time (a vendor outage of one endpoint)
+        self.broken: set[str] = set()
 
     # ------------------------------------------------------ configuration (pull)
 
@@ -195,6 +197,8 @@ class OpsgenieEmulator(LoopbackEmulator):
         if headers.get("Authorization") != f"GenieKey {self.token}":
             return 401, _error("Could not authenticate")
         parts = [p for p in path.split("/") if p]
+        if path in self.broken:
+            return 503, _error("Service Unavailable")
         with self._lock:
             if method == "GET" and parts[:1] == ["v2"] and parts[1:2] != ["alerts"]:
                 return self._configuration(parts[1:], query)

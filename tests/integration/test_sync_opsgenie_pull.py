@@ -13,7 +13,7 @@ import pytest
 from console.domain.clock import utc_now
 from console.domain.incident import Severity
 from console.ops.workspace import Workspace
-from console.sync.pull import Puller
+from console.sync.pull import Puller, PullPolicy
 from tests.emulators.opsgenie import OpsgenieEmulator
 from tests.integration.sync_support import (
     OPSGENIE_SPEC,
@@ -153,3 +153,42 @@ def test_pull_fills_the_cache_and_merges_remote_activity_once(
     [again] = Puller(ws.db, tokens, vendors=["opsgenie"]).run()
     assert again.sets["incidents"].get("added", 0) == 0
     assert [e.text for e in ws.queries.timeline(incident) if e.kind.value == "remote"] == remote
+
+
+def test_a_set_that_cannot_be_fetched_is_refused_whole_and_the_rest_goes_on(
+    ws: Workspace, emulator: OpsgenieEmulator
+) -> None:
+    tokens, _ = connect(ws, emulator, mode="incident")
+    emulator.broken.add("/v2/escalations")
+    policy = PullPolicy(backoff_base=0.01, backoff_cap=0.02, attempts=2)
+    [report] = Puller(ws.db, tokens, vendors=["opsgenie"], policy=policy).run()
+    assert list(report.failed) == ["escalations"]
+    assert "gave up after retries" in report.failed["escalations"]
+    assert "HTTP 503: Service Unavailable" in report.failed["escalations"]
+    with ws.db.raw_reader() as raw:
+        assert raw.execute("SELECT count(*) FROM escalation_policies").fetchone() == (0,)
+        assert raw.execute("SELECT count(*) FROM shifts").fetchone() == (2,)
+        assert raw.execute("SELECT count(*) FROM people").fetchone() == (3,)
+        fetched = {name for (name,) in raw.execute("SELECT name FROM cache_sets")}
+    assert {"opsgenie.people", "opsgenie.schedules", "opsgenie.incidents"} <= fetched
+    assert "opsgenie.escalations" not in fetched
+    emulator.broken.clear()
+    [again] = Puller(ws.db, tokens, vendors=["opsgenie"], policy=policy).run()
+    assert again.failed == {}
+    assert again.sets["escalations"]["policies"] == 1
+
+
+def test_incident_mode_pulls_notes_other_responders_wrote(
+    ws: Workspace, emulator: OpsgenieEmulator
+) -> None:
+    tokens, _ = connect(ws, emulator, mode="incident")
+    outcome = ws.incidents.declare("Checkout down", Severity.SEV1)
+    assert outcome.incident is not None
+    ws.incidents.add_note(outcome.incident.id, "ours")
+    drain(lambda: pusher(ws, tokens))
+    [remote] = emulator.incidents.values()
+    emulator.add_note(remote.id, "Carol: status page updated")
+    for _ in range(2):
+        Puller(ws.db, tokens, vendors=["opsgenie"]).run()
+    texts = [e.text for e in ws.queries.timeline(outcome.incident.id) if e.kind.value == "remote"]
+    assert texts == ["Note: Carol: status page updated"]
