@@ -38,6 +38,7 @@ from typing import Any
 from console.domain.incident import Severity, Status
 from console.ops.outbox import OutboxOp, RemoteLink
 from console.sync.accounts import Account
+from console.sync.driver import RESOLVED_LOCALLY, VendorDriver
 from console.sync.http import Reply
 from console.sync.outcomes import (
     Applied,
@@ -51,7 +52,6 @@ from console.sync.outcomes import (
 )
 
 PRIORITY = {Severity.SEV1: "P1", Severity.SEV2: "P2", Severity.SEV3: "P3", Severity.SEV4: "P4"}
-RESOLVED_LOCALLY = (Status.RESOLVED, Status.POST_INCIDENT, Status.CLOSED)
 #: Opsgenie's field limits (public docs): alert/incident message 130, description 15,000,
 #: note 25,000 characters
 MESSAGE_MAX = 130
@@ -79,38 +79,21 @@ def driver(call: Call, account: Account) -> OpsgenieAlerts | OpsgenieIncidents:
     return OpsgenieAlerts(call, account)
 
 
-class _Opsgenie:
-    """What alerts and incidents share: dispatch, notes with read-back, request status."""
+class _Opsgenie(VendorDriver):
+    """What alerts and incidents share: notes with read-back, request status, priority."""
 
     vendor = "opsgenie"
+    title = "Opsgenie"
     #: "alert" / "incident": the object's name in paths, fields and messages
     kind = ""
     root = ""
 
-    def __init__(self, call: Call, account: Account) -> None:
-        self._call = call
-        self._account = account
+    def _note(self, op: OutboxOp, link: RemoteLink) -> Applied | Superseded:
+        return self._post_note(op, link, str(op.payload["text"]), "note")
 
-    def apply(self, op: OutboxOp, link: RemoteLink | None) -> Applied | Superseded:
-        if op.operation == "incident.create":
-            return self._create(op)
-        assert link is not None
-        if op.operation == "incident.note":
-            return self._note(op, link, str(op.payload["text"]), "note")
-        if op.operation == "incident.status_update":
-            text = f"Status update: {op.payload['text']}"
-            return self._note(op, link, text, "status update")
-        if op.operation == "incident.status":
-            return self._status(op, link)
-        if op.operation == "incident.severity":
-            return self._severity(op, link)
-        raise RefusedError(f"Opsgenie push does not know the operation {op.operation!r}")
-
-    def _create(self, op: OutboxOp) -> Applied:
-        raise NotImplementedError
-
-    def _status(self, op: OutboxOp, link: RemoteLink) -> Applied | Superseded:
-        raise NotImplementedError
+    def _status_update(self, op: OutboxOp, link: RemoteLink) -> Applied | Superseded:
+        text = f"Status update: {op.payload['text']}"
+        return self._post_note(op, link, text, "status update")
 
     # ----------------------------------------------------------------- shared
 
@@ -148,7 +131,9 @@ class _Opsgenie:
         data: Mapping[str, Any] = reply.body["data"]
         return data
 
-    def _note(self, op: OutboxOp, link: RemoteLink, text: str, what: str) -> Applied | Superseded:
+    def _post_note(
+        self, op: OutboxOp, link: RemoteLink, text: str, what: str
+    ) -> Applied | Superseded:
         path = f"{self.root}/{link.remote_id}/notes"
         tag = marker(op)
         if op.outcome_unknown:

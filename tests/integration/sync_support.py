@@ -10,6 +10,7 @@ from typing import Any
 
 import requests
 
+from console.domain.incident import Severity
 from console.ops.workspace import Workspace
 from console.sync import Accounts, Pusher, SyncPolicy, Tokens
 from console.sync.http import Backoff, Timeouts
@@ -32,6 +33,13 @@ FAST = SyncPolicy(
 
 def workspace(folder: Path) -> Workspace:
     return Workspace.open(folder, actor="alice", templates=[])
+
+
+def declare(ws: Workspace, title: str = "Checkout down", severity: Severity = Severity.SEV2) -> int:
+    """A new local incident (its creation queued for the vendor); its id."""
+    outcome = ws.incidents.declare(title, severity, summary="500s on /pay")
+    assert outcome.incident is not None
+    return outcome.incident.id
 
 
 def connect(

@@ -25,6 +25,7 @@ from tests.integration.sync_support import (
     OPSGENIE_SERVICE,
     OPSGENIE_SPEC,
     connect,
+    declare,
     drain,
     pusher,
     validating_session,
@@ -43,21 +44,6 @@ def emulator() -> Iterator[OpsgenieEmulator]:
     server = OpsgenieEmulator().start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def ws(data_dir: Path) -> Iterator[Workspace]:
-    opened = workspace(data_dir)
-    yield opened
-    opened.close()
-
-
-def _declare(
-    ws: Workspace, title: str = "Checkout down", severity: Severity = Severity.SEV2
-) -> int:
-    outcome = ws.incidents.declare(title, severity, summary="500s on /pay")
-    assert outcome.incident is not None
-    return outcome.incident.id
 
 
 def _remote(emulator: OpsgenieEmulator, ws: Workspace, incident_id: int) -> Remote:
@@ -87,7 +73,7 @@ def test_alerts_match_the_spec_and_every_operation_lands_once(
 ) -> None:
     problems: list[str] = []
     tokens, _ = connect(ws, emulator)
-    incident = _declare(ws)
+    incident = declare(ws)
     _story(ws, incident)
     session = validating_session(problems, emulator.base_url, OPSGENIE_SPEC)
     # the reconciling reads too: the creation's and the first note's replies are lost
@@ -119,7 +105,7 @@ def test_incident_mode_matches_the_spec_and_every_operation_lands_once(
 ) -> None:
     problems: list[str] = []
     tokens, _ = connect(ws, emulator, mode="incident")
-    incident = _declare(ws)
+    incident = declare(ws)
     _story(ws, incident)
     ws.incidents.change_status(incident, Status.POST_INCIDENT)
     ws.incidents.change_status(incident, Status.CLOSED)
@@ -163,7 +149,7 @@ def test_acceptance_1000_operations_20_incidents_with_random_faults(
     ws = workspace(data_dir)
     try:
         tokens, _ = connect(ws, emulator, mode=mode)
-        incidents = [_declare(ws, f"incident {n}") for n in range(20)]
+        incidents = [declare(ws, f"incident {n}") for n in range(20)]
         expected: dict[int, list[str]] = {i: [] for i in incidents}
         severity = dict.fromkeys(incidents, Severity.SEV2)
         for n in range(1000 - 20):
@@ -198,7 +184,7 @@ def test_a_create_not_yet_processed_is_found_by_its_alias_not_sent_twice(
 ) -> None:
     emulator.lag = 3  # the request status stays 404 for three lookups
     tokens, _ = connect(ws, emulator)
-    incident = _declare(ws)
+    incident = declare(ws)
     ws.incidents.add_note(incident, "after the creation")
     drain(lambda: pusher(ws, tokens))
     creates = [r for r in emulator.requests if r.method == "POST" and r.path == "/v2/alerts"]
@@ -211,7 +197,7 @@ def test_an_incident_creation_with_a_lost_reply_is_found_by_its_tag(
     ws: Workspace, emulator: OpsgenieEmulator
 ) -> None:
     tokens, _ = connect(ws, emulator, mode="incident")
-    incident = _declare(ws)
+    incident = declare(ws)
     emulator.script(Fault.SLOW_BODY)
     drain(lambda: pusher(ws, tokens))
     assert len(emulator.incidents) == 1
@@ -226,7 +212,7 @@ def test_a_note_with_an_unknown_outcome_is_looked_for_across_pages(
     ws: Workspace, emulator: OpsgenieEmulator
 ) -> None:
     tokens, _ = connect(ws, emulator)
-    incident = _declare(ws)
+    incident = declare(ws)
     drain(lambda: pusher(ws, tokens))
     alert = _remote(emulator, ws, incident)
     ws.incidents.add_note(incident, "exactly once")
@@ -252,7 +238,7 @@ def test_closed_and_deleted_remotely_supersede_with_the_reason_on_the_timeline(
     ws: Workspace, emulator: OpsgenieEmulator
 ) -> None:
     tokens, _ = connect(ws, emulator)
-    first, second = _declare(ws, "one"), _declare(ws, "two")
+    first, second = declare(ws, "one"), declare(ws, "two")
     drain(lambda: pusher(ws, tokens))
     closed = _remote(emulator, ws, first)
     emulator.close_alert(closed.id)
@@ -279,7 +265,7 @@ def test_a_remote_resolution_of_an_incident_supersedes_a_local_change(
     ws: Workspace, emulator: OpsgenieEmulator
 ) -> None:
     tokens, _ = connect(ws, emulator, mode="incident")
-    incident = _declare(ws)
+    incident = declare(ws)
     drain(lambda: pusher(ws, tokens))
     remote = _remote(emulator, ws, incident)
     emulator.resolve_incident(remote.id)
@@ -294,7 +280,7 @@ def test_401_stops_the_account_and_keeps_everything_queued(
     ws: Workspace, emulator: OpsgenieEmulator
 ) -> None:
     tokens, _ = connect(ws, emulator, token="wrong-key")
-    incident = _declare(ws)
+    incident = declare(ws)
     ws.incidents.add_note(incident, "queued")
     report = pusher(ws, tokens).run_pass()
     assert report.stopped is not None
@@ -313,7 +299,7 @@ def test_a_422_fails_the_one_operation_with_opsgenies_message(
     Accounts(ws.db).add(
         "opsgenie", base_url=emulator.base_url, default_service="nope", mode="incident"
     )
-    incident = _declare(ws)
+    incident = declare(ws)
     ws.incidents.add_note(incident, "waits behind its creation")
     report = pusher(ws, tokens).run_pass()
     assert report.failed == 1
@@ -332,7 +318,7 @@ def test_the_rate_limit_is_waited_out_and_nothing_is_lost(
 ) -> None:
     emulator.limit, emulator.window = 15, 1.0
     tokens, _ = connect(ws, emulator)
-    incident = _declare(ws)
+    incident = declare(ws)
     for n in range(40):
         ws.incidents.add_note(incident, f"note {n}")
     drain(lambda: pusher(ws, tokens))

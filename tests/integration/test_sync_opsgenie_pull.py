@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -21,7 +20,6 @@ from tests.integration.sync_support import (
     drain,
     pusher,
     validating_session,
-    workspace,
 )
 
 
@@ -71,13 +69,6 @@ def emulator() -> Iterator[OpsgenieEmulator]:
     )
     yield server
     server.stop()
-
-
-@pytest.fixture
-def ws(data_dir: Path) -> Iterator[Workspace]:
-    opened = workspace(data_dir)
-    yield opened
-    opened.close()
 
 
 @pytest.mark.skipif(

@@ -19,6 +19,7 @@ from tests.integration.sync_support import (
     SERVICE,
     SPEC,
     connect,
+    declare,
     drain,
     pusher,
     validating_session,
@@ -31,21 +32,6 @@ def emulator() -> Iterator[PagerDutyEmulator]:
     server = PagerDutyEmulator().start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def ws(data_dir: Path) -> Iterator[Workspace]:
-    opened = workspace(data_dir)
-    yield opened
-    opened.close()
-
-
-def _declare(
-    ws: Workspace, title: str = "Checkout down", severity: Severity = Severity.SEV2
-) -> int:
-    outcome = ws.incidents.declare(title, severity, summary="500s on /pay")
-    assert outcome.incident is not None
-    return outcome.incident.id
 
 
 def _remote(emulator: PagerDutyEmulator, ws: Workspace, incident_id: int) -> str:
@@ -66,7 +52,7 @@ def test_every_operation_matches_the_spec_and_lands_once(
 ) -> None:
     problems: list[str] = []
     tokens, _ = connect(ws, emulator)
-    incident = _declare(ws)
+    incident = declare(ws)
     ws.incidents.add_note(incident, "rolled back the deploy")
     ws.incidents.change_status(incident, Status.MITIGATING)
     ws.incidents.change_severity(incident, Severity.SEV1)  # still "high": nothing to send
@@ -104,7 +90,7 @@ def test_acceptance_1000_operations_20_incidents_with_random_faults(
     ws = workspace(data_dir)
     try:
         tokens, _ = connect(ws, emulator)
-        incidents = [_declare(ws, f"incident {n}") for n in range(20)]
+        incidents = [declare(ws, f"incident {n}") for n in range(20)]
         expected: dict[int, list[str]] = {i: [] for i in incidents}
         severity = dict.fromkeys(incidents, Severity.SEV2)
         for n in range(1000 - 20):
@@ -139,7 +125,7 @@ def test_connection_refused_keeps_everything_queued(
     ws: Workspace, emulator: PagerDutyEmulator
 ) -> None:
     tokens, _ = connect(ws, emulator)
-    incident = _declare(ws)
+    incident = declare(ws)
     ws.incidents.add_note(incident, "first")
     with emulator.offline():
         report = pusher(ws, tokens).run_pass()
@@ -155,7 +141,7 @@ def test_a_dropped_create_is_found_by_its_incident_key_not_created_twice(
     ws: Workspace, emulator: PagerDutyEmulator
 ) -> None:
     tokens, _ = connect(ws, emulator)
-    incident = _declare(ws)
+    incident = declare(ws)
     emulator.script(Fault.DROP_AFTER_APPLY, Fault.SLOW_BODY)
     drain(lambda: pusher(ws, tokens))
     assert len(emulator.incidents) == 1
@@ -168,7 +154,7 @@ def test_401_stops_the_account_and_keeps_everything_queued(
     ws: Workspace, emulator: PagerDutyEmulator
 ) -> None:
     tokens, _ = connect(ws, emulator, token="wrong-token")
-    incident = _declare(ws)
+    incident = declare(ws)
     ws.incidents.add_note(incident, "queued")
     report = pusher(ws, tokens).run_pass()
     assert report.stopped is not None
@@ -193,7 +179,7 @@ def test_another_4xx_fails_the_one_operation_with_the_vendor_message(
         from_email="alice@example.com",
         default_service="XBROKEN",
     )
-    incident = _declare(ws)
+    incident = declare(ws)
     ws.incidents.add_note(incident, "waits behind its creation")
     report = pusher(ws, tokens).run_pass()
     assert report.failed == 1
@@ -214,7 +200,7 @@ def test_remote_resolution_and_deletion_supersede_with_the_reason_on_the_timelin
     ws: Workspace, emulator: PagerDutyEmulator
 ) -> None:
     tokens, _ = connect(ws, emulator)
-    first, second = _declare(ws, "one"), _declare(ws, "two")
+    first, second = declare(ws, "one"), declare(ws, "two")
     drain(lambda: pusher(ws, tokens))
     emulator.resolve(_remote(emulator, ws, first))
     emulator.delete(_remote(emulator, ws, second))
@@ -237,7 +223,7 @@ def test_a_note_with_an_unknown_outcome_is_looked_for_before_it_is_sent_again(
     ws: Workspace, emulator: PagerDutyEmulator
 ) -> None:
     tokens, _ = connect(ws, emulator)
-    incident = _declare(ws)
+    incident = declare(ws)
     drain(lambda: pusher(ws, tokens))
     ws.incidents.add_note(incident, "exactly once")
     emulator.script(Fault.DROP_AFTER_APPLY)
@@ -254,7 +240,7 @@ def test_status_updates_are_posted_and_an_unknown_outcome_waits_for_a_person(
     ws: Workspace, emulator: PagerDutyEmulator
 ) -> None:
     tokens, _ = connect(ws, emulator)
-    incident = _declare(ws)
+    incident = declare(ws)
     drain(lambda: pusher(ws, tokens))
     ws.incidents.post_update(incident, "Investigating elevated 5xx", template="status-page")
     drain(lambda: pusher(ws, tokens))

@@ -7,6 +7,7 @@ import json
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -396,7 +397,7 @@ def test_opsgenie_users_contacts_and_teams_with_bad_entries_refused_alone() -> N
         "not a user",
         {"id": "u3", "username": "bob@example.com"},
     ]
-    contacts = {
+    contacts: dict[str, list[Any]] = {
         "u1": [
             {"method": "sms", "to": "+44 7700 900123", "status": {"enabled": True}},
             {"method": "voice", "to": "+44 20 7946 0123", "status": {"enabled": False}},
