@@ -12,10 +12,11 @@ import requests
 
 from console.domain.incident import Severity
 from console.ops.workspace import Workspace
-from console.sync import Accounts, Pusher, SyncPolicy, Tokens
+from console.sync import Accounts, Pusher, SyncPolicy, Tokens, opsgenie, pagerduty
 from console.sync.http import Backoff, Timeouts
 from tests.emulators.keyrings import MemoryKeyring
 from tests.emulators.loopback import LoopbackEmulator
+from tests.emulators.opsgenie import OpsgenieEmulator
 from tests.emulators.pagerduty import PagerDutyEmulator
 
 SPEC = Path("/work/shared/specs/pagerduty/rest-openapiv3.json")
@@ -127,3 +128,36 @@ def validating_session(
 
     session.hooks["response"].append(check)
     return session
+
+
+def remote_notes(emulator: LoopbackEmulator, remote_id: str) -> list[str]:
+    """The notes the vendor holds on one remote incident or alert, marker stripped."""
+    if isinstance(emulator, PagerDutyEmulator):
+        texts = [n["content"] for n in emulator.incidents[remote_id].notes]
+    else:
+        assert isinstance(emulator, OpsgenieEmulator)
+        remote = emulator.alerts.get(remote_id) or emulator.incidents[remote_id]
+        texts = [n["note"] for n in remote.notes]
+    return [text.rsplit("\n\n[rc:", 1)[0] for text in texts]
+
+
+def remote_severity(emulator: LoopbackEmulator, remote_id: str) -> str:
+    """PagerDuty's urgency or Opsgenie's priority of one remote incident or alert."""
+    if isinstance(emulator, PagerDutyEmulator):
+        return emulator.incidents[remote_id].urgency
+    assert isinstance(emulator, OpsgenieEmulator)
+    return (emulator.alerts.get(remote_id) or emulator.incidents[remote_id]).priority
+
+
+def severity_there(emulator: LoopbackEmulator, severity: Severity) -> str:
+    if isinstance(emulator, PagerDutyEmulator):
+        return pagerduty.URGENCY[severity]
+    return opsgenie.PRIORITY[severity]
+
+
+def made(emulator: LoopbackEmulator) -> int:
+    """How many incidents/alerts the vendor holds."""
+    if isinstance(emulator, PagerDutyEmulator):
+        return len(emulator.incidents)
+    assert isinstance(emulator, OpsgenieEmulator)
+    return len(emulator.alerts) + len(emulator.incidents)

@@ -21,29 +21,11 @@ from console.sync.tokens import ENV_VARS
 from tests.emulators.loopback import LoopbackEmulator
 from tests.emulators.opsgenie import OpsgenieEmulator
 from tests.emulators.pagerduty import PagerDutyEmulator
-from tests.integration.sync_support import add_account, workspace
+from tests.integration.sync_support import add_account, made, remote_notes, workspace
 
 REPO = Path(__file__).resolve().parents[2]
 NOTES = 300
 KILLS = 6
-
-
-def _notes(emulator: LoopbackEmulator, remote_id: str) -> list[str]:
-    """The notes the vendor holds for one remote incident/alert, marker stripped."""
-    if isinstance(emulator, PagerDutyEmulator):
-        texts = [n["content"] for n in emulator.incidents[remote_id].notes]
-    else:
-        assert isinstance(emulator, OpsgenieEmulator)
-        remote = emulator.alerts.get(remote_id) or emulator.incidents[remote_id]
-        texts = [n["note"] for n in remote.notes]
-    return [text.rsplit("\n\n[rc:", 1)[0] for text in texts]
-
-
-def _made(emulator: LoopbackEmulator) -> int:
-    if isinstance(emulator, PagerDutyEmulator):
-        return len(emulator.incidents)
-    assert isinstance(emulator, OpsgenieEmulator)
-    return len(emulator.alerts) + len(emulator.incidents)
 
 
 @pytest.mark.slow
@@ -94,10 +76,10 @@ def test_killed_mid_drain_then_restarted_still_exactly_once(
     try:
         assert Outbox(ws.db).counts() == {"done": NOTES + 3}
         account = Accounts(ws.db).get(vendor)
-        assert _made(emulator) == 3
+        assert made(emulator) == 3
         for incident in incidents:
             link = Outbox(ws.db).link(account.id, incident)
             assert link is not None
-            assert _notes(emulator, link.remote_id) == expected[incident]
+            assert remote_notes(emulator, link.remote_id) == expected[incident]
     finally:
         ws.close()
