@@ -7,8 +7,9 @@ only):
   ``/v2/users/{id}/contacts``, and ``/v2/teams`` + ``/v2/teams/{id}`` for team
   membership → console.importers.vendors.opsgenie_people.
 - ``schedules``: ``/v2/schedules``, then each one's
-  ``/v2/schedules/{id}/timeline`` for the coming weeks → the saved-timeline parser
-  (console.importers.vendors.parse_vendor_json), the file import's own path.
+  ``/v2/schedules/{id}/timeline`` for the coming days (``PullOptions.days``) →
+  the saved-timeline parser (console.importers.vendors.parse_vendor_json), the
+  file import's own path.
 - ``escalations``: ``/v2/escalations`` → opsgenie_policies.
 - ``incidents``: what other responders wrote on the alerts (or incidents) we
   pushed, changed since the last pull: alerts tagged ``responder-console`` newest
@@ -150,8 +151,8 @@ class OpsgenieSource:
             document = self._get(
                 path,
                 {
-                    "interval": self._options.weeks,
-                    "intervalUnit": "weeks",
+                    "interval": self._options.days,
+                    "intervalUnit": "days",
                     "date": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 },
             )

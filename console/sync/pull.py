@@ -66,6 +66,7 @@ import requests
 
 from console.domain.clock import Clock, utc_now
 from console.domain.errors import InvalidInputError, NotFoundError
+from console.importers.catalog import CatalogImportReport, store_documents
 from console.importers.contacts import store_contacts
 from console.importers.oncall import PEOPLE_SET, SCHEDULES_SET, record_cache_set
 from console.importers.schedules import ParsedFile, store_policies, store_schedules
@@ -82,6 +83,8 @@ log = logging.getLogger(__name__)
 
 #: the set that carries the incident watermark (``since``)
 INCIDENTS_SET = "incidents"
+#: vendor services into the catalog
+SERVICES_SET = "services"
 
 
 @dataclass(frozen=True)
@@ -97,12 +100,14 @@ class PullPolicy:
 
 @dataclass(frozen=True)
 class PullOptions:
-    #: how far ahead on-calls / rendered schedules are fetched
-    weeks: int = 4
+    #: how far ahead on-calls are fetched (PagerDuty serves at most 90 days at once)
+    days: int = 28
     #: how far back incidents are looked at on an account's first pull
     first_days: int = 7
     #: page size (PagerDuty's maximum is 100)
     limit: int = 100
+    #: records a listing serves by offset (PagerDuty: 10,000)
+    offset_cap: int = 10_000
     #: the phone region for national numbers (``GB``)
     region: str | None = None
 
@@ -142,6 +147,18 @@ class PullReport:
             self.fail(set_name, str(error))
         except (RetryableError, RateLimitedError) as error:
             self.fail(set_name, f"gave up after retries: {error}")
+
+    def summary(self) -> str:
+        """One line per account for people, then the errors."""
+        sets = "; ".join(
+            f"{name} " + ", ".join(f"{what} {n}" for what, n in counts.items() if n)
+            for name, counts in sorted(self.sets.items())
+        )
+        lines = [f"Pulled from {self.vendor} ({self.requests} requests): {sets or 'nothing'}."]
+        if self.stopped:
+            lines.append(f"Stopped: {self.stopped}")
+        lines += self.errors
+        return "\n".join(lines)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -207,6 +224,16 @@ class PullSink:
                 record_cache_set(raw, SCHEDULES_SET, self.source, now)
             record_cache_set(raw, self._set_name(set_name), self.source, now)
         return counts
+
+    def services(
+        self, set_name: str, documents: Sequence[tuple[str, dict[str, Any]]]
+    ) -> CatalogImportReport:
+        """Vendor services as Backstage entity documents ((where, document)) into the
+        catalog, replacing what this account brought last time; one transaction.
+        Returns the catalog import's report (counts, problems)."""
+        stored = store_documents(self._db, documents, root=self.source, clock=self._clock)
+        self.mark(set_name)
+        return stored
 
     def incident_for(self, remote_id: str) -> int | None:
         with self._db.raw_reader() as raw:

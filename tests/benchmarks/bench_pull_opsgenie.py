@@ -4,7 +4,7 @@ on-call timelines for 200 schedules from the Opsgenie emulator.
 Value = requests made; floor = the fewest the API allows: user pages of 100
 (``ceil(users / 100)``), one ``/contacts`` per user (Opsgenie's user list carries
 no contacts), ``/v2/teams`` plus one per team (members), ``/v2/schedules``, one
-timeline per schedule (90 days fit one request: ``interval=13&intervalUnit=weeks``),
+timeline per schedule (90 days fit one request: ``interval=90&intervalUnit=days``),
 ``/v2/escalations`` and one alert page. Target: ratio ≤ 1.1. The time is reported
 beside it. Quick mode: 500 users, 20 schedules.
 """
@@ -58,7 +58,7 @@ def pull_large_opsgenie() -> BenchResult:
             log.info("pull_large_opsgenie: %d users, %d schedules; pulling", users, schedules)
             started = time.monotonic()
             [report] = Puller(
-                ws.db, tokens, vendors=["opsgenie"], options=PullOptions(weeks=13)
+                ws.db, tokens, vendors=["opsgenie"], options=PullOptions(days=DAYS)
             ).run()
             elapsed = time.monotonic() - started
             with ws.db.raw_reader() as raw:

@@ -18,7 +18,7 @@ openapi-core) and Opsgenie's public documentation where the spec is silent:
   ≤ 100, ``direction``, ``order``), as the alert notes API documents.
 - Reads for the pull: users (offset pages, ``totalCount``) and their contacts,
   teams with members, schedules and their timelines (periods overlapping
-  ``date`` + ``interval`` weeks), escalations, alerts searched by ``tag:`` and
+  ``date`` + ``interval`` days or weeks), escalations, alerts searched by ``tag:`` and
   sorted by ``updatedAt``, alert logs (paged like notes). Seed them with
   :meth:`OpsgenieEmulator.add_user` and friends.
 - Rate limit: ``limit`` requests per ``window`` seconds; ``X-RateLimit-State: OK``
@@ -235,10 +235,11 @@ class OpsgenieEmulator(LoopbackEmulator):
         schedule = next((s for s in self.schedules if s["id"] == schedule_id), None)
         if schedule is None:
             return 404, _error(f"Schedule with identifier [{schedule_id}] does not exist")
-        if _one(query, "intervalUnit") not in (None, "weeks"):
-            return 422, _error("the emulator knows intervalUnit=weeks only")
+        unit = _one(query, "intervalUnit") or "weeks"
+        if unit not in ("days", "weeks"):
+            return 422, _error("the emulator knows intervalUnit days and weeks only")
         start = datetime.fromisoformat((_one(query, "date") or now_iso()).replace("Z", "+00:00"))
-        end = start + timedelta(weeks=int(_one(query, "interval") or 1))
+        end = start + timedelta(**{unit: int(_one(query, "interval") or 1)})
         rotations: dict[str, list[dict[str, Any]]] = {}
         for rotation, a, b, user_id, username in self.periods[schedule_id]:
             if a < end and b > start:
