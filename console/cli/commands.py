@@ -272,7 +272,16 @@ def _sync_parsers(commands: Any) -> None:
     add.add_argument("vendor", choices=("pagerduty", "opsgenie"))
     add.add_argument("--base-url", help="API base URL (PagerDuty EU, Opsgenie EU, an emulator)")
     add.add_argument("--from", dest="from_email", metavar="EMAIL", help="PagerDuty From header")
-    add.add_argument("--default-service", metavar="ID", help="PagerDuty service id for incidents")
+    add.add_argument(
+        "--default-service",
+        metavar="ID",
+        help="service id for incidents (PagerDuty; Opsgenie in incident mode)",
+    )
+    add.add_argument(
+        "--mode",
+        choices=("alert", "incident"),
+        help="Opsgenie: push incidents as alerts (default) or as Opsgenie incidents",
+    )
     add.add_argument(
         "--token-stdin", action="store_true", help="read the token from standard input"
     )
@@ -283,10 +292,15 @@ def _sync_parsers(commands: Any) -> None:
     remove.add_argument("vendor", choices=("pagerduty", "opsgenie"))
 
     sync = commands.add_parser(
-        "sync", help="push the outbox to PagerDuty, pull its changes"
+        "sync", help="push the outbox to PagerDuty or Opsgenie, pull their changes"
     ).add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=_Parser)
     once = sync.add_parser(
         "once", help="one pass: push what is queued, then pull; report the outcome"
+    )
+    once.add_argument(
+        "--vendor",
+        choices=("pagerduty", "opsgenie"),
+        help="the account to push to (needed only when there are two)",
     )
     once.add_argument("--json", action="store_true")
     # pull (issue 5): the remote → local half on its own
@@ -926,6 +940,7 @@ def _account(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
                 base_url=args.base_url,
                 from_email=args.from_email,
                 default_service=args.default_service,
+                mode=args.mode,
             )
             document = {**account.as_json(), "token": tokens.source(args.vendor)}
             hint = (
@@ -976,7 +991,13 @@ def _sync(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
             )
             return EXIT_PARTIAL if any(p.stopped or p.failed for p in pulled) else EXIT_OK
         if args.action == "once":
-            pusher = Pusher(workspace.db, tokens, clock=workspace.clock, actor=args.actor or "sync")
+            pusher = Pusher(
+                workspace.db,
+                tokens,
+                vendor=args.vendor,
+                clock=workspace.clock,
+                actor=args.actor or "sync",
+            )
             report = pusher.run_pass()
             pulled = Puller(workspace.db, tokens, clock=workspace.clock).run()
             document = report.as_json()

@@ -495,3 +495,111 @@ def _opsgenie_timeline(data: dict[str, Any], path: str) -> ParsedFile:
         timeline("overrideTimeline", True)
     parsed.schedules.append(draft)
     return parsed
+
+
+#: Opsgenie contact methods → kinds ("mobile" is the Opsgenie app's push: no address)
+_OG_METHODS = {"email": ReachKind.EMAIL, "sms": ReachKind.SMS, "voice": ReachKind.PHONE}
+_OG_MINUTES = {"days": 1440, "hours": 60, "minutes": 1, "seconds": 1 / 60}
+
+
+def opsgenie_people(
+    users: list[Any],
+    contacts: dict[str, list[Any]],
+    teams: list[Any],
+    path: str,
+    *,
+    region: str | None,
+) -> ParsedFile:
+    """Opsgenie ``/v2/users`` entries, each user's ``/v2/users/{id}/contacts`` (by user
+    id) and ``/v2/teams/{id}`` documents (their ``members``) → contacts. Opsgenie names
+    a user by the e-mail address they log in with (``username``)."""
+    parsed = ParsedFile(kind="opsgenie-users")
+    teams_of: dict[str, list[str]] = {}
+
+    def read_team(entry: object, where: str) -> None:
+        team = _object(entry, where)
+        name = _text(team.get("name"))
+        for index, member in enumerate(_list(team, "members", f"{where}.")):
+            user = _object(_object(member, f"{where}.members[{index}]").get("user"), where)
+            ident = _text(user.get("id"))
+            if ident and name:
+                teams_of.setdefault(ident, []).append(name)
+
+    _each(teams, "teams", path, parsed, read_team)
+
+    def read(entry: object, where: str) -> None:
+        data = _object(entry, where)
+        ident, username = _text(data.get("id")), _text(data.get("username"))
+        if not ident or not username:
+            raise ShapeError(f"{where}: an Opsgenie user needs its id and username")
+        email = valid_email(username)
+        draft = ContactDraft(
+            name=_text(data.get("fullName")) or username, email=email, vendor_ref=f"{OG}:{ident}"
+        )
+        if email:
+            draft.add(method(ReachKind.EMAIL, email, region=region))
+        for index, contact in enumerate(contacts.get(ident, [])):
+            item = _object(contact, f"{where}.contacts[{index}]")
+            word = _text(item.get("contactMethod") or item.get("method")).lower()
+            kind = _OG_METHODS.get(word)
+            status = item.get("status") if isinstance(item.get("status"), dict) else {}
+            enabled = item.get("enabled", status.get("enabled", True) if status else True)
+            if kind is not None and enabled is not False:
+                draft.add(method(kind, _text(item.get("to")), region=region))
+        for team in teams_of.get(ident, []):
+            draft.add_team(team)
+        parsed.contacts.append(draft)
+
+    _each(users, "users", path, parsed, read)
+    return parsed
+
+
+def opsgenie_policies(escalations: list[Any], path: str) -> ParsedFile:
+    """Opsgenie ``/v2/escalations`` entries → policies. An Opsgenie rule's delay counts
+    from the alert's creation; rules with the same delay form one level, and a level's
+    wait is the time until the next level's delay (the last waits 0)."""
+    parsed = ParsedFile(kind="opsgenie-escalations")
+
+    def read(entry: object, where: str) -> None:
+        data = _object(entry, where)
+        ident = _text(data.get("id"))
+        if not ident:
+            raise ShapeError(f"{where}.id: an escalation needs its id")
+        repeat = data.get("repeat") if isinstance(data.get("repeat"), dict) else {}
+        count = repeat.get("count") if isinstance(repeat, dict) else None
+        policy = PolicyDraft(
+            key=f"{OG}:{ident}",
+            name=_text(data.get("name")) or ident,
+            repeat=count if isinstance(count, int) and count > 0 else 0,
+        )
+        by_delay: dict[int, list[TargetDraft]] = {}
+        for number, rule in enumerate(_list(data, "rules", f"{where}.")):
+            place = f"{where}.rules[{number}]"
+            rule_data = _object(rule, place)
+            delay = _object(rule_data.get("delay"), f"{place}.delay")
+            amount, unit = delay.get("timeAmount"), _text(delay.get("timeUnit")) or "minutes"
+            if not isinstance(amount, int) or amount < 0 or unit not in _OG_MINUTES:
+                raise ShapeError(f"{place}.delay: not a time amount in days/hours/minutes")
+            recipient = _object(rule_data.get("recipient"), f"{place}.recipient")
+            kind, rid = _text(recipient.get("type")).lower(), _text(recipient.get("id"))
+            label = _text(recipient.get("name")) or _text(recipient.get("username")) or rid
+            if kind == "user":
+                ref = f"{OG}:{rid}" if rid else valid_email(label) or label
+                target = TargetDraft(TargetKind.PERSON, ref, label)
+            elif kind == "schedule":
+                target = TargetDraft(TargetKind.SCHEDULE, f"{OG}:{rid or label}", label)
+            elif kind == "team":
+                target = TargetDraft(TargetKind.TEAM, label, label)
+            else:
+                raise ShapeError(
+                    f"{place}.recipient.type: {kind!r} is not a user, schedule or team"
+                )
+            by_delay.setdefault(int(amount * _OG_MINUTES[unit]), []).append(target)
+        delays = sorted(by_delay)
+        for index, at in enumerate(delays):
+            wait = delays[index + 1] - at if index + 1 < len(delays) else 0
+            policy.levels.append(LevelDraft(delay_minutes=wait, targets=by_delay[at]))
+        parsed.policies.append(policy)
+
+    _each(escalations, "escalations", path, parsed, read)
+    return parsed

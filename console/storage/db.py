@@ -55,6 +55,7 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0010_word_index_without_prefix",
     "0011_packs",
     "0012_audit",
+    "0013_opsgenie",
 )
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 

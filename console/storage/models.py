@@ -206,6 +206,8 @@ class SyncAccount(Base):
     from_email: Mapped[str | None]
     #: the vendor service incidents go to when their services carry no vendor id
     default_service: Mapped[str | None]
+    #: Opsgenie: what a local incident becomes there, "alert" or "incident" (0012)
+    mode: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     #: set when the vendor refused the token (401/403): nothing is sent until cleared

@@ -1,4 +1,4 @@
-"""Sync with PagerDuty (and, next, Opsgenie): accounts, tokens, the outbox drain, the pull.
+"""Sync with PagerDuty and Opsgenie: accounts, tokens, the outbox drain, the pull.
 
 Public API: :class:`Accounts`, :class:`Tokens`, :class:`Pusher` with
 :class:`SyncPolicy` and :class:`PassReport`, :class:`Puller` with

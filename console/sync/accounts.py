@@ -20,6 +20,8 @@ from console.storage.db import Database
 from console.storage.models import SyncAccount
 
 VENDORS = ("pagerduty", "opsgenie")
+#: what a local incident becomes in Opsgenie (PagerDuty has incidents only)
+OPSGENIE_MODES = ("alert", "incident")
 DEFAULT_URLS = {
     "pagerduty": "https://api.pagerduty.com",
     "opsgenie": "https://api.opsgenie.com",
@@ -33,6 +35,8 @@ class Account:
     base_url: str
     from_email: str | None
     default_service: str | None
+    #: Opsgenie: "alert" or "incident"; None for PagerDuty
+    mode: str | None
     created_at: datetime
     stopped_at: datetime | None
     stopped_reason: str | None
@@ -45,6 +49,7 @@ class Account:
             "base_url": self.base_url,
             "from": self.from_email,
             "default_service": self.default_service,
+            "mode": self.mode,
             "created_at": self.created_at.isoformat(),
             "stopped": self.stopped_reason,
             "last_success_at": _iso(self.last_success_at),
@@ -63,6 +68,7 @@ def _account(row: SyncAccount) -> Account:
         base_url=row.base_url,
         from_email=row.from_email,
         default_service=row.default_service,
+        mode=row.mode,
         created_at=row.created_at,
         stopped_at=row.stopped_at,
         stopped_reason=row.stopped_reason,
@@ -93,6 +99,20 @@ def _loopback(host: str) -> bool:
         return False
 
 
+def _opsgenie_mode(mode: str | None, default_service: str | None) -> str:
+    chosen = (mode or "alert").strip().lower()
+    if chosen not in OPSGENIE_MODES:
+        raise InvalidInputError(
+            f"unknown Opsgenie mode {mode!r}; expected one of {', '.join(OPSGENIE_MODES)}"
+        )
+    if chosen == "incident" and not (default_service and default_service.strip()):
+        raise InvalidInputError(
+            "Opsgenie incidents need --default-service ID: the Opsgenie service id every "
+            "incident is created on (the Incident API requires one)"
+        )
+    return chosen
+
+
 class Accounts:
     def __init__(self, db: Database, *, clock: Clock = utc_now) -> None:
         self._db = db
@@ -105,6 +125,7 @@ class Accounts:
         base_url: str | None = None,
         from_email: str | None = None,
         default_service: str | None = None,
+        mode: str | None = None,
     ) -> Account:
         """Add the vendor's account, or replace its settings (clearing a stop)."""
         if vendor not in VENDORS:
@@ -121,6 +142,10 @@ class Accounts:
                     "PagerDuty needs --default-service ID: the service incidents go to "
                     "when their services carry no PagerDuty id"
                 )
+        if vendor == "opsgenie":
+            mode = _opsgenie_mode(mode, default_service)
+        elif mode is not None:
+            raise InvalidInputError("--mode is an Opsgenie setting (alert or incident)")
         now = self._clock()
         with self._db.writer() as session:
             row = session.scalars(select(SyncAccount).where(SyncAccount.vendor == vendor)).first()
@@ -128,6 +153,7 @@ class Accounts:
                 row = SyncAccount(vendor=vendor, created_at=now)
                 session.add(row)
             row.base_url = url
+            row.mode = mode
             row.from_email = from_email.strip() if from_email else None
             row.default_service = default_service.strip() if default_service else None
             row.updated_at = now

@@ -13,6 +13,7 @@ import json
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -106,22 +107,33 @@ class Pacer:
 
     It learns the budget from the reply headers — PagerDuty's ``ratelimit-limit``,
     ``ratelimit-remaining`` and ``ratelimit-reset`` (seconds until the window
-    resets), Opsgenie's ``X-RateLimit-*`` — and spreads what remains of the
-    window evenly over the time left. A 429's ``Retry-After`` blocks everything
-    until then. ``monotonic`` is passed in so tests control time.
+    resets), or ``X-RateLimit-Remaining``/``-Reset`` — and spreads what remains of
+    the window evenly over the time left. A 429's ``Retry-After`` blocks everything
+    until then. Opsgenie tells no budget: only ``X-RateLimit-State: THROTTLED`` and
+    ``X-RateLimit-Period-In-Sec`` once a limit is hit (docs.opsgenie.com, "Rate
+    Limiting"; the spec lists the headers). Then the budget is taken to be what was
+    sent within that period less the refused one, and requests are spread at that
+    rate (2 % under it) from then on. ``monotonic`` is passed in so tests control time.
     """
+
+    #: sends remembered to learn a budget from (more than a minute of any real limit)
+    REMEMBERED = 20_000
+    SAFETY = 1.02
 
     def __init__(self, *, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._now = monotonic
         self._not_before = 0.0
         self._interval = 0.0
+        self._sends: deque[float] = deque(maxlen=self.REMEMBERED)
 
     def wait_time(self) -> float:
         return max(0.0, self._not_before - self._now())
 
     def sent(self) -> None:
         """A request leaves now: the next one waits one interval."""
-        self._not_before = max(self._not_before, self._now() + self._interval)
+        now = self._now()
+        self._sends.append(now)
+        self._not_before = max(self._not_before, now + self._interval)
 
     def observe(self, reply: Reply) -> None:
         now = self._now()
@@ -135,10 +147,17 @@ class Pacer:
             self._interval = reset / remaining if remaining >= 1 else 0.0
             if remaining < 1:
                 self._not_before = max(self._not_before, now + reset)
+        period = None
+        if headers.get("x-ratelimit-state", "").upper() == "THROTTLED":
+            period = _number(headers.get("x-ratelimit-period-in-sec"))
+            if period is not None and period > 0:
+                sent = sum(1 for at in self._sends if at > now - period)
+                learned = period / max(1, sent - 1) * self.SAFETY
+                self._interval = max(self._interval, learned)
         if reply.status == 429:
             wait = retry_after(reply.headers, time.time())
             if wait is None:
-                wait = reset if reset is not None else 1.0
+                wait = reset if reset is not None else (period or 1.0)
             self._not_before = max(self._not_before, now + wait)
 
 

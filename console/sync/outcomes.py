@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from console.ops.outbox import RemoteLink
+from console.ops.outbox import OutboxOp, RemoteLink
 from console.sync.http import Reply
 
 
@@ -53,3 +53,19 @@ class RetryableError(Exception):
 
 #: one paced, classified request: (method, path, params, body) → a 2xx or 4xx reply
 Call = Callable[[str, str, Mapping[str, Any] | None, Any], Reply]
+
+
+def marker(op: OutboxOp) -> str:
+    """The tag a note carries so a read-back can tell whether it already arrived
+    (notes have no dedup handle at either vendor)."""
+    return f"[rc:{op.uuid.hex}]"
+
+
+def dedup_key(op: OutboxOp) -> str:
+    """The vendor's dedup handle of an incident's creation: the local incident UUID."""
+    return str(op.payload["incident_uuid"])
+
+
+def expect_ok(reply: Reply) -> None:
+    if not reply.ok:
+        raise RefusedError(reply.vendor_message())

@@ -21,8 +21,15 @@ from typing import Any
 from console.domain.incident import Severity, Status
 from console.ops.outbox import OutboxOp, RemoteLink
 from console.sync.accounts import Account
-from console.sync.http import Reply
-from console.sync.outcomes import Applied, Call, RefusedError, Superseded
+from console.sync.driver import RESOLVED_LOCALLY, VendorDriver
+from console.sync.outcomes import (
+    Applied,
+    RefusedError,
+    Superseded,
+    dedup_key,
+    marker,
+)
+from console.sync.outcomes import expect_ok as _expect_ok
 
 VERSION_HEADER = "application/vnd.pagerduty+json;version=2"
 
@@ -36,7 +43,6 @@ STATUS_MAP: dict[Status, str | None] = {
     Status.CLOSED: "resolved",
 }
 URGENCY = {Severity.SEV1: "high", Severity.SEV2: "high", Severity.SEV3: "low", Severity.SEV4: "low"}
-_RESOLVED_LOCALLY = (Status.RESOLVED, Status.POST_INCIDENT, Status.CLOSED)
 
 
 def headers(account: Account, token: str) -> dict[str, str]:
@@ -48,34 +54,9 @@ def headers(account: Account, token: str) -> dict[str, str]:
     }
 
 
-def marker(op: OutboxOp) -> str:
-    return f"[rc:{op.uuid.hex}]"
-
-
-def dedup_key(op: OutboxOp) -> str:
-    return str(op.payload["incident_uuid"])
-
-
-class PagerDutyDriver:
+class PagerDutyDriver(VendorDriver):
     vendor = "pagerduty"
-
-    def __init__(self, call: Call, account: Account) -> None:
-        self._call = call
-        self._account = account
-
-    def apply(self, op: OutboxOp, link: RemoteLink | None) -> Applied | Superseded:
-        if op.operation == "incident.create":
-            return self._create(op)
-        assert link is not None
-        if op.operation == "incident.note":
-            return self._note(op, link)
-        if op.operation == "incident.status":
-            return self._status(op, link)
-        if op.operation == "incident.severity":
-            return self._severity(op, link)
-        if op.operation == "incident.status_update":
-            return self._status_update(op, link)
-        raise RefusedError(f"PagerDuty push does not know the operation {op.operation!r}")
+    title = "PagerDuty"
 
     # ---------------------------------------------------------------- create
 
@@ -182,7 +163,7 @@ class PagerDutyDriver:
         if current is None:
             return _gone(link, f"status change to {after.value}")
         remote = current.get("status")
-        if remote == "resolved" and target != "resolved" and before not in _RESOLVED_LOCALLY:
+        if remote == "resolved" and target != "resolved" and before not in RESOLVED_LOCALLY:
             return Superseded(
                 f"PagerDuty incident {link.remote_id} was resolved (or merged into another) "
                 f"there meanwhile; the status change to {after.value} was not sent"
@@ -208,11 +189,6 @@ class PagerDutyDriver:
     def _put(self, link: RemoteLink, fields: Mapping[str, Any]) -> None:
         body = {"incident": {"type": "incident_reference", **fields}}
         _expect_ok(self._call("PUT", f"/incidents/{link.remote_id}", None, body))
-
-
-def _expect_ok(reply: Reply) -> None:
-    if not reply.ok:
-        raise RefusedError(reply.vendor_message())
 
 
 def _gone(link: RemoteLink, what: str) -> Superseded:

@@ -285,9 +285,10 @@ SourceFactory = Callable[[Account, PullOptions], PullSource]
 
 
 def _sources() -> dict[str, SourceFactory]:
+    from console.sync.opsgenie_pull import OpsgenieSource
     from console.sync.pagerduty_pull import PagerDutySource
 
-    return {"pagerduty": PagerDutySource}
+    return {"pagerduty": PagerDutySource, "opsgenie": OpsgenieSource}
 
 
 #: vendor → source factory (filled lazily: the sources import this module)

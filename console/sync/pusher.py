@@ -24,7 +24,7 @@ import requests
 from console.domain.clock import Clock, utc_now
 from console.ops.outbox import Outbox, OutboxOp, RemoteLink
 from console.storage.db import Database
-from console.sync import pagerduty
+from console.sync import opsgenie, pagerduty
 from console.sync.accounts import Account, Accounts
 from console.sync.http import Backoff, Pacer, Sleep, Timeouts, Transport
 from console.sync.outcomes import (
@@ -101,18 +101,23 @@ class Driver(Protocol):
 
 DriverFactory = Callable[[Call, Account], Driver]
 
-DRIVERS: Mapping[str, DriverFactory] = {"pagerduty": pagerduty.PagerDutyDriver}
+DRIVERS: Mapping[str, DriverFactory] = {
+    "pagerduty": pagerduty.PagerDutyDriver,
+    "opsgenie": opsgenie.driver,
+}
 
 
 class Pusher:
-    """Drains the outbox to the account of ``vendor``. Collaborators are passed in."""
+    """Drains the outbox to the account of ``vendor``, or with ``vendor=None`` to the one
+    account there is (the driver is picked by the account's vendor; the outbox is
+    shared, so two accounts need a choice). Collaborators are passed in."""
 
     def __init__(
         self,
         db: Database,
         tokens: Tokens,
         *,
-        vendor: str = "pagerduty",
+        vendor: str | None = None,
         http: requests.Session | None = None,
         policy: SyncPolicy = SyncPolicy(),
         clock: Clock = utc_now,
@@ -147,15 +152,19 @@ class Pusher:
 
     def run_pass(self) -> PassReport:
         report = PassReport(self._vendor)
+        vendor = self._pick_vendor(report)
+        if vendor is None:
+            return self._finish(report)
+        self._vendor = report.vendor = vendor
         account, transport, stopped, error = open_account(
-            self._accounts, self._tokens, self._vendor, self._http, self._policy.timeouts
+            self._accounts, self._tokens, vendor, self._http, self._policy.timeouts
         )
         if error is not None:
             report.errors.append(error)
         report.stopped = stopped
         if account is None or transport is None:
             return self._finish(report)
-        driver = DRIVERS[self._vendor](self._caller(transport, report), account)
+        driver = DRIVERS[vendor](self._caller(transport, report, vendor), account)
         ended = self._monotonic() + self._policy.max_pass_seconds
         try:
             while not self._cancel.is_set() and self._monotonic() < ended:
@@ -180,6 +189,24 @@ class Pusher:
         if report.pushed or report.superseded:
             self._accounts.succeeded(account.id)
         return self._finish(report)
+
+    def _pick_vendor(self, report: PassReport) -> str | None:
+        """The vendor asked for, else the one account's (the outbox is one queue, so
+        with two accounts the caller must choose)."""
+        if self._vendor is not None:
+            return self._vendor
+        accounts = self._accounts.list()
+        if len(accounts) == 1:
+            return accounts[0].vendor
+        if accounts:
+            names = ", ".join(a.vendor for a in accounts)
+            report.errors.append(
+                f"there are several accounts ({names}) and one outbox: choose the vendor "
+                "to push to (sync once --vendor NAME)"
+            )
+        else:
+            report.errors.append("no sync account: add one with `responder-console account add`")
+        return None
 
     def _finish(self, report: PassReport) -> PassReport:
         counts = self._outbox.counts()
@@ -288,7 +315,7 @@ class Pusher:
 
     # --------------------------------------------------------------- requests
 
-    def _caller(self, transport: Transport, report: PassReport) -> Call:
+    def _caller(self, transport: Transport, report: PassReport, vendor: str) -> Call:
         def counted() -> None:
             report.requests += 1
 
@@ -296,7 +323,7 @@ class Pusher:
             transport,
             self._pacer,
             self._sleep,
-            vendor=self._vendor,
+            vendor=vendor,
             max_inline_wait=self._policy.max_inline_wait,
             counted=counted,
         )

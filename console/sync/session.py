@@ -13,14 +13,17 @@ from typing import Any
 
 import requests
 
-from console.sync import pagerduty
+from console.sync import opsgenie, pagerduty
 from console.sync.accounts import Account, Accounts
 from console.sync.http import NetworkError, Pacer, Reply, Sleep, Timeouts, Transport
 from console.sync.outcomes import AuthRefusedError, Call, RateLimitedError, RetryableError
 from console.sync.tokens import ENV_VARS, Tokens
 
 #: the vendor's request headers (token, version, From)
-HEADERS: dict[str, Callable[[Account, str], dict[str, str]]] = {"pagerduty": pagerduty.headers}
+HEADERS: dict[str, Callable[[Account, str], dict[str, str]]] = {
+    "pagerduty": pagerduty.headers,
+    "opsgenie": opsgenie.headers,
+}
 
 
 def open_account(

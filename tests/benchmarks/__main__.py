@@ -22,10 +22,11 @@ from tests.benchmarks.bench_oncall import oncall_lookup
 from tests.benchmarks.bench_packs import pack_build_10k, pack_verify_100mb
 from tests.benchmarks.bench_postmortem import postmortem_draft_10k
 from tests.benchmarks.bench_pull import pull_large
+from tests.benchmarks.bench_pull_opsgenie import pull_large_opsgenie
 from tests.benchmarks.bench_render import render_large
 from tests.benchmarks.bench_runbooks import import_10k, reimport_10k_unchanged, search_p95_10k
 from tests.benchmarks.bench_startup import startup
-from tests.benchmarks.bench_sync import sync_drain_10k
+from tests.benchmarks.bench_sync import sync_drain_10k, sync_drain_10k_opsgenie
 from tests.benchmarks.bench_timeline import timeline_open_100k, timeline_write_p99
 from tests.benchmarks.fixtures import BenchResult, log
 
@@ -46,6 +47,10 @@ REGISTRY: dict[str, Callable[[], BenchResult]] = {
     "oncall_lookup": oncall_lookup,
     # the PagerDuty emulator enforcing 3,000 requests/min (tests/benchmarks/bench_sync.py)
     "sync_drain_10k": sync_drain_10k,
+    # the same against the Opsgenie emulator, which tells no budget until it throttles
+    "sync_drain_10k_opsgenie": sync_drain_10k_opsgenie,
+    # 5,000 users + contacts, 200 schedules × 90 days from the Opsgenie emulator: requests
+    "pull_large_opsgenie": pull_large_opsgenie,
     # 5,000 users and 90 days of on-calls for 200 schedules from the emulator (bench_pull.py)
     "pull_large": pull_large,
     "postmortem_draft_10k": postmortem_draft_10k,

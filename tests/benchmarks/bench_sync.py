@@ -7,6 +7,11 @@ R is 3,000/min (a window of 100 requests per 2 s) so a full run takes ~3.5 min a
 the quick run ~15 s; PagerDuty's own limit (960/min per user token) would take
 over 10 minutes for the same backlog. The drainer learns the limit from the
 ``ratelimit-*`` headers only: nothing tells it R.
+
+``sync_drain_10k_opsgenie``: the same backlog to the Opsgenie emulator (alerts)
+with the same R. Opsgenie publishes no remaining budget, only
+``X-RateLimit-State: THROTTLED`` + ``X-RateLimit-Period-In-Sec`` once the limit is
+hit, so the first 429 is how the drainer learns R; none should follow it.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import time
 
 from console.domain.incident import Severity
 from tests.benchmarks.fixtures import BenchResult, Target, log, quick_mode, temp_folder
+from tests.emulators.loopback import LoopbackEmulator
+from tests.emulators.opsgenie import OpsgenieEmulator
 from tests.emulators.pagerduty import PagerDutyEmulator
 from tests.integration.sync_support import FAST, connect, pusher, workspace
 
@@ -25,8 +32,18 @@ PER_MINUTE = WINDOW_LIMIT * 60 / WINDOW_SECONDS
 
 
 def sync_drain_10k() -> BenchResult:
+    emulator = PagerDutyEmulator(limit=WINDOW_LIMIT, window=WINDOW_SECONDS)
+    return _drain("sync_drain_10k", emulator)
+
+
+def sync_drain_10k_opsgenie() -> BenchResult:
+    emulator = OpsgenieEmulator(limit=WINDOW_LIMIT, window=WINDOW_SECONDS)
+    return _drain("sync_drain_10k_opsgenie", emulator)
+
+
+def _drain(name: str, emulator: LoopbackEmulator) -> BenchResult:
     notes = NOTES_QUICK if quick_mode() else NOTES_FULL
-    emulator = PagerDutyEmulator(limit=WINDOW_LIMIT, window=WINDOW_SECONDS).start()
+    emulator.start()
     with temp_folder() as folder:
         ws = workspace(folder / "data")
         try:
@@ -39,7 +56,7 @@ def sync_drain_10k() -> BenchResult:
                 ids.append(outcome.incident.id)
             for number in range(notes):
                 ws.incidents.add_note(ids[number % INCIDENTS], f"offline note {number}")
-            log.info("sync_drain_10k: %d notes queued; draining", notes)
+            log.info("%s: %d notes queued; draining", name, notes)
             started = time.monotonic()
             pushed = 0
             while True:
@@ -55,7 +72,7 @@ def sync_drain_10k() -> BenchResult:
     limited = len(emulator.rate_limited)
     rate = requests / elapsed * 60
     return BenchResult(
-        name="sync_drain_10k",
+        name=name,
         value=60_000 / rate,
         unit="ms/request",
         floor=60_000 / PER_MINUTE,

@@ -26,64 +26,20 @@ openapi-core) and PagerDuty's documented behaviour where the spec is silent:
   Writes are logged (trigger/annotate/acknowledge/resolve) with the ``From``
   header's user as the agent.
 
-Fault injection (``Faults``): drawn per request with ``Faults.rate``, or
-scripted for the next requests with :meth:`PagerDutyEmulator.script`. A
-request log (``requests``) and per-incident note/update order let tests assert
-exactly once.
+Fault injection, the server and the request log are tests/emulators/loopback.py's;
+per-incident note/update order lets tests assert exactly once.
 """
 
 from __future__ import annotations
 
-import enum
 import functools
-import json
-import random
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
+from tests.emulators.loopback import Fault, Faults, Logged, LoopbackEmulator, now_iso
 
-class Fault(enum.Enum):
-    RESET = "reset"  # close before reading: nothing applied (refused at the application)
-    TIMEOUT = "timeout"  # hold the connection past the client's deadline, apply nothing
-    SLOW_BODY = "slow_body"  # apply, then trickle the reply slower than the client waits
-    RATE_429 = "429"  # refuse with 429 + Retry-After
-    E500 = "500"
-    E502 = "502"
-    E503 = "503"
-    E401 = "401"
-    DROP_AFTER_APPLY = "drop"  # apply the write, then drop the connection
-
-
-#: the faults a random draw picks from (401 stops the account: scripted only)
-RANDOM_FAULTS = tuple(f for f in Fault if f is not Fault.E401)
-
-
-@dataclass
-class Faults:
-    rate: float = 0.0
-    kinds: tuple[Fault, ...] = RANDOM_FAULTS
-    #: how long TIMEOUT holds and SLOW_BODY trickles (longer than the client's deadline)
-    hold_seconds: float = 0.6
-    retry_after: str = "1"
-    rng: random.Random = field(default_factory=lambda: random.Random(5))
-
-
-@dataclass(frozen=True)
-class Logged:
-    method: str
-    path: str
-    status: int | None
-    fault: Fault | None
-    #: the write took effect (it may have been applied though the client saw no reply)
-    applied: bool
+__all__ = ["Fault", "Faults", "Incident", "Logged", "PagerDutyEmulator"]
 
 
 @dataclass
@@ -103,11 +59,7 @@ class Incident:
     merged_into: str | None = None
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-class PagerDutyEmulator:
+class PagerDutyEmulator(LoopbackEmulator):
     def __init__(
         self,
         *,
@@ -116,10 +68,7 @@ class PagerDutyEmulator:
         window: float = 60.0,
         faults: Faults | None = None,
     ) -> None:
-        self.token = token
-        self.limit = limit
-        self.window = window
-        self.faults = faults or Faults()
+        super().__init__(token=token, limit=limit, window=window, faults=faults)
         self.incidents: dict[str, Incident] = {}
         #: directory data the pull reads (filled by :meth:`populate` or tests)
         self.users: list[dict[str, Any]] = []
@@ -138,56 +87,7 @@ class PagerDutyEmulator:
         #: (path, offset) of a listing page that replies a malformed body, once
         self.bad_page: tuple[str, int] | None = None
         self.api_user = {"id": "PAPIUSR", "type": "user_reference", "summary": "API user"}
-        self.requests: list[Logged] = []
-        self.rate_limited: list[float] = []
-        self._scripted: list[Fault] = []
-        self._lock = threading.RLock()
         self._counter = 0
-        self._window_start = time.monotonic()
-        self._window_used = 0
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self.port = 0
-
-    # ------------------------------------------------------------- lifecycle
-
-    def start(self) -> PagerDutyEmulator:
-        emulator = self
-
-        class Handler(_Handler):
-            owner = emulator
-
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        server.daemon_threads = True
-        self.port = server.server_address[1]
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    @contextmanager
-    def offline(self) -> Iterator[None]:
-        """Close the listening socket: connections are refused until the block ends."""
-        self.stop()
-        try:
-            yield
-        finally:
-            self.start()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def script(self, *faults: Fault) -> None:
-        """The next requests meet these faults, in order."""
-        with self._lock:
-            self._scripted.extend(faults)
 
     # --------------------------------------------------------- remote changes
 
@@ -379,33 +279,17 @@ class PagerDutyEmulator:
 
     # -------------------------------------------------------------- handling
 
-    def _draw(self, method: str) -> Fault | None:
-        with self._lock:
-            if self._scripted:
-                return self._scripted.pop(0)
-            if self.faults.rate and self.faults.rng.random() < self.faults.rate:
-                return self.faults.rng.choice(self.faults.kinds)
-        return None
+    def rate_headers(self, remaining: int, reset: float, allowed: bool) -> dict[str, str]:
+        return {
+            "ratelimit-limit": str(self.limit),
+            "ratelimit-remaining": str(remaining),
+            "ratelimit-reset": f"{reset:.3f}",
+        }
 
-    def _rate(self) -> tuple[bool, dict[str, str]]:
-        with self._lock:
-            now = time.monotonic()
-            if now - self._window_start >= self.window:
-                self._window_start, self._window_used = now, 0
-            reset = max(0.0, self.window - (now - self._window_start))
-            allowed = self._window_used < self.limit
-            if allowed:
-                self._window_used += 1
-            else:
-                self.rate_limited.append(now)
-            headers = {
-                "ratelimit-limit": str(self.limit),
-                "ratelimit-remaining": str(max(0, self.limit - self._window_used)),
-                "ratelimit-reset": f"{reset:.3f}",
-            }
-            if not allowed:
-                headers["Retry-After"] = f"{reset:.3f}"
-            return allowed, headers
+    def refusal(self, status: int) -> Any:
+        if status == 429:
+            return _error(2020, "Rate Limit Exceeded")
+        return _error(2006, "Authentication failed") if status == 401 else None
 
     def _next_id(self) -> str:
         self._counter += 1
@@ -466,7 +350,7 @@ class PagerDutyEmulator:
                 "type": f"{action}_log_entry",
                 "summary": f"{action.capitalize()} by {agent.get('summary', '')}",
                 "self": f"{self.base_url}/log_entries/{entry_id}",
-                "created_at": _now(),
+                "created_at": now_iso(),
                 "agent": agent,
                 "incident": {
                     "id": incident.id,
@@ -564,7 +448,7 @@ class PagerDutyEmulator:
             service_id=service_id,
             incident_key=key,
             urgency=str(spec.get("urgency", "high")),
-            created_at=_now(),
+            created_at=now_iso(),
         )
         self.incidents[incident.id] = incident
         self._log(incident, "trigger", agent)
@@ -626,7 +510,7 @@ class PagerDutyEmulator:
         stored = {
             "id": self._next_id(),
             "content": content,
-            "created_at": _now(),
+            "created_at": now_iso(),
             "user": agent,
             "channel": {"summary": "The PagerDuty website or APIs"},
         }
@@ -638,7 +522,7 @@ class PagerDutyEmulator:
     def _status_update(self, incident: Incident, body: Any) -> tuple[int, Any]:
         if not isinstance(body, dict) or not isinstance(body.get("message"), str):
             return 400, _error(2001, "Invalid Input Provided", "message missing")
-        stored = {"id": self._next_id(), "message": body["message"], "created_at": _now()}
+        stored = {"id": self._next_id(), "message": body["message"], "created_at": now_iso()}
         incident.status_updates.append(stored)
         incident.changes.append(("status_update", body["message"]))
         return 200, {"status_update": stored}
@@ -729,106 +613,3 @@ def _incident_json(incident: Incident, base: str) -> dict[str, Any]:
             "html_url": f"https://emulator.pagerduty.invalid/services/{incident.service_id}",
         },
     }
-
-
-class _Handler(BaseHTTPRequestHandler):
-    owner: PagerDutyEmulator
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:  # the request log is ours
-        return
-
-    def setup(self) -> None:
-        super().setup()
-        # headers and body leave in two writes: without this, Nagle + delayed ACK
-        # add ~40 ms to every reply
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def _serve(self) -> None:
-        emulator = self.owner
-        split = urlsplit(self.path)
-        fault = emulator._draw(self.command)
-        if fault is Fault.RESET:
-            emulator.requests.append(Logged(self.command, split.path, None, fault, False))
-            self.close_connection = True
-            self.connection.shutdown(socket.SHUT_RDWR)
-            return
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        if fault is Fault.TIMEOUT:
-            time.sleep(emulator.faults.hold_seconds)
-            emulator.requests.append(Logged(self.command, split.path, None, fault, False))
-            self.close_connection = True
-            return
-        allowed, limit_headers = emulator._rate()
-        status_by_fault = {Fault.E500: 500, Fault.E502: 502, Fault.E503: 503, Fault.E401: 401}
-        if not allowed or fault is Fault.RATE_429:
-            if allowed:  # an injected 429 still says when to come back
-                limit_headers["Retry-After"] = emulator.faults.retry_after
-            document: Any = _error(2020, "Rate Limit Exceeded")
-            emulator.requests.append(Logged(self.command, split.path, 429, fault, False))
-            self._reply(429, document, limit_headers)
-            return
-        if fault in status_by_fault:
-            assert fault is not None
-            code = status_by_fault[fault]
-            document = _error(2006, "Authentication failed") if code == 401 else None
-            emulator.requests.append(Logged(self.command, split.path, code, fault, False))
-            self._reply(code, document, limit_headers)
-            return
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-        status, document = emulator.handle(
-            self.command, split.path, parse_qs(split.query), self.headers, body
-        )
-        applied = self.command in ("POST", "PUT") and 200 <= status < 300
-        emulator.requests.append(Logged(self.command, split.path, status, fault, applied))
-        if fault is Fault.DROP_AFTER_APPLY:
-            self.close_connection = True
-            self.connection.shutdown(socket.SHUT_RDWR)
-            return
-        if fault is Fault.SLOW_BODY:
-            self._slow(status, document, limit_headers)
-            return
-        self._reply(status, document, limit_headers)
-
-    def _reply(self, status: int, document: Any, headers: dict[str, str]) -> None:
-        payload = b"" if document is None else json.dumps(document).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def _slow(self, status: int, document: Any, headers: dict[str, str]) -> None:
-        payload = json.dumps(document).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.flush()
-        steps = 6
-        piece = max(1, len(payload) // steps)
-        try:
-            for start in range(0, len(payload), piece):
-                self.wfile.write(payload[start : start + piece])
-                self.wfile.flush()
-                time.sleep(self.owner.faults.hold_seconds / steps)
-        except OSError:
-            pass  # the client gave up: that is the point
-        self.close_connection = True
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()

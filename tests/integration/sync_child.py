@@ -1,7 +1,8 @@
 """Child process for the sync kill test: drains the outbox to the emulator until killed.
 
-Run as ``python -m tests.integration.sync_child DATA_DIR BASE_URL``; the token comes
-from RESPONDER_CONSOLE_PAGERDUTY_TOKEN (the head-less path). Prints ``pass`` after
+Run as ``python -m tests.integration.sync_child DATA_DIR``; it pushes to the one
+account there is, and the token comes from RESPONDER_CONSOLE_PAGERDUTY_TOKEN or
+…_OPSGENIE_TOKEN (the head-less path). Prints ``pass`` after
 each pass so the parent knows it is draining.
 """
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.emulators.opsgenie import OpsgenieEmulator
 from tests.emulators.pagerduty import PagerDutyEmulator
 
 REPO = Path(__file__).resolve().parents[2]
@@ -145,6 +146,34 @@ def test_without_a_keyring_adding_a_token_says_so_and_changes_nothing(
     assert TOKEN not in result.stderr
     listed = _cli(data_dir, "account", "list", "--json")
     assert json.loads(listed.stdout) == {"accounts": []}
+
+
+def test_opsgenie_account_modes_and_a_push_from_the_cli(data_dir: Path) -> None:
+    emulator = OpsgenieEmulator(token=TOKEN).start()
+    try:
+        env = {"RESPONDER_CONSOLE_OPSGENIE_TOKEN": TOKEN}
+        base = ["account", "add", "opsgenie", "--base-url", emulator.base_url]
+        refused = _cli(data_dir, *base, "--mode", "incident", env=env)
+        assert refused.returncode != 0
+        assert "--default-service ID" in refused.stderr
+        assert json.loads(_cli(data_dir, "account", "list", "--json").stdout) == {"accounts": []}
+        added = _cli(data_dir, *base, "--json", env=env)
+        assert added.returncode == 0, added.stderr
+        assert json.loads(added.stdout)["mode"] == "alert"
+        declared = _cli(
+            data_dir, "incident", "declare", "--title", "Queue stuck", "--severity", "SEV3"
+        )
+        assert declared.returncode == 0, declared.stderr
+        once = _cli(data_dir, "sync", "once", "--json", env=env)
+        assert once.returncode == 0, once.stderr
+        report = json.loads(once.stdout)
+        assert (report["vendor"], report["pushed"], report["waiting"]) == ("opsgenie", 1, 0)
+        [alert] = emulator.alerts.values()
+        assert alert.message == "Queue stuck"
+        for path in (p for p in data_dir.rglob("*") if p.is_file()):
+            assert TOKEN.encode() not in path.read_bytes(), path
+    finally:
+        emulator.stop()
 
 
 def test_sync_pull_reports_each_set_and_exits_3_when_one_was_refused(

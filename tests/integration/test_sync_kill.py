@@ -1,5 +1,6 @@
 """SIGKILL the drainer in the middle of a drain, again and again, then let a fresh
-process finish: every operation reaches PagerDuty exactly once, in order."""
+process finish: every operation reaches the vendor (PagerDuty, Opsgenie alerts,
+Opsgenie incidents) exactly once, in order."""
 
 from __future__ import annotations
 
@@ -16,8 +17,11 @@ import pytest
 from console.domain.incident import Severity
 from console.ops.outbox import Outbox
 from console.sync import Accounts
+from console.sync.tokens import ENV_VARS
+from tests.emulators.loopback import LoopbackEmulator
+from tests.emulators.opsgenie import OpsgenieEmulator
 from tests.emulators.pagerduty import PagerDutyEmulator
-from tests.integration.sync_support import SERVICE, workspace
+from tests.integration.sync_support import add_account, made, remote_notes, workspace
 
 REPO = Path(__file__).resolve().parents[2]
 NOTES = 300
@@ -25,17 +29,19 @@ KILLS = 6
 
 
 @pytest.mark.slow
-def test_killed_mid_drain_then_restarted_still_exactly_once(data_dir: Path) -> None:
+@pytest.mark.parametrize(
+    ("vendor", "mode"), [("pagerduty", "alert"), ("opsgenie", "alert"), ("opsgenie", "incident")]
+)
+def test_killed_mid_drain_then_restarted_still_exactly_once(
+    data_dir: Path, vendor: str, mode: str
+) -> None:
     rng = random.Random(99)
-    emulator = PagerDutyEmulator().start()
+    emulator: LoopbackEmulator = (
+        PagerDutyEmulator() if vendor == "pagerduty" else OpsgenieEmulator()
+    ).start()
     ws = workspace(data_dir)
     try:
-        Accounts(ws.db).add(
-            "pagerduty",
-            base_url=emulator.base_url,
-            from_email="alice@example.com",
-            default_service=SERVICE,
-        )
+        add_account(ws, emulator, mode=mode)
         incidents = []
         for n in range(3):
             outcome = ws.incidents.declare(f"kill {n}", Severity.SEV2)
@@ -48,7 +54,7 @@ def test_killed_mid_drain_then_restarted_still_exactly_once(data_dir: Path) -> N
             expected[incident].append(f"note {n}")
     finally:
         ws.close()
-    env = {**os.environ, "RESPONDER_CONSOLE_PAGERDUTY_TOKEN": emulator.token}
+    env = {**os.environ, ENV_VARS[vendor]: emulator.token}
     command = [sys.executable, "-m", "tests.integration.sync_child", str(data_dir)]
     try:
         for _ in range(KILLS):
@@ -69,15 +75,11 @@ def test_killed_mid_drain_then_restarted_still_exactly_once(data_dir: Path) -> N
     ws = workspace(data_dir)
     try:
         assert Outbox(ws.db).counts() == {"done": NOTES + 3}
-        account = Accounts(ws.db).get("pagerduty")
-        assert len(emulator.incidents) == 3
+        account = Accounts(ws.db).get(vendor)
+        assert made(emulator) == 3
         for incident in incidents:
             link = Outbox(ws.db).link(account.id, incident)
             assert link is not None
-            notes = [
-                n["content"].rsplit("\n\n[rc:", 1)[0]
-                for n in emulator.incidents[link.remote_id].notes
-            ]
-            assert notes == expected[incident]
+            assert remote_notes(emulator, link.remote_id) == expected[incident]
     finally:
         ws.close()

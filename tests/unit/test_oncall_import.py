@@ -7,6 +7,7 @@ import json
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -385,3 +386,78 @@ def test_policy_targets_keep_their_kinds() -> None:
     document["escalation_policies"][0]["escalation_rules"][0]["targets"][0]["type"] = "robot"
     refused = parse_vendor_json(document, "p.json", saved_at=SAVED, region=None).refused
     assert "'robot' is not a user or schedule" in refused[0].reason
+
+
+def test_opsgenie_users_contacts_and_teams_with_bad_entries_refused_alone() -> None:
+    from console.importers.vendors import opsgenie_people
+
+    users = [
+        {"id": "u1", "username": "Alice@Example.com", "fullName": "Alice"},
+        {"id": "u2", "fullName": "No username"},
+        "not a user",
+        {"id": "u3", "username": "bob@example.com"},
+    ]
+    contacts: dict[str, list[Any]] = {
+        "u1": [
+            {"method": "sms", "to": "+44 7700 900123", "status": {"enabled": True}},
+            {"method": "voice", "to": "+44 20 7946 0123", "status": {"enabled": False}},
+            {"method": "mobile", "to": "Alice's phone"},  # the app's push: no address
+        ],
+        "u3": ["broken"],
+    }
+    teams = [
+        {"name": "Payments", "members": [{"user": {"id": "u1"}}, {"user": {"id": "u3"}}]},
+        {"name": "Broken", "members": "everyone"},
+    ]
+    parsed = opsgenie_people(users, contacts, teams, "users.json", region=None)
+    assert [(c.name, c.email, c.vendor_ref) for c in parsed.contacts] == [
+        ("Alice", "alice@example.com", "opsgenie:u1")
+    ]
+    [alice] = parsed.contacts
+    assert [(r.kind.value, r.e164) for r in alice.reach] == [
+        ("email", None),
+        ("sms", "+447700900123"),
+    ]
+    assert alice.teams == ["Payments"]
+    reasons = [r.reason for r in parsed.refused]
+    assert reasons == [
+        "teams[1].members: expected a list, found a string",
+        "users[1]: an Opsgenie user needs its id and username",
+        "users[2]: expected an object, found a string",
+        "users[3].contacts[0]: expected an object, found a string",
+    ]
+
+
+def test_opsgenie_escalations_become_levels_with_waits_between_them() -> None:
+    from console.importers.vendors import opsgenie_policies
+
+    def rule(amount: object, unit: str, recipient: dict[str, str]) -> dict[str, object]:
+        return {"delay": {"timeAmount": amount, "timeUnit": unit}, "recipient": recipient}
+
+    escalations = [
+        {
+            "id": "e1",
+            "name": "Ops",
+            "repeat": {"count": 3},
+            "rules": [
+                rule(0, "minutes", {"type": "user", "id": "u1", "username": "a@example.com"}),
+                rule(0, "minutes", {"type": "schedule", "id": "s1", "name": "Primary"}),
+                rule(1, "hours", {"type": "team", "id": "t1", "name": "Payments"}),
+            ],
+        },
+        {"id": "e2", "rules": [rule(-5, "minutes", {"type": "user", "id": "u1"})]},
+        {"id": "e3", "rules": [rule(5, "minutes", {"type": "escalation", "id": "e1"})]},
+        {"name": "no id"},
+    ]
+    parsed = opsgenie_policies(escalations, "escalations.json")
+    [policy] = parsed.policies
+    assert (policy.key, policy.name, policy.repeat) == ("opsgenie:e1", "Ops", 3)
+    assert [(level.delay_minutes, [t.ref for t in level.targets]) for level in policy.levels] == [
+        (60, ["opsgenie:u1", "opsgenie:s1"]),
+        (0, ["Payments"]),
+    ]
+    assert [r.reason for r in parsed.refused] == [
+        "escalations[1].rules[0].delay: not a time amount in days/hours/minutes",
+        "escalations[2].rules[0].recipient.type: 'escalation' is not a user, schedule or team",
+        "escalations[3].id: an escalation needs its id",
+    ]

@@ -8,7 +8,7 @@ import pytest
 
 from console.domain.errors import InvalidInputError, NotFoundError
 from console.storage.db import Database
-from console.sync import Accounts, NoKeyringError, Tokens
+from console.sync import Accounts, NoKeyringError, Pusher, Tokens
 from console.sync.http import Backoff, Pacer, Reply, retry_after
 from tests.emulators.keyrings import MemoryKeyring, NoKeyring
 
@@ -133,3 +133,54 @@ def test_without_a_keyring_the_user_is_told_and_offered_a_session_token() -> Non
     tokens.keep_for_session("pagerduty", "secret")
     assert tokens.get("pagerduty") == "secret"
     assert tokens.source("pagerduty") == "session"
+
+
+def test_pacer_learns_opsgenies_budget_from_a_throttle() -> None:
+    """Opsgenie tells no budget, only THROTTLED and the period: what was sent within the
+    period, less the refused request, is taken as the budget from then on."""
+    clock = Ticker()
+    pacer = Pacer(monotonic=clock)
+    pacer.sent()  # outside the period: not counted
+    clock.now += 5
+    for _ in range(11):
+        pacer.sent()
+        clock.now += 0.05
+    throttled = {"X-RateLimit-State": "THROTTLED", "X-RateLimit-Period-In-Sec": "1"}
+    pacer.observe(Reply(429, {"message": "too many"}, throttled))
+    assert pacer.wait_time() == pytest.approx(1.0)  # no Retry-After: the period
+    clock.now += 1.0
+    pacer.sent()
+    assert pacer.wait_time() == pytest.approx(1.0 / 10 * Pacer.SAFETY)
+    pacer.observe(Reply(202, {}, {"X-RateLimit-State": "OK"}))  # OK changes nothing
+    assert pacer.wait_time() == pytest.approx(1.0 / 10 * Pacer.SAFETY)
+
+
+def test_opsgenie_accounts_push_alerts_or_incidents(db: Database) -> None:
+    accounts = Accounts(db)
+    assert accounts.add("opsgenie").mode == "alert"
+    with pytest.raises(InvalidInputError, match="--default-service ID"):
+        accounts.add("opsgenie", mode="incident")
+    with pytest.raises(InvalidInputError, match="unknown Opsgenie mode 'page'"):
+        accounts.add("opsgenie", mode="page")
+    with pytest.raises(InvalidInputError, match="--mode is an Opsgenie setting"):
+        accounts.add("pagerduty", from_email="a@example.com", default_service="P", mode="alert")
+    added = accounts.add("opsgenie", mode="incident", default_service="svc-1")
+    assert added.as_json()["mode"] == "incident"
+    assert accounts.get("opsgenie").default_service == "svc-1"
+
+
+def test_the_pusher_picks_the_one_account_and_asks_when_there_are_two(db: Database) -> None:
+    tokens = Tokens(MemoryKeyring(), environ={})
+    assert Pusher(db, tokens).run_pass().errors == [
+        "no sync account: add one with `responder-console account add`"
+    ]
+    Accounts(db).add("opsgenie", base_url="http://127.0.0.1:9")
+    report = Pusher(db, tokens).run_pass()
+    assert report.vendor == "opsgenie"
+    assert report.stopped is not None
+    assert "no opsgenie token" in report.stopped
+    Accounts(db).add("pagerduty", from_email="a@example.com", default_service="P")
+    report = Pusher(db, tokens).run_pass()
+    assert report.requests == 0
+    assert "several accounts (opsgenie, pagerduty)" in report.errors[0]
+    assert Pusher(db, tokens, vendor="pagerduty").run_pass().vendor == "pagerduty"

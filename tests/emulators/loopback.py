@@ -1,0 +1,280 @@
+"""What the vendor emulators share (tests only): a real HTTP server on 127.0.0.1,
+port 0, a thread per connection; fault injection; a fixed-window rate limit; a
+request log so tests can assert exactly once.
+
+A vendor emulator subclasses :class:`LoopbackEmulator` and supplies ``handle``
+(apply one request), ``rate_headers`` (its rate-limit headers) and ``refusal``
+(its error body). Faults (``Faults``) are drawn per request with ``Faults.rate``,
+or scripted for the next requests with :meth:`LoopbackEmulator.script`.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import random
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self
+from urllib.parse import parse_qs, urlsplit
+
+
+class Fault(enum.Enum):
+    RESET = "reset"  # close before reading: nothing applied (refused at the application)
+    TIMEOUT = "timeout"  # hold the connection past the client's deadline, apply nothing
+    SLOW_BODY = "slow_body"  # apply, then trickle the reply slower than the client waits
+    RATE_429 = "429"  # refuse with 429 + Retry-After
+    E500 = "500"
+    E502 = "502"
+    E503 = "503"
+    E401 = "401"
+    DROP_AFTER_APPLY = "drop"  # apply the write, then drop the connection
+
+
+#: the faults a random draw picks from (401 stops the account: scripted only)
+RANDOM_FAULTS = tuple(f for f in Fault if f is not Fault.E401)
+STATUS_BY_FAULT = {Fault.E500: 500, Fault.E502: 502, Fault.E503: 503, Fault.E401: 401}
+
+
+@dataclass
+class Faults:
+    rate: float = 0.0
+    kinds: tuple[Fault, ...] = RANDOM_FAULTS
+    #: how long TIMEOUT holds and SLOW_BODY trickles (longer than the client's deadline)
+    hold_seconds: float = 0.6
+    retry_after: str = "1"
+    rng: random.Random = field(default_factory=lambda: random.Random(5))
+
+
+@dataclass(frozen=True)
+class Logged:
+    method: str
+    path: str
+    status: int | None
+    fault: Fault | None
+    #: the write took effect (it may have been applied though the client saw no reply)
+    applied: bool
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class LoopbackEmulator:
+    #: methods that change state (a 2xx reply to one is logged as applied)
+    WRITES = ("POST", "PUT", "PATCH", "DELETE")
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        limit: int = 1_000_000,
+        window: float = 60.0,
+        faults: Faults | None = None,
+    ) -> None:
+        self.token = token
+        self.limit = limit
+        self.window = window
+        self.faults = faults or Faults()
+        self.requests: list[Logged] = []
+        self.rate_limited: list[float] = []
+        self._scripted: list[Fault] = []
+        self._lock = threading.RLock()
+        self._window_start = time.monotonic()
+        self._window_used = 0
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+
+    # ------------------------------------------------------- vendor specifics
+
+    def handle(
+        self, method: str, path: str, query: dict[str, list[str]], headers: Any, body: Any
+    ) -> tuple[int, Any]:
+        """Apply one request; returns (status, JSON body)."""
+        raise NotImplementedError
+
+    def rate_headers(self, remaining: int, reset: float, allowed: bool) -> dict[str, str]:
+        raise NotImplementedError
+
+    def refusal(self, status: int) -> Any:
+        """The body of an injected or rate-limit refusal (None: no body)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------- lifecycle
+
+    def start(self) -> Self:
+        emulator: LoopbackEmulator = self
+
+        class Handler(_Handler):
+            owner = emulator
+
+        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        server.daemon_threads = True
+        self.port = server.server_address[1]
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    @contextmanager
+    def offline(self) -> Iterator[None]:
+        """Close the listening socket: connections are refused until the block ends."""
+        self.stop()
+        try:
+            yield
+        finally:
+            self.start()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def script(self, *faults: Fault) -> None:
+        """The next requests meet these faults, in order."""
+        with self._lock:
+            self._scripted.extend(faults)
+
+    # -------------------------------------------------------------- handling
+
+    def _draw(self, method: str) -> Fault | None:
+        with self._lock:
+            if self._scripted:
+                return self._scripted.pop(0)
+            if self.faults.rate and self.faults.rng.random() < self.faults.rate:
+                return self.faults.rng.choice(self.faults.kinds)
+        return None
+
+    def _rate(self) -> tuple[bool, dict[str, str]]:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._window_start >= self.window:
+                self._window_start, self._window_used = now, 0
+            reset = max(0.0, self.window - (now - self._window_start))
+            allowed = self._window_used < self.limit
+            if allowed:
+                self._window_used += 1
+            else:
+                self.rate_limited.append(now)
+            headers = self.rate_headers(max(0, self.limit - self._window_used), reset, allowed)
+            if not allowed:
+                headers["Retry-After"] = f"{reset:.3f}"
+            return allowed, headers
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: LoopbackEmulator
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # the request log is ours
+        return
+
+    def setup(self) -> None:
+        super().setup()
+        # headers and body leave in two writes: without this, Nagle + delayed ACK
+        # add ~40 ms to every reply
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def _serve(self) -> None:
+        emulator = self.owner
+        split = urlsplit(self.path)
+        fault = emulator._draw(self.command)
+        if fault is Fault.RESET:
+            emulator.requests.append(Logged(self.command, split.path, None, fault, False))
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if fault is Fault.TIMEOUT:
+            time.sleep(emulator.faults.hold_seconds)
+            emulator.requests.append(Logged(self.command, split.path, None, fault, False))
+            self.close_connection = True
+            return
+        allowed, limit_headers = emulator._rate()
+        if not allowed or fault is Fault.RATE_429:
+            if allowed:  # an injected 429 still says when to come back
+                limit_headers["Retry-After"] = emulator.faults.retry_after
+            emulator.requests.append(Logged(self.command, split.path, 429, fault, False))
+            self._reply(429, emulator.refusal(429), limit_headers)
+            return
+        if fault in STATUS_BY_FAULT:
+            assert fault is not None
+            code = STATUS_BY_FAULT[fault]
+            emulator.requests.append(Logged(self.command, split.path, code, fault, False))
+            self._reply(code, emulator.refusal(code), limit_headers)
+            return
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        status, document = emulator.handle(
+            self.command, split.path, parse_qs(split.query), self.headers, body
+        )
+        applied = self.command in emulator.WRITES and 200 <= status < 300
+        emulator.requests.append(Logged(self.command, split.path, status, fault, applied))
+        if fault is Fault.DROP_AFTER_APPLY:
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if fault is Fault.SLOW_BODY:
+            self._slow(status, document, limit_headers)
+            return
+        self._reply(status, document, limit_headers)
+
+    def _reply(self, status: int, document: Any, headers: dict[str, str]) -> None:
+        payload = b"" if document is None else json.dumps(document).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _slow(self, status: int, document: Any, headers: dict[str, str]) -> None:
+        payload = json.dumps(document).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.flush()
+        steps = 6
+        piece = max(1, len(payload) // steps)
+        try:
+            for start in range(0, len(payload), piece):
+                self.wfile.write(payload[start : start + piece])
+                self.wfile.flush()
+                time.sleep(self.owner.faults.hold_seconds / steps)
+        except OSError:
+            pass  # the client gave up: that is the point
+        self.close_connection = True
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def do_PATCH(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
