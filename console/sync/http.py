@@ -225,6 +225,19 @@ class Transport:
         return Reply(status, parsed, headers)
 
 
+def reachable(
+    http: requests.Session, base_url: str, *, timeouts: Timeouts = Timeouts(3.0, 5.0)
+) -> bool:
+    """The cheap probe that confirms connectivity before a pass: one ``HEAD`` of the
+    base URL without a token. Any HTTP reply (even 401 or 404) means the vendor is
+    there; a refused, failed or timed-out connection means it is not."""
+    try:
+        Transport(http, base_url=base_url, headers={}, timeouts=timeouts).call("HEAD", "/")
+    except NetworkError:
+        return False
+    return True
+
+
 def _refused(error: requests.ConnectionError) -> bool:
     # urllib3 wraps the socket error in its message: "... [Errno 111] Connection refused"
     text = str(error)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import func, select
+
 from console.domain.clock import Clock, utc_now
 from console.domain.freshness import describe_age
 from console.ops.outbox import Outbox
+from console.ops.outbox import WAITING
 from console.storage.db import Database
+from console.storage.models import Incident, OutboxRow
 from console.sync.accounts import Accounts
 from console.sync.tokens import Tokens
 
@@ -32,6 +36,7 @@ def sync_status(db: Database, tokens: Tokens, *, clock: Clock = utc_now) -> dict
             state: counts.get(state, 0)
             for state in ("pending", "sent", "done", "failed", "superseded")
         },
+        "queued": queued_by_incident(db, LISTED),
         "failed": [
             {
                 "id": op.id,
@@ -52,3 +57,35 @@ def sync_status(db: Database, tokens: Tokens, *, clock: Clock = utc_now) -> dict
             for op in outbox.listing(("superseded",), LISTED)
         ],
     }
+
+
+def queued_by_incident(db: Database, limit: int) -> list[dict[str, Any]]:
+    """Waiting operations per incident, the incident with the oldest first; the last
+    error says why one is held back (back-off, unknown outcome being reconciled)."""
+    with db.reader() as session:
+        rows = session.execute(
+            select(
+                OutboxRow.incident_id,
+                Incident.title,
+                func.count(),
+                func.min(OutboxRow.created_at),
+                func.max(OutboxRow.next_attempt_at),
+                func.max(OutboxRow.last_error),
+            )
+            .outerjoin(Incident, Incident.id == OutboxRow.incident_id)
+            .where(OutboxRow.state.in_(WAITING))
+            .group_by(OutboxRow.incident_id, Incident.title)
+            .order_by(func.min(OutboxRow.id))
+            .limit(limit)
+        ).all()
+    return [
+        {
+            "incident_id": incident_id,
+            "title": title,
+            "waiting": count,
+            "oldest": oldest.isoformat(),
+            "retry_at": None if retry_at is None else retry_at.isoformat(),
+            "error": error,
+        }
+        for incident_id, title, count, oldest, retry_at, error in rows
+    ]

@@ -83,7 +83,8 @@ def test_account_and_sync_commands_push_and_report_in_json(
     }
     assert (report["pushed"], report["waiting"]) == (2, 0)
     status = json.loads(_cli(data_dir, "sync", "status", "--json", env=env).stdout)
-    assert set(status) == {"accounts", "keyring", "outbox", "failed", "superseded"}
+    assert set(status) == {"accounts", "keyring", "outbox", "queued", "failed", "superseded"}
+    assert status["queued"] == []
     assert status["keyring"] is None  # the fail backend: no keyring on this machine
     assert status["outbox"] == {"pending": 0, "sent": 0, "done": 2, "failed": 0, "superseded": 0}
     assert status["accounts"][0]["last_success_age"] == "just now"

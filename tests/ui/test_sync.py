@@ -1,0 +1,335 @@
+"""The window side of sync, driven through the real widgets against the loopback
+PagerDuty emulator: automatic passes, the status bar, the Sync tab, the settings dialog."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+from pytestqt.qtbot import QtBot
+
+from console.domain.incident import Severity
+from console.ops.outbox import Outbox
+from console.sync import Accounts, Tokens
+from console.sync.tokens import SERVICE as KEYRING_SERVICE
+from tests.emulators.keyrings import MemoryKeyring, NoKeyring
+from tests.emulators.pagerduty import PagerDutyEmulator
+from tests.integration.sync_support import FAST, SERVICE
+from ui.connectivity import ConnectivityMonitor, SyncStatusLabel
+from ui.context import UiContext
+from ui.sync.account_dialog import CUSTOM, AccountDialog
+from ui.sync.controller import SyncController
+from ui.sync.panel import SyncPanel
+
+WAIT_MS = 20_000
+
+
+@pytest.fixture
+def emulator() -> Iterator[PagerDutyEmulator]:
+    server = PagerDutyEmulator().start()
+    yield server
+    server.stop()
+
+
+def _tokens(token: str) -> Tokens:
+    tokens = Tokens(MemoryKeyring(), environ={})
+    tokens.store("pagerduty", token)
+    return tokens
+
+
+def _account(context: UiContext, emulator: PagerDutyEmulator, service: str = SERVICE) -> None:
+    Accounts(context.workspace.db).add(
+        "pagerduty",
+        base_url=emulator.base_url,
+        from_email="alice@example.com",
+        default_service=service,
+    )
+
+
+def _declare(context: UiContext, title: str = "Checkout down") -> int:
+    outcome = context.workspace.incidents.declare(title, Severity.SEV2, summary="500s on /pay")
+    assert outcome.incident is not None
+    context.events.changes_applied.emit(outcome.changes)
+    return outcome.incident.id
+
+
+def _note(context: UiContext, incident_id: int, text: str) -> None:
+    context.events.changes_applied.emit(
+        context.workspace.incidents.add_note(incident_id, text).changes
+    )
+
+
+def _counts(context: UiContext) -> dict[str, int]:
+    return Outbox(context.workspace.db).counts()
+
+
+def _controller(
+    qtbot: QtBot, context: UiContext, tokens: Tokens
+) -> tuple[SyncController, SyncPanel, SyncStatusLabel]:
+    controller = SyncController(context, lambda: tokens, policy=FAST, debounce_ms=20)
+    panel = SyncPanel(context, controller)
+    qtbot.addWidget(panel)
+    label = SyncStatusLabel(context)
+    qtbot.addWidget(label)
+    return controller, panel, label
+
+
+def test_work_queued_offline_is_pushed_by_itself_when_connectivity_returns(
+    qtbot: QtBot, pool_context: UiContext, emulator: PagerDutyEmulator
+) -> None:
+    context = pool_context
+    _account(context, emulator)
+    controller, panel, label = _controller(qtbot, context, _tokens(emulator.token))
+    monitor = ConnectivityMonitor(context.events)
+    with emulator.offline():
+        monitor.set_online(False)
+        with qtbot.waitSignal(controller.tokens_ready, timeout=WAIT_MS):
+            controller.start()
+        incident = _declare(context)
+        _note(context, incident, "rolled back the deploy")
+        qtbot.waitUntil(lambda: "2 changes waiting to sync" in label.plain_text(), timeout=WAIT_MS)
+        # offline: no pass runs, none is scheduled, nothing reaches the network
+        assert not controller.running
+        assert controller.next_run_ms is None
+        assert controller.last is None
+        assert label.plain_text().startswith("● Offline · 2 changes waiting to sync")
+    assert emulator.requests == []
+    with qtbot.waitSignal(controller.finished, timeout=WAIT_MS) as finished:
+        monitor.set_online(True)  # the OS says so; the probe confirms; the pass pushes
+    assert finished.args[0].pushed == 2
+    assert _counts(context) == {"done": 2}
+    remote = [i for i in emulator.incidents.values() if i.title == "Checkout down"]
+    assert len(remote) == 1
+    assert [n["content"].split(" [rc:")[0] for n in remote[0].notes] == ["rolled back the deploy"]
+    qtbot.waitUntil(lambda: "all changes synced" in label.plain_text(), timeout=WAIT_MS)
+    assert "last synced just now" in label.plain_text()
+    qtbot.waitUntil(lambda: panel.status is not None and not panel.queued_model.rows)
+    assert "pushed 2" in panel.last_pass_label.text()
+    # a later write is pushed by itself, a moment after it (debounced)
+    with qtbot.waitSignal(controller.finished, timeout=WAIT_MS):
+        _note(context, incident, "error rate back to normal")
+    assert _counts(context) == {"done": 3}
+    controller.shutdown()
+
+
+def test_a_probe_that_finds_no_vendor_sends_nothing_and_tries_again_later(
+    qtbot: QtBot, pool_context: UiContext, emulator: PagerDutyEmulator
+) -> None:
+    context = pool_context
+    _account(context, emulator)
+    controller, panel, _ = _controller(qtbot, context, _tokens(emulator.token))
+    monitor = ConnectivityMonitor(context.events)
+    monitor.set_online(False)
+    with qtbot.waitSignal(controller.tokens_ready, timeout=WAIT_MS):
+        controller.start()
+    _declare(context)
+    with emulator.offline(), qtbot.waitSignal(controller.finished, timeout=WAIT_MS) as finished:
+        monitor.set_online(True)
+    outcome = finished.args[0]
+    assert outcome.reports == ()
+    assert "does not answer yet" in outcome.describe()
+    assert outcome.next_run_in == SyncController.PROBE_RETRY_S
+    assert controller.next_run_ms is not None
+    assert _counts(context) == {"pending": 1}
+    assert emulator.requests == []
+    controller.shutdown()
+    assert controller.next_run_ms is None
+
+
+def test_a_refused_token_stops_the_account_in_red_and_keeps_everything_queued(
+    qtbot: QtBot, pool_context: UiContext, emulator: PagerDutyEmulator
+) -> None:
+    context = pool_context
+    _account(context, emulator)
+    controller, panel, label = _controller(qtbot, context, _tokens("a-revoked-token"))
+    _declare(context)
+    with qtbot.waitSignal(controller.finished, timeout=WAIT_MS) as finished:
+        controller.start()  # the token store opens, then the first pass runs
+    [report] = finished.args[0].reports
+    assert report.stopped is not None and "Authentication failed" in report.stopped
+    assert _counts(context) == {"pending": 1}
+    qtbot.waitUntil(lambda: "refused the token" in label.plain_text(), timeout=WAIT_MS)
+    assert "PagerDuty refused the token: update it in Sync ▸ Accounts…" in label.plain_text()
+    assert "color:#d32f2f" in label.text()
+    qtbot.waitUntil(lambda: bool(panel.accounts_model.rows), timeout=WAIT_MS)
+    [row] = panel.accounts_model.rows
+    assert row.alarm
+    assert row.cells[4].startswith("Stopped: pagerduty refused the token")
+    assert row.cells[4].endswith("Update the token in Accounts… to resume")
+    # stopped: no pass is scheduled until the account is saved again
+    assert controller.next_run_ms is None
+    with qtbot.waitSignal(label.clicked):
+        qtbot.mouseClick(label, Qt.MouseButton.LeftButton)
+    controller.shutdown()
+
+
+def test_retry_and_discard_from_the_panel(
+    qtbot: QtBot, pool_context: UiContext, emulator: PagerDutyEmulator
+) -> None:
+    context = pool_context
+    _account(context, emulator, service="XBROKEN")  # PagerDuty refuses the service
+    keyring = MemoryKeyring()
+    tokens = Tokens(keyring, environ={})
+    tokens.store("pagerduty", emulator.token)
+    controller, panel, label = _controller(qtbot, context, tokens)
+    first = _declare(context, "Checkout down")
+    second = _declare(context, "Search slow")
+    with qtbot.waitSignal(controller.finished, timeout=WAIT_MS):
+        controller.start()
+    qtbot.waitUntil(lambda: len(panel.decisions_model.rows) == 2, timeout=WAIT_MS)
+    assert all(row.alarm for row in panel.decisions_model.rows)
+    assert {row.cells[4] for row in panel.decisions_model.rows} == {
+        "HTTP 400: Invalid Input Provided; Service not found"
+    }
+    assert "2 need attention" in label.plain_text()
+    failed = {op.incident_id: op.id for op in Outbox(context.workspace.db).listing(("failed",))}
+    assert not panel.retry_button.isEnabled()
+
+    # discard asks first; Cancel keeps the operation
+    assert panel.select_operation(failed[second])
+    assert panel.discard_button.isEnabled()
+    panel.discard_button.click()
+    assert panel.confirm_box is not None
+    panel.confirm_box.button(QMessageBox.StandardButton.Cancel).click()
+    assert Outbox(context.workspace.db).get(failed[second]).state == "failed"
+    panel.discard_button.click()
+    assert panel.confirm_box is not None
+    with qtbot.waitSignal(panel.decided, timeout=WAIT_MS) as decided:
+        panel.confirm_box.button(QMessageBox.StandardButton.Discard).click()
+    assert decided.args == [failed[second], "discard"]
+    discarded = Outbox(context.workspace.db).get(failed[second])
+    assert discarded.state == "superseded"
+    assert discarded.last_error is not None
+    assert discarded.last_error.startswith("discarded by the user: HTTP 400")
+
+    # the user fixes the default service in the dialog, then retries the other one
+    dialog = AccountDialog(context, tokens)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.state is not None, timeout=WAIT_MS)
+    dialog.service_edit.setText(SERVICE)
+    with qtbot.waitSignal(dialog.changed, timeout=WAIT_MS):
+        dialog.save_button.click()
+    qtbot.waitUntil(lambda: not controller.running and panel.select_operation(failed[first]))
+    with qtbot.waitSignal(controller.finished, timeout=WAIT_MS) as finished:
+        panel.retry_button.click()  # back in the queue, and a pass starts at once
+    assert finished.args[0].pushed == 1
+    assert Outbox(context.workspace.db).get(failed[first]).state == "done"
+    assert [i.title for i in emulator.incidents.values()] == ["Checkout down"]
+    qtbot.waitUntil(
+        lambda: [row.cells[3] for row in panel.decisions_model.rows] == ["superseded"],
+        timeout=WAIT_MS,
+    )
+    controller.shutdown()
+
+
+def _pick_custom(dialog: AccountDialog, url: str) -> None:
+    dialog.preset_combo.setCurrentIndex(dialog.preset_combo.findText(CUSTOM))
+    dialog.url_edit.setText(url)
+
+
+def test_the_dialog_stores_the_token_in_the_keyring_and_never_shows_or_logs_it(
+    qtbot: QtBot,
+    context: UiContext,
+    emulator: PagerDutyEmulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret = "u+Secret-Token-4711"
+    keyring = MemoryKeyring()
+    tokens = Tokens(keyring, environ={})
+    dialog = AccountDialog(context, tokens)
+    qtbot.addWidget(dialog)
+    assert dialog.vendor == "pagerduty"
+    assert dialog.url_edit.text() == "https://api.pagerduty.com"
+    assert dialog.url_edit.isReadOnly()
+    dialog.preset_combo.setCurrentIndex(1)
+    assert dialog.url_edit.text() == "https://api.eu.pagerduty.com"
+    assert not dialog.session_check.isVisibleTo(dialog)
+    assert "OS keyring" in dialog.token_note.text()
+    assert not dialog.remove_button.isEnabled()
+
+    # refused settings change nothing and say why
+    _pick_custom(dialog, "http://example.com")
+    dialog.from_edit.setText("alice@example.com")
+    dialog.service_edit.setText(SERVICE)
+    dialog.save_button.click()
+    assert "plain http is allowed for a loopback emulator only" in dialog.message.text()
+    assert Accounts(context.workspace.db).list() == []
+
+    _pick_custom(dialog, emulator.base_url)
+    qtbot.keyClicks(dialog.token_edit, secret)
+    assert dialog.token_edit.echoMode() == dialog.token_edit.EchoMode.Password
+    with qtbot.waitSignal(dialog.changed):
+        dialog.save_button.click()
+    assert keyring.secrets == {(KEYRING_SERVICE, "pagerduty"): secret}
+    account = Accounts(context.workspace.db).get("pagerduty")
+    assert (account.base_url, account.from_email, account.default_service) == (
+        emulator.base_url,
+        "alice@example.com",
+        SERVICE,
+    )
+    assert dialog.message.text() == "Saved. The token is kept in the OS keyring."
+    assert dialog.token_edit.text() == ""
+    assert "a token is stored (keyring)" in dialog.token_edit.placeholderText()
+    # re-opened, the dialog shows the settings, never the token
+    again = AccountDialog(context, tokens)
+    qtbot.addWidget(again)
+    assert again.url_edit.text() == emulator.base_url
+    assert again.preset_combo.currentText() == CUSTOM
+    assert again.token_edit.text() == ""
+    assert again.remove_button.isEnabled()
+    shown = [w.text() for w in again.findChildren(type(again.message)) if hasattr(w, "text")]
+    assert not any(secret in text for text in shown)
+    assert not any(secret in record.getMessage() for record in caplog.records)
+    database = context.workspace.folder.rglob("*")
+    assert not any(secret.encode() in p.read_bytes() for p in database if p.is_file())
+
+    # Opsgenie takes no From or default service
+    again.vendor_combo.setCurrentIndex(again.vendor_combo.findData("opsgenie"))
+    assert not again.from_edit.isVisibleTo(again)
+    assert again.url_edit.text() == "https://api.opsgenie.com"
+
+    # removal asks first, then forgets the token
+    again.vendor_combo.setCurrentIndex(again.vendor_combo.findData("pagerduty"))
+    again.remove_button.click()
+    assert again.confirm_box is not None
+    with qtbot.waitSignal(again.changed):
+        again.confirm_box.button(QMessageBox.StandardButton.Yes).click()
+    assert Accounts(context.workspace.db).list() == []
+    assert keyring.secrets == {}
+
+
+def test_without_a_keyring_the_dialog_says_so_and_keeps_the_token_for_the_session(
+    qtbot: QtBot, context: UiContext, emulator: PagerDutyEmulator
+) -> None:
+    tokens = Tokens(NoKeyring(), environ={})
+    dialog = AccountDialog(context, tokens)
+    qtbot.addWidget(dialog)
+    assert "No OS keyring is available" in dialog.token_note.text()
+    assert "RESPONDER_CONSOLE_PAGERDUTY_TOKEN" in dialog.token_note.text()
+    assert dialog.session_check.isVisibleTo(dialog)
+    assert dialog.session_check.isChecked()
+    _pick_custom(dialog, emulator.base_url)
+    dialog.from_edit.setText("alice@example.com")
+    dialog.service_edit.setText(SERVICE)
+
+    # unticked, the token has nowhere to go: said so, nothing added
+    dialog.session_check.setChecked(False)
+    qtbot.keyClicks(dialog.token_edit, emulator.token)
+    dialog.save_button.click()
+    assert "no OS keyring is available to keep the pagerduty token" in dialog.message.text()
+    assert "for this session only" in dialog.message.text()
+    assert Accounts(context.workspace.db).list() == []
+    assert tokens.get("pagerduty") is None
+
+    dialog.session_check.setChecked(True)
+    qtbot.keyClicks(dialog.token_edit, emulator.token)
+    with qtbot.waitSignal(dialog.changed):
+        dialog.save_button.click()
+    assert tokens.source("pagerduty") == "session"
+    assert tokens.get("pagerduty") == emulator.token
+    assert dialog.message.text() == "Saved. The token is kept in this session only."
+    assert Accounts(context.workspace.db).get("pagerduty").base_url == emulator.base_url

@@ -1,0 +1,311 @@
+"""Automatic sync: the core's passes on a background lane, scheduled by the window.
+
+STYLE §2: the drainer is a core function ("do one pass, say when to run next");
+this controller is its window caller. A pass pushes each account's queue
+(``Pusher.run_pass``) and then pulls (:meth:`SyncController.pull`); it runs on
+the runner's parallel lane, never on the GUI thread, one pass at a time. A pass
+starts
+
+* when the previous one said so (``PassReport.next_run_in``; every
+  :attr:`~SyncController.IDLE_S` seconds otherwise, for remote changes),
+* when connectivity returns (``AppEvents.connectivity_changed``, from
+  QNetworkInformation), after a cheap probe of the account's base URL confirms it,
+* a moment after local writes that queued operations (debounced), and
+* on demand ("Sync now").
+
+Offline (the OS says so) no timer runs and nothing is sent. On quit the pass in
+flight is cancelled: it ends after its current request, and everything not
+confirmed stays queued.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Final
+
+import requests
+from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal, Slot
+
+from console.domain.views import Changes
+from console.sync import Account, Accounts, PassReport, Pusher, SyncPolicy, Tokens
+from console.sync.http import reachable
+from console.sync.pusher import DRIVERS
+from ui.context import UiContext
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SyncOutcome:
+    """What one pass did, for the status bar and the Sync tab."""
+
+    started_at: datetime
+    finished_at: datetime
+    reports: tuple[PassReport, ...] = ()
+    #: what the pull step brought in, per account (empty until a pull step runs)
+    pulled: tuple[object, ...] = ()
+    #: the probe found none of the accounts' hosts: nothing was attempted
+    unreachable: str | None = None
+    #: seconds until the next pass (None: only connectivity, a write or the user start one)
+    next_run_in: float | None = None
+    pushed: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pushed", sum(report.pushed for report in self.reports))
+
+    def describe(self) -> str:
+        """One line: "Pushed 3 to PagerDuty; 1 failed; 2 waiting" or why nothing went."""
+        if self.unreachable:
+            return self.unreachable
+        if not self.reports:
+            return "No account to sync with: add one under Sync ▸ Accounts…"
+        parts = []
+        for report in self.reports:
+            vendor = report.vendor or "?"
+            if report.stopped:
+                parts.append(f"{vendor} stopped: {report.stopped}")
+                continue
+            text = f"{vendor}: pushed {report.pushed}"
+            if report.superseded:
+                text += f", {report.superseded} superseded"
+            if report.failed:
+                text += f", {report.failed} failed"
+            if report.waiting:
+                text += f", {report.waiting} waiting"
+            if report.errors:
+                text += f" ({report.errors[-1]})"
+            parts.append(text)
+        return "; ".join(parts)
+
+
+class SyncController(QObject):
+    """Schedules passes; one at a time on the runner's parallel lane."""
+
+    #: the pass began (the Sync tab shows "Syncing…")
+    started = Signal()
+    #: SyncOutcome, on the GUI thread
+    finished = Signal(object)
+    #: Tokens: the keyring was opened (off the GUI thread) and the dialog can use it
+    tokens_ready = Signal(object)
+
+    #: a pass every 5 minutes while online, for remote changes and anything missed
+    IDLE_S: Final = 300.0
+    #: the probe failed although the OS says online: try again in this many seconds
+    PROBE_RETRY_S: Final = 30.0
+    #: local writes come in bursts (a note, a status change): one pass after them
+    DEBOUNCE_MS: Final = 2_000
+
+    def __init__(
+        self,
+        context: UiContext,
+        tokens: Callable[[], Tokens] = Tokens,
+        *,
+        policy: SyncPolicy = SyncPolicy(),
+        http: Callable[[], requests.Session] = requests.Session,
+        debounce_ms: int = DEBOUNCE_MS,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._context = context
+        self._make_tokens = tokens
+        self._make_http = http
+        self._policy = policy
+        self.tokens: Tokens | None = None
+        self.last: SyncOutcome | None = None
+        self.online: bool | None = None
+        self.running = False
+        self._again: bool | None = None  # a pass was asked for while one ran (probe?)
+        self._closed = False
+        self._cancel = threading.Event()
+        self._lock = threading.Lock()
+        self._pushers: dict[str, Pusher] = {}
+        self._session: requests.Session | None = None
+        self._next = QTimer(self)
+        self._next.setSingleShot(True)
+        self._next.timeout.connect(self._scheduled)
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(debounce_ms)
+        self._debounce.timeout.connect(self._scheduled)
+        context.events.connectivity_changed.connect(self._on_connectivity_changed)
+        context.events.changes_applied.connect(self._on_changes_applied)
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
+
+    # ------------------------------------------------------------------ start
+
+    def start(self) -> None:
+        """Open the keyring off the GUI thread (backends probe D-Bus), then sync once."""
+        if self.tokens is not None or self._closed:
+            return
+        self._context.runner.read(self._make_tokens, self._on_tokens, self._on_tokens_failed)
+
+    def _on_tokens(self, tokens: Tokens) -> None:
+        self.tokens = tokens
+        self.tokens_ready.emit(tokens)
+        if self.online is not False:
+            self.sync_now()
+
+    def _on_tokens_failed(self, error: BaseException) -> None:
+        log.error("the token store could not be opened: %s", type(error).__name__)
+        self._context.events.error_shown.emit(
+            f"Sync is off: the token store could not be opened ({type(error).__name__})"
+        )
+
+    # --------------------------------------------------------------- triggers
+
+    @Slot()
+    def sync_now(self) -> None:
+        """Start a pass now (the user asked, or something is due)."""
+        self._start(probe=False)
+
+    @Slot(bool)
+    def _on_connectivity_changed(self, online: bool) -> None:
+        self.online = online
+        if online:
+            self._start(probe=True)  # the OS says so; the probe confirms it
+        else:
+            self._next.stop()
+            self._debounce.stop()
+
+    @Slot(object)
+    def _on_changes_applied(self, changes: Changes) -> None:
+        if changes.outbox and self.online is not False and not self._closed:
+            self._debounce.start()
+
+    @Slot()
+    def _scheduled(self) -> None:
+        if self.online is not False:
+            self._start(probe=False)
+
+    def _start(self, *, probe: bool) -> None:
+        tokens = self.tokens
+        if self._closed or tokens is None or self._context.runner.closed:
+            return
+        if self.running:
+            self._again = bool(self._again) or probe
+            return
+        self._next.stop()
+        self._debounce.stop()
+        self.running = True
+        self.started.emit()
+        self._context.runner.read(
+            lambda: self._pass(tokens, probe=probe), self._on_finished, self._on_failed
+        )
+
+    # -------------------------------------------------- the pass (not on GUI)
+
+    def _pass(self, tokens: Tokens, *, probe: bool) -> SyncOutcome:
+        clock = self._context.clock
+        started = clock()
+        db = self._context.workspace.db
+        accounts = [a for a in Accounts(db, clock=clock).list() if a.vendor in DRIVERS]
+        session = self._http()
+        if probe and accounts and not any(reachable(session, a.base_url) for a in accounts):
+            hosts = ", ".join(a.base_url for a in accounts)
+            return SyncOutcome(
+                started,
+                clock(),
+                unreachable=f"The network is back but {hosts} does not answer yet",
+                next_run_in=self.PROBE_RETRY_S,
+            )
+        reports: list[PassReport] = []
+        pulled: list[object] = []
+        for account in accounts:
+            if self._cancel.is_set():
+                break
+            report = self._pusher(account, tokens, session).run_pass()
+            reports.append(report)
+            if not report.stopped and not self._cancel.is_set():
+                pulled += self.pull(account, tokens, session)
+        waits = [r.next_run_in for r in reports if r.next_run_in is not None and not r.stopped]
+        return SyncOutcome(
+            started,
+            clock(),
+            tuple(reports),
+            tuple(pulled),
+            next_run_in=min(waits) if waits else (self.IDLE_S if accounts else None),
+        )
+
+    def pull(self, account: Account, tokens: Tokens, session: requests.Session) -> list[object]:
+        """The step after the push: remote changes into the local timeline and the
+        cache. Returns what it reports (one item per pulled set)."""
+        return []
+
+    def _http(self) -> requests.Session:
+        if self._session is None:
+            self._session = self._make_http()
+        return self._session
+
+    def _pusher(self, account: Account, tokens: Tokens, session: requests.Session) -> Pusher:
+        """One per vendor for the controller's life: its pacer remembers the rate limit."""
+        with self._lock:
+            pusher = self._pushers.get(account.vendor)
+            if pusher is None:
+                pusher = Pusher(
+                    self._context.workspace.db,
+                    tokens,
+                    vendor=account.vendor,
+                    http=session,
+                    policy=self._policy,
+                    clock=self._context.clock,
+                    actor=self._context.workspace.incidents.actor,
+                )
+                self._pushers[account.vendor] = pusher
+            if self._cancel.is_set():
+                pusher.cancel()
+            return pusher
+
+    # ------------------------------------------------------------ GUI thread
+
+    def _on_finished(self, outcome: SyncOutcome) -> None:
+        self.running = False
+        self.last = outcome
+        log.info("sync pass: %s", outcome.describe())
+        self.finished.emit(outcome)
+        self._context.events.sync_finished.emit(outcome)
+        self._after()
+
+    def _on_failed(self, error: BaseException) -> None:
+        self.running = False
+        log.error("the sync pass failed: %s", error, exc_info=error)
+        now = self._context.clock()
+        outcome = SyncOutcome(
+            now, now, unreachable=f"The sync pass failed: {error}", next_run_in=self.IDLE_S
+        )
+        self.last = outcome
+        self.finished.emit(outcome)
+        self._context.events.sync_finished.emit(outcome)
+        self._after()
+
+    def _after(self) -> None:
+        if self._closed:
+            return
+        again, self._again = self._again, None
+        if again is not None:
+            self._start(probe=again)
+            return
+        wait = self.last.next_run_in if self.last is not None else None
+        if wait is not None and self.online is not False:
+            self._next.start(max(0, int(wait * 1000)))
+
+    @property
+    def next_run_ms(self) -> int | None:
+        """Milliseconds until the scheduled pass, or None (tests, the Sync tab)."""
+        return self._next.remainingTime() if self._next.isActive() else None
+
+    @Slot()
+    def shutdown(self) -> None:
+        """Quit: no new pass; the one in flight ends after its current request."""
+        self._closed = True
+        self._next.stop()
+        self._debounce.stop()
+        self._cancel.set()
+        with self._lock:
+            for pusher in self._pushers.values():
+                pusher.cancel()
