@@ -168,6 +168,7 @@ class SyncStatusLabel(QLabel):
         self._online: bool | None = None
         self._snapshot = SyncSnapshot({}, None)
         self._loading = False
+        self._stale = False
         self._plain = ""
         self.setTextFormat(Qt.TextFormat.RichText)
         context.events.connectivity_changed.connect(self._on_connectivity_changed)
@@ -188,6 +189,7 @@ class SyncStatusLabel(QLabel):
     @Slot()
     def refresh(self) -> None:
         if self._loading:
+            self._stale = True  # read again once this read is in: it may predate a write
             return
         self._loading = True
         context = self._context
@@ -216,6 +218,9 @@ class SyncStatusLabel(QLabel):
         self._loading = False
         self._snapshot = snapshot
         self._render()
+        if self._stale:
+            self._stale = False
+            self.refresh()
 
     def _on_failed(self, error: BaseException) -> None:
         self._loading = False

@@ -8,8 +8,7 @@ from sqlalchemy import func, select
 
 from console.domain.clock import Clock, utc_now
 from console.domain.freshness import describe_age
-from console.ops.outbox import Outbox
-from console.ops.outbox import WAITING
+from console.ops.outbox import WAITING, Outbox
 from console.storage.db import Database
 from console.storage.models import Incident, OutboxRow
 from console.sync.accounts import Accounts

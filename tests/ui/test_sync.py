@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
@@ -18,6 +19,8 @@ from console.sync.tokens import SERVICE as KEYRING_SERVICE
 from tests.emulators.keyrings import MemoryKeyring, NoKeyring
 from tests.emulators.pagerduty import PagerDutyEmulator
 from tests.integration.sync_support import FAST, SERVICE
+from tests.ui.conftest import OFFSCREEN_NOTICE
+from tests.ui.helpers_secondary import key_clicks
 from ui.connectivity import ConnectivityMonitor, SyncStatusLabel
 from ui.context import UiContext
 from ui.sync.account_dialog import CUSTOM, AccountDialog
@@ -25,6 +28,8 @@ from ui.sync.controller import SyncController
 from ui.sync.panel import SyncPanel
 
 WAIT_MS = 20_000
+
+pytestmark = pytest.mark.qt_log_ignore(OFFSCREEN_NOTICE)  # the confirmation boxes open
 
 
 @pytest.fixture
@@ -103,7 +108,9 @@ def test_work_queued_offline_is_pushed_by_itself_when_connectivity_returns(
     assert _counts(context) == {"done": 2}
     remote = [i for i in emulator.incidents.values() if i.title == "Checkout down"]
     assert len(remote) == 1
-    assert [n["content"].split(" [rc:")[0] for n in remote[0].notes] == ["rolled back the deploy"]
+    assert [n["content"].split("\n\n[rc:")[0] for n in remote[0].notes] == [
+        "rolled back the deploy"
+    ]
     qtbot.waitUntil(lambda: "all changes synced" in label.plain_text(), timeout=WAIT_MS)
     assert "last synced just now" in label.plain_text()
     qtbot.waitUntil(lambda: panel.status is not None and not panel.queued_model.rows)
@@ -120,7 +127,7 @@ def test_a_probe_that_finds_no_vendor_sends_nothing_and_tries_again_later(
 ) -> None:
     context = pool_context
     _account(context, emulator)
-    controller, panel, _ = _controller(qtbot, context, _tokens(emulator.token))
+    controller, _, _ = _controller(qtbot, context, _tokens(emulator.token))
     monitor = ConnectivityMonitor(context.events)
     monitor.set_online(False)
     with qtbot.waitSignal(controller.tokens_ready, timeout=WAIT_MS):
@@ -149,20 +156,22 @@ def test_a_refused_token_stops_the_account_in_red_and_keeps_everything_queued(
     with qtbot.waitSignal(controller.finished, timeout=WAIT_MS) as finished:
         controller.start()  # the token store opens, then the first pass runs
     [report] = finished.args[0].reports
-    assert report.stopped is not None and "Authentication failed" in report.stopped
+    assert report.stopped is not None
+    assert "Authentication failed" in report.stopped
     assert _counts(context) == {"pending": 1}
     qtbot.waitUntil(lambda: "refused the token" in label.plain_text(), timeout=WAIT_MS)
     assert "PagerDuty refused the token: update it in Sync ▸ Accounts…" in label.plain_text()
     assert "color:#d32f2f" in label.text()
-    qtbot.waitUntil(lambda: bool(panel.accounts_model.rows), timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: [row.alarm for row in panel.accounts_model.rows] == [True], timeout=WAIT_MS
+    )
     [row] = panel.accounts_model.rows
-    assert row.alarm
     assert row.cells[4].startswith("Stopped: pagerduty refused the token")
     assert row.cells[4].endswith("Update the token in Accounts… to resume")
     # stopped: no pass is scheduled until the account is saved again
     assert controller.next_run_ms is None
     with qtbot.waitSignal(label.clicked):
-        qtbot.mouseClick(label, Qt.MouseButton.LeftButton)
+        QTest.mouseClick(label, Qt.MouseButton.LeftButton)
     controller.shutdown()
 
 
@@ -260,7 +269,7 @@ def test_the_dialog_stores_the_token_in_the_keyring_and_never_shows_or_logs_it(
     assert Accounts(context.workspace.db).list() == []
 
     _pick_custom(dialog, emulator.base_url)
-    qtbot.keyClicks(dialog.token_edit, secret)
+    key_clicks(qtbot, dialog.token_edit, secret)
     assert dialog.token_edit.echoMode() == dialog.token_edit.EchoMode.Password
     with qtbot.waitSignal(dialog.changed):
         dialog.save_button.click()
@@ -318,7 +327,7 @@ def test_without_a_keyring_the_dialog_says_so_and_keeps_the_token_for_the_sessio
 
     # unticked, the token has nowhere to go: said so, nothing added
     dialog.session_check.setChecked(False)
-    qtbot.keyClicks(dialog.token_edit, emulator.token)
+    key_clicks(qtbot, dialog.token_edit, emulator.token)
     dialog.save_button.click()
     assert "no OS keyring is available to keep the pagerduty token" in dialog.message.text()
     assert "for this session only" in dialog.message.text()
@@ -326,10 +335,57 @@ def test_without_a_keyring_the_dialog_says_so_and_keeps_the_token_for_the_sessio
     assert tokens.get("pagerduty") is None
 
     dialog.session_check.setChecked(True)
-    qtbot.keyClicks(dialog.token_edit, emulator.token)
+    key_clicks(qtbot, dialog.token_edit, emulator.token)
     with qtbot.waitSignal(dialog.changed):
         dialog.save_button.click()
     assert tokens.source("pagerduty") == "session"
     assert tokens.get("pagerduty") == emulator.token
     assert dialog.message.text() == "Saved. The token is kept in this session only."
     assert Accounts(context.workspace.db).get("pagerduty").base_url == emulator.base_url
+
+
+def test_the_window_has_a_sync_tab_menu_and_palette_entries(
+    qtbot: QtBot, context: UiContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ui.main_window import MainWindow
+    from ui.palette import CommandPalette, PaletteEntry
+
+    window = MainWindow.for_context(context)
+    qtbot.addWidget(window)
+    assert window.sync is not None
+    assert window.sync_panel is not None
+    assert window.tabs.indexOf(window.sync_panel) >= 0
+    shortcuts = {
+        name: window.actions_by_name[name].shortcut().toString()
+        for name in ("sync_now", "sync_panel", "sync_accounts")
+    }
+    assert shortcuts == {
+        "sync_now": "Ctrl+Shift+Y",
+        "sync_panel": "Ctrl+Alt+Y",
+        "sync_accounts": "Ctrl+Alt+A",
+    }
+    # the default keyring opens off the GUI thread; here it is keyring's "none" backend
+    qtbot.waitUntil(lambda: window.sync is not None and window.sync.tokens is not None)
+    qtbot.waitUntil(lambda: window.sync_panel is not None and window.sync_panel.status is not None)
+    assert "no OS keyring" in window.sync_panel.state_label.text()
+    assert "no account yet" in window.sync_panel.state_label.text()
+    seen: list[str] = []
+
+    def ask(cls: object, parent: object, entries: list[PaletteEntry]) -> PaletteEntry:
+        seen.extend(entry.title for entry in entries)
+        return next(entry for entry in entries if entry.title == "Sync panel")
+
+    monkeypatch.setattr(CommandPalette, "ask", classmethod(ask))
+    window.actions_by_name["palette"].trigger()
+    assert {"Sync now", "Sync panel", "Sync accounts"} <= set(seen)
+    assert window.tabs.currentWidget() is window.sync_panel
+    window.tabs.setCurrentIndex(0)
+    assert window.sync_status is not None
+    QTest.mouseClick(window.sync_status, Qt.MouseButton.LeftButton)
+    assert window.tabs.currentWidget() is window.sync_panel
+    window.actions_by_name["sync_accounts"].trigger()
+    dialog = window.findChild(AccountDialog)
+    assert dialog is not None
+    assert "No OS keyring is available" in dialog.token_note.text()
+    dialog.close()
+    window.sync.shutdown()

@@ -281,15 +281,14 @@ class AccountDialog(QDialog):
 
     @Slot()
     def save(self) -> None:
+        pagerduty = self.vendor == "pagerduty"  # Opsgenie takes neither field
         settings = Settings(
             vendor=self.vendor,
             base_url=self.url_edit.text().strip(),
-            from_email=self.from_edit.text().strip() or None if self.vendor == "pagerduty" else None,
-            default_service=(
-                self.service_edit.text().strip() or None if self.vendor == "pagerduty" else None
-            ),
+            from_email=(self.from_edit.text().strip() or None) if pagerduty else None,
+            default_service=(self.service_edit.text().strip() or None) if pagerduty else None,
             token=self.token_edit.text(),
-            session_only=self.session_check.isVisible() and self.session_check.isChecked(),
+            session_only=self.session_check.isVisibleTo(self) and self.session_check.isChecked(),
         )
         if not settings.base_url:
             self._failed(ConsoleError("Type the base URL, or pick a region"))

@@ -104,7 +104,7 @@ class SyncController(QObject):
         context: UiContext,
         tokens: Callable[[], Tokens] = Tokens,
         *,
-        policy: SyncPolicy = SyncPolicy(),
+        policy: SyncPolicy | None = None,
         http: Callable[[], requests.Session] = requests.Session,
         debounce_ms: int = DEBOUNCE_MS,
         parent: QObject | None = None,
@@ -113,7 +113,7 @@ class SyncController(QObject):
         self._context = context
         self._make_tokens = tokens
         self._make_http = http
-        self._policy = policy
+        self._policy = policy or SyncPolicy()
         self.tokens: Tokens | None = None
         self.last: SyncOutcome | None = None
         self.online: bool | None = None
@@ -223,13 +223,15 @@ class SyncController(QObject):
             reports.append(report)
             if not report.stopped and not self._cancel.is_set():
                 pulled += self.pull(account, tokens, session)
-        waits = [r.next_run_in for r in reports if r.next_run_in is not None and not r.stopped]
+        active = [r for r in reports if not r.stopped]
+        waits = [r.next_run_in for r in active if r.next_run_in is not None]
         return SyncOutcome(
             started,
             clock(),
             tuple(reports),
             tuple(pulled),
-            next_run_in=min(waits) if waits else (self.IDLE_S if accounts else None),
+            # a stopped account waits for the user (saving it again starts a pass)
+            next_run_in=min(waits) if waits else (self.IDLE_S if active else None),
         )
 
     def pull(self, account: Account, tokens: Tokens, session: requests.Session) -> list[object]:

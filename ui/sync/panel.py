@@ -50,6 +50,7 @@ from ui.sync.controller import SyncController, SyncOutcome
 log = logging.getLogger(__name__)
 
 RED = "#d32f2f"
+_Index = QModelIndex | QPersistentModelIndex
 
 
 @dataclass(frozen=True)
@@ -75,15 +76,13 @@ class RowsModel(QAbstractTableModel):
         self.rows = rows
         self.endResetModel()
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
         return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
         return 0 if parent.isValid() else len(self._headers)
 
-    def data(
-        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.row() >= len(self.rows):
             return None
         row = self.rows[index.row()]
@@ -230,9 +229,7 @@ class SyncPanel(QWidget):
         top.addWidget(self.sync_button)
         top.addWidget(self.accounts_button)
 
-        self.accounts_model = RowsModel(
-            ("Vendor", "API", "Token", "Last success", "State"), self
-        )
+        self.accounts_model = RowsModel(("Vendor", "API", "Token", "Last success", "State"), self)
         self.accounts_view = _table(self.accounts_model, "Sync accounts", self)
         self.queued_model = RowsModel(("Incident", "Waiting", "Oldest", "Last error"), self)
         self.queued_view = _table(self.queued_model, "Waiting operations", self)
@@ -256,9 +253,7 @@ class SyncPanel(QWidget):
         self.last_pass_label = QLabel("No pass yet.", self)
         self.last_pass_label.setObjectName("lastPass")
         self.last_pass_label.setWordWrap(True)
-        self.last_pass_label.setTextInteractionFlags(
-            Qt.TextInteractionFlag.TextSelectableByMouse
-        )
+        self.last_pass_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -404,7 +399,9 @@ class SyncPanel(QWidget):
             "to the vendor. It stays listed as superseded."
         )
         box.setInformativeText(f"The vendor said: {row.cells[4]}")
-        box.setStandardButtons(QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel)
+        box.setStandardButtons(
+            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel
+        )
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         box.finished.connect(lambda answer: self._discard_answered(op_id, answer))
         self.confirm_box = box
