@@ -28,6 +28,9 @@ def sync_status(db: Database, tokens: Tokens, *, clock: Clock = utc_now) -> dict
         document["last_success_age"] = describe_age(account.last_success_at, now)
         accounts.append(document)
     counts = outbox.counts()
+    failed = outbox.listing(("failed",), LISTED)
+    superseded = outbox.listing(("superseded",), LISTED)
+    titles = _titles(db, {op.incident_id for op in failed + superseded})
     return {
         "accounts": accounts,
         "keyring": tokens.keyring_name if tokens.keyring_available() else None,
@@ -40,22 +43,33 @@ def sync_status(db: Database, tokens: Tokens, *, clock: Clock = utc_now) -> dict
             {
                 "id": op.id,
                 "incident_id": op.incident_id,
+                "title": titles.get(op.incident_id),
                 "operation": op.operation,
                 "attempts": op.attempts,
                 "error": op.last_error,
             }
-            for op in outbox.listing(("failed",), LISTED)
+            for op in failed
         ],
         "superseded": [
             {
                 "id": op.id,
                 "incident_id": op.incident_id,
+                "title": titles.get(op.incident_id),
                 "operation": op.operation,
                 "reason": op.last_error,
             }
-            for op in outbox.listing(("superseded",), LISTED)
+            for op in superseded
         ],
     }
+
+
+def _titles(db: Database, incident_ids: set[int | None]) -> dict[int | None, str]:
+    wanted = [incident_id for incident_id in incident_ids if incident_id is not None]
+    if not wanted:
+        return {}
+    with db.reader() as session:
+        rows = session.execute(select(Incident.id, Incident.title).where(Incident.id.in_(wanted)))
+        return {incident_id: title for incident_id, title in rows}
 
 
 def queued_by_incident(db: Database, limit: int) -> list[dict[str, Any]]:

@@ -101,6 +101,11 @@ def test_work_queued_offline_is_pushed_by_itself_when_connectivity_returns(
         assert controller.next_run_ms is None
         assert controller.last is None
         assert label.plain_text().startswith("● Offline · 2 changes waiting to sync")
+        qtbot.waitUntil(lambda: bool(panel.queued_model.rows), timeout=WAIT_MS)
+        [queued] = panel.queued_model.rows
+        assert queued.cells[:3] == (f"#{incident} Checkout down", "2", "just now")
+        assert "Offline" in panel.state_label.text()
+        assert "sent when the network returns" in panel.state_label.text()
     assert emulator.requests == []
     with qtbot.waitSignal(controller.finished, timeout=WAIT_MS) as finished:
         monitor.set_online(True)  # the OS says so; the probe confirms; the pass pushes

@@ -256,6 +256,7 @@ class AccountDialog(QDialog):
         else:
             self.message.setText(f"{VENDOR_NAMES[state.vendor]} account in use.")
             self.message.setStyleSheet("")
+        self.adjustSize()  # the notes above wrap onto more lines than the first layout had
 
     def select_base_url(self, url: str) -> None:
         index = self.preset_combo.findData(url)

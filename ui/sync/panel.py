@@ -160,25 +160,47 @@ def account_rows(accounts: list[dict[str, Any]], now: datetime) -> list[Row]:
     return rows
 
 
-def queued_rows(queued: list[dict[str, Any]], now: datetime) -> list[Row]:
-    return [
-        Row(
-            (
-                f"#{item['incident_id']} {item['title']}" if item["incident_id"] else "(none)",
-                str(item["waiting"]),
-                _when(item["oldest"], now),
-                item["error"] or "",
-            ),
-            key=item["incident_id"],
+def _incident(incident_id: int | None, title: str | None) -> str:
+    return "(no incident)" if incident_id is None else f"#{incident_id} {title or ''}".rstrip()
+
+
+def queued_rows(status: dict[str, Any], now: datetime) -> list[Row]:
+    """What waits per incident; one held back by its failed creation says so."""
+    held = {op["incident_id"] for op in status["failed"] if op["operation"] == "incident.create"}
+    rows = []
+    for item in status["queued"]:
+        note = item["error"] or ""
+        if item["incident_id"] in held:
+            note = "Held back: its creation failed. Retry or discard it below"
+        elif item["retry_at"] is not None:
+            retry_at = datetime.fromisoformat(item["retry_at"])
+            if retry_at > now:
+                note = f"Next try at {retry_at.astimezone():%H:%M:%S}. {note}".strip()
+        rows.append(
+            Row(
+                (
+                    _incident(item["incident_id"], item["title"]),
+                    str(item["waiting"]),
+                    _when(item["oldest"], now),
+                    note,
+                ),
+                key=item["incident_id"],
+                alarm=item["incident_id"] in held,
+            )
         )
-        for item in queued
-    ]
+    return rows
 
 
 def decision_rows(status: dict[str, Any]) -> list[Row]:
     rows = [
         Row(
-            (str(op["id"]), f"#{op['incident_id']}", op["operation"], "failed", op["error"] or ""),
+            (
+                str(op["id"]),
+                _incident(op["incident_id"], op["title"]),
+                op["operation"],
+                "failed",
+                op["error"] or "",
+            ),
             key=op["id"],
             alarm=True,
             tooltip=op["error"] or "",
@@ -187,7 +209,13 @@ def decision_rows(status: dict[str, Any]) -> list[Row]:
     ]
     rows += [
         Row(
-            (str(op["id"]), f"#{op['incident_id']}", op["operation"], "superseded", op["reason"]),
+            (
+                str(op["id"]),
+                _incident(op["incident_id"], op["title"]),
+                op["operation"],
+                "superseded",
+                op["reason"] or "",
+            ),
             key=None,  # decided already: nothing to retry or discard
             tooltip=op["reason"] or "",
         )
@@ -297,7 +325,7 @@ class SyncPanel(QWidget):
         self.status = status
         now = self._context.clock()
         self.accounts_model.set_rows(account_rows(status["accounts"], now))
-        self.queued_model.set_rows(queued_rows(status["queued"], now))
+        self.queued_model.set_rows(queued_rows(status, now))
         self.decisions_model.set_rows(decision_rows(status))
         self._update_buttons()
         self._show_state()
@@ -395,7 +423,7 @@ class SyncPanel(QWidget):
         box.setIcon(QMessageBox.Icon.Warning)
         box.setWindowTitle("Discard the operation?")
         box.setText(
-            f"Operation {op_id} ({row.cells[2]} of incident {row.cells[1]}) will never be sent "
+            f"Operation {op_id} ({row.cells[2]} of {row.cells[1]}) will never be sent "
             "to the vendor. It stays listed as superseded."
         )
         box.setInformativeText(f"The vendor said: {row.cells[4]}")
