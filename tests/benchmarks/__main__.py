@@ -22,6 +22,7 @@ from tests.benchmarks.bench_render import render_large
 from tests.benchmarks.bench_runbooks import import_10k, reimport_10k_unchanged, search_p95_10k
 from tests.benchmarks.bench_startup import startup
 from tests.benchmarks.bench_sync import sync_drain_10k
+from tests.benchmarks.bench_syncui import sync_panel_read_10k
 from tests.benchmarks.bench_timeline import timeline_open_100k, timeline_write_p99
 from tests.benchmarks.fixtures import BenchResult, log
 
@@ -42,6 +43,8 @@ REGISTRY: dict[str, Callable[[], BenchResult]] = {
     "oncall_lookup": oncall_lookup,
     # the PagerDuty emulator enforcing 3,000 requests/min (tests/benchmarks/bench_sync.py)
     "sync_drain_10k": sync_drain_10k,
+    # the Sync tab's read against the status bar's, 10,000 waiting over 200 incidents
+    "sync_panel_read_10k": sync_panel_read_10k,
     "postmortem_draft_10k": postmortem_draft_10k,
 }
 
