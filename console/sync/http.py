@@ -22,6 +22,9 @@ import requests
 
 log = logging.getLogger(__name__)
 
+#: what the window's sync controller holds for a run of passes (it never imports requests)
+HttpSession = requests.Session
+
 Sleep = Callable[[float], bool]
 """Wait up to N seconds; False when cancelled (e.g. ``threading.Event().wait``)."""
 

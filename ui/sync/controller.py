@@ -27,12 +27,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
-import requests
 from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal, Slot
 
 from console.domain.views import Changes
 from console.sync import Account, Accounts, PassReport, Pusher, SyncPolicy, Tokens
-from console.sync.http import reachable
+from console.sync.http import HttpSession, reachable
 from console.sync.pusher import DRIVERS
 from ui.context import UiContext
 
@@ -105,7 +104,7 @@ class SyncController(QObject):
         tokens: Callable[[], Tokens] = Tokens,
         *,
         policy: SyncPolicy | None = None,
-        http: Callable[[], requests.Session] = requests.Session,
+        http: Callable[[], HttpSession] = HttpSession,
         debounce_ms: int = DEBOUNCE_MS,
         parent: QObject | None = None,
     ) -> None:
@@ -123,7 +122,7 @@ class SyncController(QObject):
         self._cancel = threading.Event()
         self._lock = threading.Lock()
         self._pushers: dict[str, Pusher] = {}
-        self._session: requests.Session | None = None
+        self._session: HttpSession | None = None
         self._next = QTimer(self)
         self._next.setSingleShot(True)
         self._next.timeout.connect(self._scheduled)
@@ -234,17 +233,17 @@ class SyncController(QObject):
             next_run_in=min(waits) if waits else (self.IDLE_S if active else None),
         )
 
-    def pull(self, account: Account, tokens: Tokens, session: requests.Session) -> list[object]:
+    def pull(self, account: Account, tokens: Tokens, session: HttpSession) -> list[object]:
         """The step after the push: remote changes into the local timeline and the
         cache. Returns what it reports (one item per pulled set)."""
         return []
 
-    def _http(self) -> requests.Session:
+    def _http(self) -> HttpSession:
         if self._session is None:
             self._session = self._make_http()
         return self._session
 
-    def _pusher(self, account: Account, tokens: Tokens, session: requests.Session) -> Pusher:
+    def _pusher(self, account: Account, tokens: Tokens, session: HttpSession) -> Pusher:
         """One per vendor for the controller's life: its pacer remembers the rate limit."""
         with self._lock:
             pusher = self._pushers.get(account.vendor)
