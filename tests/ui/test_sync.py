@@ -151,6 +151,40 @@ def test_a_probe_that_finds_no_vendor_sends_nothing_and_tries_again_later(
     assert controller.next_run_ms is None
 
 
+def test_quitting_cancels_the_pass_in_flight_and_loses_nothing(
+    qtbot: QtBot, pool_context: UiContext, emulator: PagerDutyEmulator
+) -> None:
+    context = pool_context
+    _account(context, emulator)
+    controller, panel, _ = _controller(qtbot, context, _tokens(emulator.token))
+    monitor = ConnectivityMonitor(context.events)
+    monitor.set_online(False)  # no automatic pass: the button starts the one below
+    with qtbot.waitSignal(controller.tokens_ready, timeout=WAIT_MS):
+        controller.start()
+    incident = _declare(context)
+    for number in range(40):
+        context.workspace.incidents.add_note(incident, f"note {number}")
+    with qtbot.waitSignal(controller.finished, timeout=WAIT_MS) as finished:
+        panel.sync_button.click()  # "Sync now" works offline too: the user asked
+        assert controller.running
+        assert not panel.sync_button.isEnabled()
+        controller.shutdown()  # what QCoreApplication.aboutToQuit does
+    outcome = finished.args[0]
+    counts = _counts(context)
+    # what was confirmed is on the vendor once; the rest waits for the next start
+    assert counts.get("done", 0) == outcome.pushed
+    assert counts.get("done", 0) + counts.get("pending", 0) == 41
+    remote = [i for i in emulator.incidents.values() if i.title == "Checkout down"]
+    assert len(remote) == (1 if outcome.pushed else 0)
+    assert sum(len(i.notes) for i in remote) == max(0, outcome.pushed - 1)
+    # no pass after quit: no timer, and no trigger starts one
+    assert controller.next_run_ms is None
+    monitor.set_online(True)
+    panel.sync_button.click()
+    _note(context, incident, "typed while quitting")
+    assert not controller.running
+
+
 def test_a_refused_token_stops_the_account_in_red_and_keeps_everything_queued(
     qtbot: QtBot, pool_context: UiContext, emulator: PagerDutyEmulator
 ) -> None:

@@ -31,6 +31,7 @@ from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal, Slot
 
 from console.domain.views import Changes
 from console.sync import Account, Accounts, PassReport, Pusher, SyncPolicy, Tokens
+from console.sync.accounts import VENDOR_NAMES
 from console.sync.http import HttpSession, reachable
 from console.sync.pusher import DRIVERS
 from ui.context import UiContext
@@ -57,14 +58,14 @@ class SyncOutcome:
         object.__setattr__(self, "pushed", sum(report.pushed for report in self.reports))
 
     def describe(self) -> str:
-        """One line: "Pushed 3 to PagerDuty; 1 failed; 2 waiting" or why nothing went."""
+        """One line: "PagerDuty: pushed 3, 1 failed, 2 waiting" or why nothing went."""
         if self.unreachable:
             return self.unreachable
         if not self.reports:
             return "No account to sync with: add one under Sync ▸ Accounts…"
         parts = []
         for report in self.reports:
-            vendor = report.vendor or "?"
+            vendor = VENDOR_NAMES.get(report.vendor or "", report.vendor or "?")
             if report.stopped:
                 parts.append(f"{vendor} stopped: {report.stopped}")
                 continue
