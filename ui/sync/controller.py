@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -82,6 +83,17 @@ class SyncOutcome:
         return "; ".join(parts)
 
 
+@dataclass(frozen=True)
+class _Ask:
+    """What a trigger asks of a pass: probe the hosts first, pull after pushing."""
+
+    probe: bool
+    pull: bool
+
+    def __or__(self, other: _Ask) -> _Ask:
+        return _Ask(self.probe or other.probe, self.pull or other.pull)
+
+
 class SyncController(QObject):
     """Schedules passes; one at a time on the runner's parallel lane."""
 
@@ -98,6 +110,9 @@ class SyncController(QObject):
     PROBE_RETRY_S: Final = 30.0
     #: local writes come in bursts (a note, a status change): one pass after them
     DEBOUNCE_MS: Final = 2_000
+    #: the pull step runs at most this often (a write's pass only pushes), except when
+    #: the user asks or the network returns
+    PULL_EVERY_S: Final = 300.0
 
     def __init__(
         self,
@@ -118,7 +133,8 @@ class SyncController(QObject):
         self.last: SyncOutcome | None = None
         self.online: bool | None = None
         self.running = False
-        self._again: bool | None = None  # a pass was asked for while one ran (probe?)
+        self._again: _Ask | None = None  # a pass was asked for while one ran
+        self._pulled_at: float | None = None  # monotonic, GUI thread
         self._closed = False
         self._cancel = threading.Event()
         self._lock = threading.Lock()
@@ -126,11 +142,11 @@ class SyncController(QObject):
         self._session: HttpSession | None = None
         self._next = QTimer(self)
         self._next.setSingleShot(True)
-        self._next.timeout.connect(self._scheduled)
+        self._next.timeout.connect(self._due)
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(debounce_ms)
-        self._debounce.timeout.connect(self._scheduled)
+        self._debounce.timeout.connect(self._written)
         context.events.connectivity_changed.connect(self._on_connectivity_changed)
         context.events.changes_applied.connect(self._on_changes_applied)
         app = QCoreApplication.instance()
@@ -161,14 +177,14 @@ class SyncController(QObject):
 
     @Slot()
     def sync_now(self) -> None:
-        """Start a pass now (the user asked, or something is due)."""
-        self._start(probe=False)
+        """Start a pass now, pull included (the user asked)."""
+        self._start(_Ask(probe=False, pull=True))
 
     @Slot(bool)
     def _on_connectivity_changed(self, online: bool) -> None:
         self.online = online
         if online:
-            self._start(probe=True)  # the OS says so; the probe confirms it
+            self._start(_Ask(probe=True, pull=True))  # the OS says so; the probe confirms it
         else:
             self._next.stop()
             self._debounce.stop()
@@ -179,34 +195,43 @@ class SyncController(QObject):
             self._debounce.start()
 
     @Slot()
-    def _scheduled(self) -> None:
+    def _due(self) -> None:
         if self.online is not False:
-            self._start(probe=False)
+            pulled = self._pulled_at
+            pull = pulled is None or time.monotonic() - pulled >= self.PULL_EVERY_S
+            self._start(_Ask(probe=False, pull=pull))
 
-    def _start(self, *, probe: bool) -> None:
+    @Slot()
+    def _written(self) -> None:
+        if self.online is not False:
+            self._start(_Ask(probe=False, pull=False))
+
+    def _start(self, ask: _Ask) -> None:
         tokens = self.tokens
         if self._closed or tokens is None or self._context.runner.closed:
             return
         if self.running:
-            self._again = bool(self._again) or probe
+            self._again = ask if self._again is None else self._again | ask
             return
         self._next.stop()
         self._debounce.stop()
         self.running = True
+        if ask.pull:
+            self._pulled_at = time.monotonic()
         self.started.emit()
         self._context.runner.read(
-            lambda: self._pass(tokens, probe=probe), self._on_finished, self._on_failed
+            lambda: self._pass(tokens, ask), self._on_finished, self._on_failed
         )
 
     # -------------------------------------------------- the pass (not on GUI)
 
-    def _pass(self, tokens: Tokens, *, probe: bool) -> SyncOutcome:
+    def _pass(self, tokens: Tokens, ask: _Ask) -> SyncOutcome:
         clock = self._context.clock
         started = clock()
         db = self._context.workspace.db
         accounts = [a for a in Accounts(db, clock=clock).list() if a.vendor in DRIVERS]
         session = self._http()
-        if probe and accounts and not any(reachable(session, a.base_url) for a in accounts):
+        if ask.probe and accounts and not any(reachable(session, a.base_url) for a in accounts):
             hosts = ", ".join(a.base_url for a in accounts)
             return SyncOutcome(
                 started,
@@ -221,7 +246,7 @@ class SyncController(QObject):
                 break
             report = self._pusher(account, tokens, session).run_pass()
             reports.append(report)
-            if not report.stopped and not self._cancel.is_set():
+            if ask.pull and not report.stopped and not self._cancel.is_set():
                 pulled += self.pull(account, tokens, session)
         active = [r for r in reports if not r.stopped]
         waits = [r.next_run_in for r in active if r.next_run_in is not None]
@@ -290,7 +315,7 @@ class SyncController(QObject):
             return
         again, self._again = self._again, None
         if again is not None:
-            self._start(probe=again)
+            self._start(again)
             return
         wait = self.last.next_run_in if self.last is not None else None
         if wait is not None and self.online is not False:
