@@ -53,6 +53,8 @@ class SyncOutcome:
     unreachable: str | None = None
     #: seconds until the next pass (None: only connectivity, a write or the user start one)
     next_run_in: float | None = None
+    #: accounts of vendors this version cannot push to yet
+    unsupported: tuple[str, ...] = ()
     pushed: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -62,9 +64,12 @@ class SyncOutcome:
         """One line: "PagerDuty: pushed 3, 1 failed, 2 waiting" or why nothing went."""
         if self.unreachable:
             return self.unreachable
-        if not self.reports:
+        parts = [
+            f"{VENDOR_NAMES.get(vendor, vendor)}: pushing is not available in this version"
+            for vendor in self.unsupported
+        ]
+        if not self.reports and not parts:
             return "No account to sync with: add one under Sync ▸ Accounts…"
-        parts = []
         for report in self.reports:
             vendor = VENDOR_NAMES.get(report.vendor or "", report.vendor or "?")
             if report.stopped:
@@ -229,7 +234,9 @@ class SyncController(QObject):
         clock = self._context.clock
         started = clock()
         db = self._context.workspace.db
-        accounts = [a for a in Accounts(db, clock=clock).list() if a.vendor in DRIVERS]
+        configured = Accounts(db, clock=clock).list()
+        accounts = [a for a in configured if a.vendor in DRIVERS]
+        unsupported = tuple(a.vendor for a in configured if a.vendor not in DRIVERS)
         session = self._http()
         if ask.probe and accounts and not any(reachable(session, a.base_url) for a in accounts):
             hosts = ", ".join(a.base_url for a in accounts)
@@ -238,6 +245,7 @@ class SyncController(QObject):
                 clock(),
                 unreachable=f"The network is back but {hosts} does not answer yet",
                 next_run_in=self.PROBE_RETRY_S,
+                unsupported=unsupported,
             )
         reports: list[PassReport] = []
         pulled: list[object] = []
@@ -257,6 +265,7 @@ class SyncController(QObject):
             tuple(pulled),
             # a stopped account waits for the user (saving it again starts a pass)
             next_run_in=min(waits) if waits else (self.IDLE_S if active else None),
+            unsupported=unsupported,
         )
 
     def pull(self, account: Account, tokens: Tokens, session: HttpSession) -> list[object]:
