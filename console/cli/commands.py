@@ -282,11 +282,18 @@ def _sync_parsers(commands: Any) -> None:
     remove = account.add_parser("remove", help="remove an account and forget its token")
     remove.add_argument("vendor", choices=("pagerduty", "opsgenie"))
 
-    sync = commands.add_parser("sync", help="push the outbox to PagerDuty").add_subparsers(
-        dest="action", metavar="ACTION", required=True, parser_class=_Parser
+    sync = commands.add_parser(
+        "sync", help="push the outbox to PagerDuty, pull its changes"
+    ).add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=_Parser)
+    once = sync.add_parser(
+        "once", help="one pass: push what is queued, then pull; report the outcome"
     )
-    once = sync.add_parser("once", help="one pass: push what is queued, report the outcome")
     once.add_argument("--json", action="store_true")
+    # pull (issue 5): the remote → local half on its own
+    pull = sync.add_parser(
+        "pull", help="pull incidents' remote activity, people, schedules and policies"
+    )
+    pull.add_argument("--json", action="store_true")
     status = sync.add_parser("status", help="accounts, queued and failed operations")
     status.add_argument("--json", action="store_true")
     for action, text in (("retry", "queue a failed operation again"), ("discard", "give it up")):
@@ -954,14 +961,26 @@ def _token_env(vendor: str) -> str:
 def _sync(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
     from console.ops.outbox import Outbox
     from console.sync import Pusher, Tokens, sync_status
+    from console.sync.pull import Puller
 
     tokens = Tokens()
     workspace = _open(args, folder)
     try:
+        if args.action == "pull":
+            pulled = Puller(workspace.db, tokens, clock=workspace.clock).run()
+            _emit(
+                out,
+                args.json,
+                {"pulled": [p.as_json() for p in pulled]},
+                "\n".join(p.summary() for p in pulled) or "No accounts.",
+            )
+            return EXIT_PARTIAL if any(p.stopped or p.failed for p in pulled) else EXIT_OK
         if args.action == "once":
             pusher = Pusher(workspace.db, tokens, clock=workspace.clock, actor=args.actor or "sync")
             report = pusher.run_pass()
+            pulled = Puller(workspace.db, tokens, clock=workspace.clock).run()
             document = report.as_json()
+            document["pulled"] = [p.as_json() for p in pulled]
             _emit(
                 out,
                 args.json,
@@ -969,9 +988,10 @@ def _sync(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
                 f"Pushed {report.pushed}, superseded {report.superseded}, failed "
                 f"{report.failed}, deferred {report.deferred}; {report.waiting} waiting."
                 + (f"\nStopped: {report.stopped}" if report.stopped else "")
-                + "".join(f"\n{error}" for error in report.errors),
+                + "".join(f"\n{error}" for error in report.errors)
+                + "".join(f"\n{p.summary()}" for p in pulled),
             )
-            if report.stopped or report.failed:
+            if report.stopped or report.failed or any(p.stopped or p.failed for p in pulled):
                 return EXIT_PARTIAL
             return EXIT_OK
         if args.action in ("retry", "discard"):
@@ -992,6 +1012,7 @@ def _sync(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
             f"{counts['superseded']} superseded, {counts['done']} done."
         )
         text += [f"failed {f['id']} ({f['operation']}): {f['error']}" for f in status["failed"]]
+        text += [f"pulled {name}: {s['age']}" for name, s in status["pulled"].items()]
         _emit(out, args.json, status, "\n".join(text))
         return EXIT_OK
     finally:

@@ -320,6 +320,40 @@ def import_catalog(
     report.ignored = dict(Counter(collected.ignored))
     if report.cancelled:
         return report
+    _store(db, collected, refused_files, roots, _source_of(files, roots), report, clock)
+    log.info("%s", report.summary())
+    return report
+
+
+def store_documents(
+    db: Database,
+    documents: Sequence[tuple[str, dict[str, Any]]],
+    *,
+    root: str,
+    clock: Clock = utc_now,
+) -> CatalogImportReport:
+    """Store catalog documents fetched from elsewhere (a vendor's services, as
+    Backstage entities) as the set of ``root``: like a re-import of that root,
+    in one transaction. ``documents``: (where it came from, the document)."""
+    report = CatalogImportReport(sources=[root])
+    collected = Collected()
+    for number, (where, data) in enumerate(documents, start=1):
+        read_backstage(Document(where, root, number, 1, data), collected)
+    report.files = len(documents)
+    report.refused.extend(collected.refused)
+    _store(db, collected, set(), [root], lambda _path: root, report, clock)
+    return report
+
+
+def _store(
+    db: Database,
+    collected: Collected,
+    refused_files: set[str],
+    roots: list[str],
+    source_of: Callable[[str], str],
+    report: CatalogImportReport,
+    clock: Clock,
+) -> None:
     entities = _first_of_each(collected.entities, report, key=lambda e: e.ref.key)
     owners = _first_of_each(collected.owners, report, key=lambda o: o.ref.key)
     now = format_utc(clock())
@@ -360,7 +394,6 @@ def import_catalog(
         report.problems.extend(collected.problems)
         report.problems.extend(resolution.problems)
         _report_cycles(resolution.edges, entities, report)
-        source_of = _source_of(files, roots)
         ids = _write_services(raw, entities, stored, gone, source_of, now, report)
         report.dependencies = _write_edges(raw, resolution.edges, ids)
         report.owners = _write_owners(raw, owners, mine, refused_files, source_of, now)
@@ -370,8 +403,6 @@ def import_catalog(
             "source = excluded.source",
             (CACHE_SET, now, "; ".join(roots) or "(nothing)"),
         )
-    log.info("%s", report.summary())
-    return report
 
 
 def _first_of_each(

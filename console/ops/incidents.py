@@ -12,7 +12,7 @@ import hashlib
 import json
 import sqlite3
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -64,6 +64,18 @@ class ImportedEvent:
             "\x1f".join((incident_uuid, self.source, stamp, self.message)).encode()
         )
         return digest.hexdigest()[:40]
+
+
+@dataclass(frozen=True)
+class RemoteEntry:
+    """One entry of a vendor's incident log (or an export's event), keyed for dedup."""
+
+    key: str
+    occurred_at: datetime
+    text: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+    #: who did it there (None: the service's actor)
+    author: str | None = None
 
 
 @dataclass(frozen=True)
@@ -335,15 +347,46 @@ class IncidentService:
         source, time, message) in ``remote_id`` (source ``imported``), so importing
         the same file again adds nothing. Returns the entries added and how many
         were already there. No outbox row: the events came from elsewhere."""
+
+        def keyed(incident_uuid: str) -> list[RemoteEntry]:
+            return [
+                RemoteEntry(
+                    event.key(incident_uuid),
+                    event.occurred_at,
+                    event.message,
+                    {"source": event.source, **event.fields},
+                )
+                for event in events
+            ]
+
+        return self._merge(incident_id, "imported", EntryKind.IMPORTED, keyed)
+
+    def merge_remote(
+        self, incident_id: int, source: str, entries: Sequence[RemoteEntry]
+    ) -> tuple[list[TimelineEntry], int]:
+        """Merge what a vendor's log says happened (notes, acknowledgements by other
+        responders) as backdated ``remote`` entries with ``source`` = the vendor and
+        ``remote_id`` = the vendor's id, so a second pull adds nothing. Returns the
+        entries added and how many were already there. No outbox row."""
+        return self._merge(incident_id, source, EntryKind.REMOTE, lambda _uuid: list(entries))
+
+    def _merge(
+        self,
+        incident_id: int,
+        source: str,
+        kind: EntryKind,
+        make: Callable[[str], list[RemoteEntry]],
+    ) -> tuple[list[TimelineEntry], int]:
         with self._db.raw_writer() as raw:
             found = raw.execute(
                 "SELECT uuid FROM incidents WHERE id = ?", (incident_id,)
             ).fetchone()
             if found is None:
                 raise NotFoundError(f"there is no incident {incident_id}")
-            keyed: dict[str, ImportedEvent] = {}
-            for event in sorted(events, key=lambda e: e.occurred_at):
-                keyed.setdefault(event.key(found[0]), event)
+            given = make(found[0])
+            keyed: dict[str, RemoteEntry] = {}
+            for entry in sorted(given, key=lambda e: e.occurred_at):
+                keyed.setdefault(entry.key, entry)
             present: set[str] = set()
             keys = list(keyed)
             for start in range(0, len(keys), 500):
@@ -351,9 +394,9 @@ class IncidentService:
                 present.update(
                     k
                     for (k,) in raw.execute(
-                        "SELECT remote_id FROM timeline_entries WHERE source = 'imported' "
+                        "SELECT remote_id FROM timeline_entries WHERE source = ? "
                         f"AND remote_id IN ({','.join('?' * len(chunk))})",
-                        chunk,
+                        [source, *chunk],
                     )
                 )
             now = self._clock()
@@ -361,18 +404,18 @@ class IncidentService:
                 _append_raw(
                     raw,
                     now,
-                    self._actor,
+                    entry.author or self._actor,
                     incident_id,
-                    EntryKind.IMPORTED,
-                    event.message,
-                    {"source": event.source, **event.fields},
-                    occurred_at=event.occurred_at,
-                    origin=("imported", key),
+                    kind,
+                    entry.text,
+                    entry.data,
+                    occurred_at=entry.occurred_at,
+                    origin=(source, key),
                 )
-                for key, event in keyed.items()
+                for key, entry in keyed.items()
                 if key not in present
             ]
-        return added, len(events) - len(added)
+        return added, len(given) - len(added)
 
     # ---------------------------------------------------- status, severity, roles
 

@@ -1,12 +1,14 @@
-"""Sync with PagerDuty (and, next, Opsgenie): accounts, tokens, the outbox drain.
+"""Sync with PagerDuty (and, next, Opsgenie): accounts, tokens, the outbox drain, the pull.
 
 Public API: :class:`Accounts`, :class:`Tokens`, :class:`Pusher` with
-:class:`SyncPolicy` and :class:`PassReport`, and :func:`sync_status`.
-Pull (remote → local) will be a second engine beside the pusher, sharing the
-transport, pacer and accounts.
+:class:`SyncPolicy` and :class:`PassReport`, :class:`Puller` with
+:class:`PullPolicy`, :class:`PullOptions` and :class:`PullReport` (the source
+protocol is in console.sync.pull), and :func:`sync_status`. Both engines share
+the account set-up, transport and pacing (console.sync.session).
 """
 
 from console.sync.accounts import Account, Accounts
+from console.sync.pull import Puller, PullOptions, PullPolicy, PullReport
 from console.sync.pusher import PassReport, Pusher, SyncPolicy
 from console.sync.status import sync_status
 from console.sync.tokens import NoKeyringError, Tokens
@@ -16,6 +18,10 @@ __all__ = [
     "Accounts",
     "NoKeyringError",
     "PassReport",
+    "PullOptions",
+    "PullPolicy",
+    "PullReport",
+    "Puller",
     "Pusher",
     "SyncPolicy",
     "Tokens",

@@ -26,7 +26,7 @@ from console.ops.outbox import Outbox, OutboxOp, RemoteLink
 from console.storage.db import Database
 from console.sync import pagerduty
 from console.sync.accounts import Account, Accounts
-from console.sync.http import Backoff, NetworkError, Pacer, Reply, Sleep, Timeouts, Transport
+from console.sync.http import Backoff, Pacer, Sleep, Timeouts, Transport
 from console.sync.outcomes import (
     Applied,
     AuthRefusedError,
@@ -36,7 +36,8 @@ from console.sync.outcomes import (
     RetryableError,
     Superseded,
 )
-from console.sync.tokens import ENV_VARS, Tokens
+from console.sync.session import open_account, paced_call
+from console.sync.tokens import Tokens
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,6 @@ class Driver(Protocol):
 DriverFactory = Callable[[Call, Account], Driver]
 
 DRIVERS: Mapping[str, DriverFactory] = {"pagerduty": pagerduty.PagerDutyDriver}
-HEADERS: Mapping[str, Callable[[Account, str], dict[str, str]]] = {"pagerduty": pagerduty.headers}
 
 
 class Pusher:
@@ -147,26 +147,14 @@ class Pusher:
 
     def run_pass(self) -> PassReport:
         report = PassReport(self._vendor)
-        account = self._accounts.find(self._vendor)
-        if account is None:
-            report.errors.append(f"no {self._vendor} account")
-            return self._finish(report)
-        if account.stopped_reason:
-            report.stopped = account.stopped_reason
-            return self._finish(report)
-        token = self._tokens.get(self._vendor)
-        if token is None:
-            report.stopped = (
-                f"no {self._vendor} token: store one with `responder-console account add "
-                f"{self._vendor}` or set {ENV_VARS[self._vendor]}"
-            )
-            return self._finish(report)
-        transport = Transport(
-            self._http,
-            base_url=account.base_url,
-            headers=HEADERS[self._vendor](account, token),
-            timeouts=self._policy.timeouts,
+        account, transport, stopped, error = open_account(
+            self._accounts, self._tokens, self._vendor, self._http, self._policy.timeouts
         )
+        if error is not None:
+            report.errors.append(error)
+        report.stopped = stopped
+        if account is None or transport is None:
+            return self._finish(report)
         driver = DRIVERS[self._vendor](self._caller(transport, report), account)
         ended = self._monotonic() + self._policy.max_pass_seconds
         try:
@@ -301,31 +289,14 @@ class Pusher:
     # --------------------------------------------------------------- requests
 
     def _caller(self, transport: Transport, report: PassReport) -> Call:
-        def call(method: str, path: str, params: Mapping[str, Any] | None, body: Any) -> Reply:
-            pace = self._pacer.wait_time()
-            if pace > self._policy.max_inline_wait:
-                raise RateLimitedError(f"pacing for the {self._vendor} rate limit", pace)
-            if pace > 0:
-                self._sleep(pace)
-            self._pacer.sent()
+        def counted() -> None:
             report.requests += 1
-            try:
-                reply = transport.call(method, path, params=params, body=body)
-            except NetworkError as error:
-                raise RetryableError(
-                    str(error),
-                    maybe_applied=error.maybe_applied,
-                    unreachable=not error.maybe_applied,
-                ) from None
-            self._pacer.observe(reply)
-            if reply.status == 429:
-                raise RateLimitedError(reply.vendor_message(), self._pacer.wait_time())
-            if reply.status in (401, 403):
-                raise AuthRefusedError(reply.vendor_message())
-            if reply.status >= 500:
-                raise RetryableError(
-                    f"{method} {path}: {reply.vendor_message()}", maybe_applied=True
-                )
-            return reply
 
-        return call
+        return paced_call(
+            transport,
+            self._pacer,
+            self._sleep,
+            vendor=self._vendor,
+            max_inline_wait=self._policy.max_inline_wait,
+            counted=counted,
+        )

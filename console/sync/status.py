@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from console.domain.clock import Clock, utc_now
 from console.domain.freshness import describe_age
 from console.ops.outbox import WAITING, Outbox
 from console.storage.db import Database
-from console.storage.models import Incident, OutboxRow
-from console.sync.accounts import Accounts
+from console.storage.models import CacheSet, Incident, OutboxRow
+from console.sync.accounts import VENDORS, Accounts
 from console.sync.tokens import Tokens
 
 #: failed and superseded operations listed (the counts cover all)
@@ -33,6 +34,7 @@ def sync_status(db: Database, tokens: Tokens, *, clock: Clock = utc_now) -> dict
     titles = _titles(db, {op.incident_id for op in failed + superseded})
     return {
         "accounts": accounts,
+        "pulled": pulled_sets(db, now),
         "keyring": tokens.keyring_name if tokens.keyring_available() else None,
         "outbox": {
             state: counts.get(state, 0)
@@ -116,3 +118,22 @@ def queued_by_incident(db: Database, limit: int) -> list[dict[str, Any]]:
             }
         )
     return queued
+
+
+def pulled_sets(db: Database, now: datetime) -> dict[str, dict[str, str | None]]:
+    """The sets a pull filled (``<vendor>.<set>`` rows of cache_sets): when, from where,
+    and how long ago."""
+    with db.reader() as session:
+        rows = session.scalars(
+            select(CacheSet).where(
+                or_(*(CacheSet.name.startswith(f"{vendor}.") for vendor in VENDORS))
+            )
+        ).all()
+        return {
+            row.name: {
+                "fetched_at": row.fetched_at.isoformat(),
+                "age": describe_age(row.fetched_at, now),
+                "source": row.source,
+            }
+            for row in sorted(rows, key=lambda r: r.name)
+        }

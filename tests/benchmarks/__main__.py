@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from tests.benchmarks.bench_catalog import blast_radius_2k, graph_first_paint_2k
 from tests.benchmarks.bench_oncall import oncall_lookup
 from tests.benchmarks.bench_postmortem import postmortem_draft_10k
+from tests.benchmarks.bench_pull import pull_large
 from tests.benchmarks.bench_render import render_large
 from tests.benchmarks.bench_runbooks import import_10k, reimport_10k_unchanged, search_p95_10k
 from tests.benchmarks.bench_startup import startup
@@ -45,6 +46,8 @@ REGISTRY: dict[str, Callable[[], BenchResult]] = {
     "sync_drain_10k": sync_drain_10k,
     # the Sync tab's read against the status bar's, 10,000 waiting over 200 incidents
     "sync_panel_read_10k": sync_panel_read_10k,
+    # 5,000 users and 90 days of on-calls for 200 schedules from the emulator (bench_pull.py)
+    "pull_large": pull_large,
     "postmortem_draft_10k": postmortem_draft_10k,
 }
 

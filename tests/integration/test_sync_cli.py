@@ -80,11 +80,24 @@ def test_account_and_sync_commands_push_and_report_in_json(
         "errors",
         "next_run_in",
         "requests",
+        "pulled",
     }
     assert (report["pushed"], report["waiting"]) == (2, 0)
+    (pulled,) = report["pulled"]
+    assert set(pulled) == {
+        "vendor", "sets", "failed", "requests", "errors", "stopped", "cancelled"
+    }  # fmt: skip
+    assert pulled["failed"] == {}
+    assert set(pulled["sets"]) == {
+        "users", "escalation_policies", "schedules", "services", "incidents"
+    }  # fmt: skip
     status = json.loads(_cli(data_dir, "sync", "status", "--json", env=env).stdout)
-    assert set(status) == {"accounts", "keyring", "outbox", "queued", "failed", "superseded"}
+    assert set(status) == {
+        "accounts", "pulled", "keyring", "outbox", "queued", "failed", "superseded"
+    }  # fmt: skip
     assert status["queued"] == []
+    assert status["pulled"]["pagerduty.users"]["age"] == "just now"
+    assert status["pulled"]["pagerduty.users"]["source"] == f"pagerduty: {emulator.base_url}"
     assert status["keyring"] is None  # the fail backend: no keyring on this machine
     assert status["outbox"] == {"pending": 0, "sent": 0, "done": 2, "failed": 0, "superseded": 0}
     assert status["accounts"][0]["last_success_age"] == "just now"
@@ -135,3 +148,29 @@ def test_without_a_keyring_adding_a_token_says_so_and_changes_nothing(
     assert TOKEN not in result.stderr
     listed = _cli(data_dir, "account", "list", "--json")
     assert json.loads(listed.stdout) == {"accounts": []}
+
+
+def test_sync_pull_reports_each_set_and_exits_3_when_one_was_refused(
+    data_dir: Path, emulator: PagerDutyEmulator
+) -> None:
+    env = {"RESPONDER_CONSOLE_PAGERDUTY_TOKEN": TOKEN}
+    emulator.populate(users=120, schedules=2, days=7)
+    added = _cli(
+        data_dir, "account", "add", "pagerduty", "--base-url", emulator.base_url,
+        "--from", "alice@example.com", "--default-service", "PSERV01", env=env,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    pulled = _cli(data_dir, "sync", "pull", "--json", env=env)
+    assert pulled.returncode == 0, pulled.stderr
+    (report,) = json.loads(pulled.stdout)["pulled"]
+    assert report["sets"]["users"]["contacts_new"] == 120
+    assert report["sets"]["schedules"]["schedules"] == 2
+    assert report["requests"] == 2 + 1 + 1 + 1 + 2 + 1
+    people = json.loads(_cli(data_dir, "people", "--json").stdout)
+    assert len(people["people"]) == 120
+
+    emulator.bad_page = ("/escalation_policies", 0)
+    refused = _cli(data_dir, "sync", "pull", env=env)
+    assert refused.returncode == 3
+    assert "GET /escalation_policies (offset 0)" in refused.stdout
+    assert "Pulled from pagerduty" in refused.stdout

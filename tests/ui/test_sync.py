@@ -127,6 +127,40 @@ def test_work_queued_offline_is_pushed_by_itself_when_connectivity_returns(
     controller.shutdown()
 
 
+def test_sync_now_pulls_remote_activity_into_the_timeline_and_tells_the_views(
+    qtbot: QtBot, pool_context: UiContext, emulator: PagerDutyEmulator
+) -> None:
+    context = pool_context
+    emulator.populate(users=3)
+    emulator.users[0]["email"] = "alice@example.com"  # the account's From user: us
+    _account(context, emulator)
+    controller, panel, _ = _controller(qtbot, context, _tokens(emulator.token))
+    incident = _declare(context)
+    with qtbot.waitSignal(controller.finished, timeout=WAIT_MS) as first:
+        controller.start()  # the first pass pushes, then pulls
+    [pulled] = first.args[0].pulled
+    assert pulled.failed == {}
+    account = Accounts(context.workspace.db).get("pagerduty")
+    link = Outbox(context.workspace.db).link(account.id, incident)
+    assert link is not None
+    emulator.remote_note(link.remote_id, "restarted the pods", emulator.users[1])
+    # a local write's pass only pushes: the remote note stays out until a pull
+    with qtbot.waitSignal(controller.finished, timeout=WAIT_MS) as pushed:
+        _note(context, incident, "scaled the pool")
+    assert pushed.args[0].pulled == ()
+    with (
+        qtbot.waitSignal(context.events.changes_applied, timeout=WAIT_MS) as changed,
+        qtbot.waitSignal(controller.finished, timeout=WAIT_MS) as finished,
+    ):
+        panel.sync_button.click()
+    assert changed.args[0].timeline == frozenset({incident})
+    assert "1 new timeline entry" in finished.args[0].describe()
+    texts = [entry.text for entry in context.workspace.queries.timeline(incident)]
+    assert texts.count("restarted the pods") == 1
+    assert texts.count("scaled the pool") == 1
+    controller.shutdown()
+
+
 def test_a_probe_that_finds_no_vendor_sends_nothing_and_tries_again_later(
     qtbot: QtBot, pool_context: UiContext, emulator: PagerDutyEmulator
 ) -> None:

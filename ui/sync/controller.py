@@ -31,7 +31,17 @@ from typing import Final
 from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal, Slot
 
 from console.domain.views import Changes
-from console.sync import Account, Accounts, PassReport, Pusher, SyncPolicy, Tokens
+from console.ops.queries import Queries
+from console.sync import (
+    Account,
+    Accounts,
+    PassReport,
+    Puller,
+    PullReport,
+    Pusher,
+    SyncPolicy,
+    Tokens,
+)
 from console.sync.accounts import VENDOR_NAMES
 from console.sync.http import HttpSession, reachable
 from console.sync.pusher import DRIVERS
@@ -47,14 +57,16 @@ class SyncOutcome:
     started_at: datetime
     finished_at: datetime
     reports: tuple[PassReport, ...] = ()
-    #: what the pull step brought in, per account (empty until a pull step runs)
-    pulled: tuple[object, ...] = ()
+    #: what the pull step brought in, per account (empty when the pass only pushed)
+    pulled: tuple[PullReport, ...] = ()
     #: the probe found none of the accounts' hosts: nothing was attempted
     unreachable: str | None = None
     #: seconds until the next pass (None: only connectivity, a write or the user start one)
     next_run_in: float | None = None
     #: accounts of vendors this version cannot push to yet
     unsupported: tuple[str, ...] = ()
+    #: what the pull changed locally, for the open views (incidents whose timeline grew)
+    changes: Changes = field(default_factory=Changes)
     pushed: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -85,7 +97,20 @@ class SyncOutcome:
             if report.errors:
                 text += f" ({report.errors[-1]})"
             parts.append(text)
+        parts += [_describe_pull(report) for report in self.pulled]
         return "; ".join(parts)
+
+
+def _describe_pull(report: PullReport) -> str:
+    vendor = VENDOR_NAMES.get(report.vendor, report.vendor)
+    if report.stopped:
+        return f"{vendor} pull stopped: {report.stopped}"
+    added = report.sets.get("incidents", {}).get("added", 0)
+    entries = "entry" if added == 1 else "entries"
+    text = f"{vendor}: pulled {len(report.sets)} sets, {added} new timeline {entries}"
+    if report.failed:
+        text += f", {len(report.failed)} refused ({'; '.join(report.errors[-1:])})"
+    return text
 
 
 @dataclass(frozen=True)
@@ -144,6 +169,7 @@ class SyncController(QObject):
         self._cancel = threading.Event()
         self._lock = threading.Lock()
         self._pushers: dict[str, Pusher] = {}
+        self._puller: Puller | None = None
         self._session: HttpSession | None = None
         self._next = QTimer(self)
         self._next.setSingleShot(True)
@@ -248,7 +274,9 @@ class SyncController(QObject):
                 unsupported=unsupported,
             )
         reports: list[PassReport] = []
-        pulled: list[object] = []
+        pulled: list[PullReport] = []
+        queries = self._context.workspace.queries
+        before = _entry_counts(queries) if ask.pull else {}
         for account in accounts:
             if self._cancel.is_set():
                 break
@@ -256,6 +284,12 @@ class SyncController(QObject):
             reports.append(report)
             if ask.pull and not report.stopped and not self._cancel.is_set():
                 pulled += self.pull(account, tokens, session)
+        grew = frozenset(
+            incident
+            for incident, count in (_entry_counts(queries) if pulled else {}).items()
+            if before.get(incident) != count
+        )
+        services = any(r.sets.get("services", {}).get("services") for r in pulled)
         active = [r for r in reports if not r.stopped]
         waits = [r.next_run_in for r in active if r.next_run_in is not None]
         return SyncOutcome(
@@ -266,12 +300,24 @@ class SyncController(QObject):
             # a stopped account waits for the user (saving it again starts a pass)
             next_run_in=min(waits) if waits else (self.IDLE_S if active else None),
             unsupported=unsupported,
+            changes=Changes(incidents=grew, timeline=grew, catalog=services),
         )
 
-    def pull(self, account: Account, tokens: Tokens, session: HttpSession) -> list[object]:
-        """The step after the push: remote changes into the local timeline and the
-        cache. Returns what it reports (one item per pulled set)."""
-        return []
+    def pull(self, account: Account, tokens: Tokens, session: HttpSession) -> list[PullReport]:
+        """The step after the push: remote activity into the local timeline, and
+        on-calls, people, policies and services into the cache (``Puller``)."""
+        with self._lock:
+            if self._puller is None:
+                self._puller = Puller(
+                    self._context.workspace.db,
+                    tokens,
+                    http=session,
+                    clock=self._context.clock,
+                )
+            puller = self._puller
+            if self._cancel.is_set():
+                puller.cancel()
+        return [puller.pull(account.vendor)]
 
     def _http(self) -> HttpSession:
         if self._session is None:
@@ -303,6 +349,8 @@ class SyncController(QObject):
         self.running = False
         self.last = outcome
         log.info("sync pass: %s", outcome.describe())
+        if outcome.changes != Changes():
+            self._context.events.changes_applied.emit(outcome.changes)  # the open views
         self.finished.emit(outcome)
         self._context.events.sync_finished.emit(outcome)
         self._after()
@@ -345,3 +393,10 @@ class SyncController(QObject):
         with self._lock:
             for pusher in self._pushers.values():
                 pusher.cancel()
+            if self._puller is not None:
+                self._puller.cancel()
+
+
+def _entry_counts(queries: Queries) -> dict[int, int]:
+    """Timeline length per incident: what a pull grew is what the views re-read."""
+    return {incident.id: incident.entry_count for incident in queries.incidents()}
