@@ -140,6 +140,7 @@ def test_sync_now_pulls_remote_activity_into_the_timeline_and_tells_the_views(
         controller.start()  # the first pass pushes, then pulls
     [pulled] = first.args[0].pulled
     assert pulled.failed == {}
+    qtbot.waitUntil(lambda: "pagerduty.users just now" in panel.pulled_label.text())
     account = Accounts(context.workspace.db).get("pagerduty")
     link = Outbox(context.workspace.db).link(account.id, incident)
     assert link is not None

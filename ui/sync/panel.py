@@ -224,6 +224,13 @@ def decision_rows(status: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def describe_pulled(pulled: dict[str, dict[str, Any]]) -> str:
+    """Each cached set a pull filled and its age: "Pulled: pagerduty.users just now · …"."""
+    if not pulled:
+        return "Nothing pulled yet."
+    return "Pulled: " + " · ".join(f"{name} {set_['age']}" for name, set_ in pulled.items())
+
+
 class SyncPanel(QWidget):
     """The Sync tab. ``controller`` runs the passes; this shows them and their queue."""
 
@@ -285,8 +292,11 @@ class SyncPanel(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        accounts_box = _group("Accounts", self.accounts_view, self)
-        accounts_box.setMaximumHeight(150)
+        self.pulled_label = QLabel("Nothing pulled yet.", self)
+        self.pulled_label.setObjectName("pulledSets")
+        self.pulled_label.setWordWrap(True)
+        accounts_box = _group("Accounts", self.accounts_view, self, self.pulled_label)
+        accounts_box.setMaximumHeight(170)
         layout.addWidget(accounts_box)
         layout.addWidget(_group("Waiting to be sent, per incident", self.queued_view, self), 2)
         layout.addWidget(
@@ -327,6 +337,7 @@ class SyncPanel(QWidget):
         self.accounts_model.set_rows(account_rows(status["accounts"], now))
         self.queued_model.set_rows(queued_rows(status, now))
         self.decisions_model.set_rows(decision_rows(status))
+        self.pulled_label.setText(describe_pulled(status.get("pulled", {})))
         self._update_buttons()
         self._show_state()
         if self._stale:
