@@ -336,7 +336,10 @@ class SyncPanel(QWidget):
         now = self._context.clock()
         self.accounts_model.set_rows(account_rows(status["accounts"], now))
         self.queued_model.set_rows(queued_rows(status, now))
+        chosen = self.selected_operation()
         self.decisions_model.set_rows(decision_rows(status))
+        if chosen is not None:
+            self.select_operation(chosen)  # a refresh keeps the user's selection
         self.pulled_label.setText(describe_pulled(status.get("pulled", {})))
         self._update_buttons()
         self._show_state()
