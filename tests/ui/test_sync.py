@@ -274,6 +274,10 @@ def test_retry_and_discard_from_the_panel(
     # discard asks first; Cancel keeps the operation
     assert panel.select_operation(failed[second])
     assert panel.discard_button.isEnabled()
+    shown = panel.status
+    panel.refresh()  # as after every pass: the selection stays
+    qtbot.waitUntil(lambda: panel.status is not shown, timeout=WAIT_MS)
+    assert panel.selected_operation() == failed[second]
     panel.discard_button.click()
     assert panel.confirm_box is not None
     panel.confirm_box.button(QMessageBox.StandardButton.Cancel).click()
