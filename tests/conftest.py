@@ -22,6 +22,8 @@ def _isolated_home(
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     monkeypatch.setenv("RESPONDER_CONSOLE_DATA_DIR", str(home / "data"))
     monkeypatch.setenv("RESPONDER_CONSOLE_USER", "tester")
+    # the window opens the default keyring (ui.sync): keyring's own "none here" backend
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from PySide6.QtCore import QObject, Qt, QTimer, Slot
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QColor, QMouseEvent
 from PySide6.QtNetwork import QNetworkInformation
 from PySide6.QtWidgets import QLabel, QWidget
 
@@ -99,7 +99,27 @@ class ConnectivityMonitor(QObject):
 @dataclass(frozen=True)
 class SyncSnapshot:
     counts: dict[str, int]
+    #: the last success: a push any account confirmed, or the last pull
     synced_at: datetime | None
+    #: accounts the vendor stopped (401/403): "PagerDuty" etc.
+    stopped: tuple[str, ...] = ()
+
+
+def read_snapshot(context: UiContext) -> SyncSnapshot:
+    """The label's data; runs on the reader lane."""
+    from console.sync.accounts import VENDOR_NAMES, Accounts  # after the first paint
+
+    queries = context.workspace.queries
+    accounts = Accounts(context.workspace.db).list()
+    successes = [a.last_success_at for a in accounts if a.last_success_at is not None]
+    pulled = queries.cached_at("sync")
+    if pulled is not None:
+        successes.append(pulled)
+    return SyncSnapshot(
+        queries.outbox_counts(),
+        max(successes, default=None),
+        tuple(VENDOR_NAMES.get(a.vendor, a.vendor) for a in accounts if a.stopped_reason),
+    )
 
 
 _WAITING_STATES: Final = ("pending", "sent")
@@ -123,7 +143,9 @@ def describe_sync(online: bool | None, snapshot: SyncSnapshot, now: datetime) ->
     if failed:
         parts.append(f"{failed} need{'s' if failed == 1 else ''} attention")
     parts.append(f"last synced {describe_age(snapshot.synced_at, now)}")
-    if failed:
+    for vendor in snapshot.stopped:
+        parts.append(f"{vendor} refused the token: update it in Sync ▸ Accounts…")
+    if failed or snapshot.stopped:
         colour = _RED
     elif online is True:
         colour = _GREEN if not waiting else _AMBER
@@ -134,9 +156,10 @@ def describe_sync(online: bool | None, snapshot: SyncSnapshot, now: datetime) ->
 
 class SyncStatusLabel(QLabel):
     """The sync state in one line, e.g. "● Offline · 3 changes waiting to sync · last synced
-    never"; read off the GUI thread."""
+    never"; read off the GUI thread. A click opens the Sync tab (``clicked``)."""
 
     REFRESH_MS: Final = 60_000
+    clicked = Signal()
 
     def __init__(self, context: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -145,10 +168,13 @@ class SyncStatusLabel(QLabel):
         self._online: bool | None = None
         self._snapshot = SyncSnapshot({}, None)
         self._loading = False
+        self._stale = False
         self._plain = ""
         self.setTextFormat(Qt.TextFormat.RichText)
         context.events.connectivity_changed.connect(self._on_connectivity_changed)
         context.events.changes_applied.connect(self._on_changes_applied)
+        context.events.sync_finished.connect(self.refresh)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
         self._timer = QTimer(self)
         self._timer.setInterval(self.REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
@@ -163,14 +189,20 @@ class SyncStatusLabel(QLabel):
     @Slot()
     def refresh(self) -> None:
         if self._loading:
+            self._stale = True  # read again once this read is in: it may predate a write
             return
         self._loading = True
-        queries = self._context.workspace.queries
+        context = self._context
         self._context.runner.read(
-            lambda: SyncSnapshot(queries.outbox_counts(), queries.cached_at("sync")),
+            lambda: read_snapshot(context),
             self._on_loaded,
             self._on_failed,
         )
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.clicked.emit()
+        super().mouseReleaseEvent(event)
 
     @Slot(bool)
     def _on_connectivity_changed(self, online: bool) -> None:
@@ -186,6 +218,9 @@ class SyncStatusLabel(QLabel):
         self._loading = False
         self._snapshot = snapshot
         self._render()
+        if self._stale:
+            self._stale = False
+            self.refresh()
 
     def _on_failed(self, error: BaseException) -> None:
         self._loading = False
@@ -199,7 +234,7 @@ class SyncStatusLabel(QLabel):
         self.setAccessibleName(text[2:])
         self.setToolTip(
             "Changes made offline are kept in the outbox and sent to PagerDuty/Opsgenie, "
-            "in order and exactly once, when the network returns."
+            "in order and exactly once, when the network returns. Click for the Sync tab."
         )
 
 

@@ -17,6 +17,8 @@ class AppEvents(QObject):
     reminders_due = Signal(object)
     #: bool online
     connectivity_changed = Signal(bool)
+    #: ui.sync.controller.SyncOutcome — a sync pass ended (status bar, Sync tab)
+    sync_finished = Signal(object)
     #: str message — an expected failure the user must see (banner)
     error_shown = Signal(str)
     #: str service ref (kind:namespace/name) — show this service on the map

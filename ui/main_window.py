@@ -66,6 +66,8 @@ if TYPE_CHECKING:
     from ui.palette import PaletteEntry
     from ui.runbooks.area import RunbooksArea
     from ui.services.area import ServicesArea
+    from ui.sync.controller import SyncController
+    from ui.sync.panel import SyncPanel
 
 log = logging.getLogger(__name__)
 
@@ -196,6 +198,9 @@ class MainWindow(QMainWindow):
         self.services: ServicesArea | None = None  # the Services tab, made in attach()
         self.oncall: OnCallArea | None = None  # the On call tab, made in attach()
         self.readiness: ReadinessView | None = None  # the Readiness tab, made in attach()
+        self.sync: SyncController | None = None  # automatic sync, made in attach()
+        self.sync_panel: SyncPanel | None = None  # the Sync tab, made in attach()
+        self.sync_status: Any = None  # the status bar's SyncStatusLabel
         self.setWindowTitle("Responder Console" + (" — demo workspace" if demo else ""))
         self.setObjectName("mainWindow")
 
@@ -306,6 +311,7 @@ class MainWindow(QMainWindow):
         self._set_writable(True)
         self.statusBar().clearMessage()
         self._add_secondary(context)
+        self._add_sync(context)
         pending, self._pending_errors = self._pending_errors, []
         for message in pending:
             self.show_error(message)
@@ -505,6 +511,54 @@ class MainWindow(QMainWindow):
         dialog.show()
         dialog.refresh()
 
+    # ----------------------------------------- automatic sync, Sync tab (issue 5)
+
+    def _add_sync(self, context: UiContext) -> None:
+        """The sync controller, the Sync tab, the Sync menu (shortcuts, so palette
+        entries too); a click on the status bar's sync line opens the tab."""
+        if self.sync is not None:
+            return
+        from ui.sync.controller import SyncController  # after the first paint: requests, keyring
+        from ui.sync.panel import SyncPanel
+
+        self.sync = SyncController(context, parent=self)
+        self.sync_panel = SyncPanel(context, self.sync, self)
+        self.sync_panel.accounts_button.clicked.connect(self.open_sync_accounts)
+        self.tabs.addTab(self.sync_panel, "Sync")
+        menu = self.menuBar().addMenu("S&ync")
+        for name, text, keys, slot, tip in (
+            ("sync_now", "Sync &now", "Ctrl+Shift+Y", self.sync.sync_now,
+             "Push what is queued to PagerDuty/Opsgenie now"),
+            ("sync_panel", "Sync &panel", "Ctrl+Alt+Y", self.show_sync_panel,
+             "Accounts, what waits per incident, failed operations to retry or discard"),
+            ("sync_accounts", "Sync &accounts…", "Ctrl+Alt+K", self.open_sync_accounts,
+             "Add, edit or remove the PagerDuty and Opsgenie accounts and their tokens"),
+        ):  # fmt: skip
+            menu.addAction(self._action(name, text, keys, slot, tip))
+        if self.sync_status is not None:
+            self.sync_status.clicked.connect(self.show_sync_panel)
+        QTimer.singleShot(0, self.sync.start)
+
+    @Slot()
+    def show_sync_panel(self) -> None:
+        if self.sync_panel is not None:
+            self.tabs.setCurrentWidget(self.sync_panel)
+
+    @Slot()
+    def open_sync_accounts(self) -> None:
+        sync = self.sync
+        if self._context is None or sync is None or sync.tokens is None:
+            self._events.error_shown.emit("Sync accounts: the token store is still opening")
+            return
+        from ui.sync.account_dialog import AccountDialog
+
+        dialog = AccountDialog(self._context, sync.tokens, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.changed.connect(sync.sync_now)
+        if self.sync_panel is not None:
+            dialog.changed.connect(self.sync_panel.refresh)
+        dialog.show()
+
     def _on_call_slot(self, slot: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:
             if self.oncall is not None:
@@ -530,7 +584,8 @@ class MainWindow(QMainWindow):
         if _module_available("ui.connectivity"):
             from ui.connectivity import ConnectivityMonitor, SyncStatusLabel
 
-            self.statusBar().insertPermanentWidget(0, SyncStatusLabel(context, self), 1)
+            self.sync_status = SyncStatusLabel(context, self)
+            self.statusBar().insertPermanentWidget(0, self.sync_status, 1)
             monitor = ConnectivityMonitor(context.events, self)
             self._keep.append(monitor)
             QTimer.singleShot(0, monitor.start)

@@ -26,6 +26,19 @@ DEFAULT_URLS = {
     "pagerduty": "https://api.pagerduty.com",
     "opsgenie": "https://api.opsgenie.com",
 }
+#: the vendors' regional API hosts, offered by the settings dialog (any other https
+#: URL, or a loopback emulator, is typed in as a custom URL)
+PRESETS: dict[str, tuple[tuple[str, str], ...]] = {
+    "pagerduty": (
+        ("PagerDuty US", DEFAULT_URLS["pagerduty"]),
+        ("PagerDuty EU", "https://api.eu.pagerduty.com"),
+    ),
+    "opsgenie": (
+        ("Opsgenie US", DEFAULT_URLS["opsgenie"]),
+        ("Opsgenie EU", "https://api.eu.opsgenie.com"),
+    ),
+}
+VENDOR_NAMES = {"pagerduty": "PagerDuty", "opsgenie": "Opsgenie"}
 
 
 @dataclass(frozen=True)

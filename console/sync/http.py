@@ -23,6 +23,9 @@ import requests
 
 log = logging.getLogger(__name__)
 
+#: what the window's sync controller holds for a run of passes (it never imports requests)
+HttpSession = requests.Session
+
 Sleep = Callable[[float], bool]
 """Wait up to N seconds; False when cancelled (e.g. ``threading.Event().wait``)."""
 
@@ -242,6 +245,19 @@ class Transport:
             except ValueError:
                 parsed = None
         return Reply(status, parsed, headers)
+
+
+def reachable(
+    http: requests.Session, base_url: str, *, timeouts: Timeouts = Timeouts(3.0, 5.0)
+) -> bool:
+    """The cheap probe that confirms connectivity before a pass: one ``HEAD`` of the
+    base URL without a token. Any HTTP reply (even 401 or 404) means the vendor is
+    there; a refused, failed or timed-out connection means it is not."""
+    try:
+        Transport(http, base_url=base_url, headers={}, timeouts=timeouts).call("HEAD", "/")
+    except NetworkError:
+        return False
+    return True
 
 
 def _refused(error: requests.ConnectionError) -> bool:

@@ -27,6 +27,7 @@ from tests.benchmarks.bench_render import render_large
 from tests.benchmarks.bench_runbooks import import_10k, reimport_10k_unchanged, search_p95_10k
 from tests.benchmarks.bench_startup import startup
 from tests.benchmarks.bench_sync import sync_drain_10k, sync_drain_10k_opsgenie
+from tests.benchmarks.bench_syncui import sync_panel_read_10k
 from tests.benchmarks.bench_timeline import timeline_open_100k, timeline_write_p99
 from tests.benchmarks.fixtures import BenchResult, log
 
@@ -51,6 +52,8 @@ REGISTRY: dict[str, Callable[[], BenchResult]] = {
     "sync_drain_10k_opsgenie": sync_drain_10k_opsgenie,
     # 5,000 users + contacts, 200 schedules × 90 days from the Opsgenie emulator: requests
     "pull_large_opsgenie": pull_large_opsgenie,
+    # the Sync tab's read against the status bar's, 10,000 waiting over 200 incidents
+    "sync_panel_read_10k": sync_panel_read_10k,
     # 5,000 users and 90 days of on-calls for 200 schedules from the emulator (bench_pull.py)
     "pull_large": pull_large,
     "postmortem_draft_10k": postmortem_draft_10k,

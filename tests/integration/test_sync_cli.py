@@ -93,7 +93,10 @@ def test_account_and_sync_commands_push_and_report_in_json(
         "users", "escalation_policies", "schedules", "services", "incidents"
     }  # fmt: skip
     status = json.loads(_cli(data_dir, "sync", "status", "--json", env=env).stdout)
-    assert set(status) == {"accounts", "pulled", "keyring", "outbox", "failed", "superseded"}
+    assert set(status) == {
+        "accounts", "pulled", "keyring", "outbox", "queued", "failed", "superseded"
+    }  # fmt: skip
+    assert status["queued"] == []
     assert status["pulled"]["pagerduty.users"]["age"] == "just now"
     assert status["pulled"]["pagerduty.users"]["source"] == f"pagerduty: {emulator.base_url}"
     assert status["keyring"] is None  # the fail backend: no keyring on this machine
