@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -209,6 +210,15 @@ class Transport:
                 stream=True,
                 allow_redirects=False,
             )
+        except requests.exceptions.SSLError as error:
+            # The handshake failed, so nothing was sent. Verification is never turned off:
+            # the person fixes the URL or trusts the proxy's CA (REQUESTS_CA_BUNDLE).
+            raise NetworkError(
+                f"{method} {path}: the vendor's TLS certificate did not verify "
+                f"({_tls_reason(error)}). Check the account's base URL; behind a proxy that "
+                "inspects TLS, add its CA with REQUESTS_CA_BUNDLE",
+                maybe_applied=False,
+            ) from None
         except requests.ConnectionError as error:
             refused = _refused(error)
             raise NetworkError(
@@ -269,3 +279,15 @@ def _refused(error: requests.ConnectionError) -> bool:
 def _reason(error: BaseException) -> str:
     # the class name only: messages of urllib3 errors repeat the URL and pool
     return type(error).__name__
+
+
+_TLS_REASON = re.compile(r"certificate verify failed: ([^(\]'\"]+)|(hostname mismatch[^(\]'\"]*)")
+
+
+def _tls_reason(error: BaseException) -> str:
+    """OpenSSL's words for a failed verification ("self-signed certificate", "certificate
+    has expired"), never the rest of urllib3's message, which repeats the URL."""
+    found = _TLS_REASON.search(str(error))
+    if found is None:
+        return "TLS handshake failed"
+    return (found.group(1) or found.group(2)).strip()
