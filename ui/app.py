@@ -7,6 +7,11 @@ connectivity, the daily backup) is deferred with ``QTimer.singleShot(0, ...)``.
 Benchmark hook: with ``RESPONDER_CONSOLE_BENCH_FIRST_PAINT`` set, the process
 prints ``first-paint`` once the main window's first paint (with the selected
 incident's first timeline page) completed, and exits with code 0.
+
+Smoke hook for frozen builds: with ``RESPONDER_CONSOLE_SMOKE_METRICS`` set, the
+window opens the Metrics view once attached, prints ``metrics-charts`` and exits 0
+when its charts are drawn (pyqtgraph and numpy are bundled and work), or exits 1
+when they cannot be within a minute.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BENCH_ENV = "RESPONDER_CONSOLE_BENCH_FIRST_PAINT"
+SMOKE_METRICS_ENV = "RESPONDER_CONSOLE_SMOKE_METRICS"
 APP_NAME = "Responder Console"
 ORG_NAME = "responder-console"
 
@@ -210,7 +216,33 @@ class _Startup(QObject):
         # an installer's baked keys and pack (packaging/build.py): queued at once, so even a
         # window that quits after its first paint applies them before it exits
         self.runner.write(lambda: _apply_baked(workspace), self._baked_applied, _baked_failed)
+        if os.environ.get(SMOKE_METRICS_ENV):
+            QTimer.singleShot(0, self._smoke_metrics)
         return True
+
+    def _smoke_metrics(self) -> None:
+        """The frozen build's check that the Metrics charts draw (see the module doc)."""
+        from ui.metrics.view import MetricsDialog
+
+        assert self._window is not None
+        self._window.open_metrics()
+        dialog = self._window.findChild(MetricsDialog)
+        waited = 0
+
+        def check() -> None:
+            nonlocal waited
+            if dialog is not None and dialog.charts is not None:
+                sys.stdout.write("metrics-charts\n")
+                sys.stdout.flush()
+                self._app.exit(0)
+            elif waited >= 60_000:
+                log.error("smoke: the Metrics charts were not drawn within a minute")
+                self._app.exit(1)
+            else:
+                waited += 200
+                QTimer.singleShot(200, check)
+
+        check()
 
     def _baked_applied(self, report: BakedReport) -> None:
         if report.refused:

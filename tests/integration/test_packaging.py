@@ -147,6 +147,12 @@ def smoke(executable: Path, data: Path) -> None:
     baked = run(executable, ["--demo", "search", BAKED_WORD, "--json"], data)
     assert baked.returncode == 0, baked.stderr
     assert [hit["id"] for hit in json.loads(baked.stdout)["results"]] == ["baked-smoke"]
+    # the Metrics view's charts draw: pyqtgraph and numpy are bundled and load
+    charts = run(
+        executable, ["--demo", "--no-error-windows"], data, RESPONDER_CONSOLE_SMOKE_METRICS="1"
+    )
+    assert charts.returncode == 0, charts.stderr
+    assert charts.stdout.splitlines() == ["metrics-charts"]
 
 
 def test_build_reports_sizes_and_the_installer_stays_small(release: Release) -> None:

@@ -221,3 +221,12 @@ def test_first_paint_hook_prints_and_exits(tmp_path: Path) -> None:
         result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stderr
         assert result.stdout == "first-paint\n"
+
+
+def test_metrics_smoke_hook_draws_the_charts_and_exits(tmp_path: Path) -> None:
+    """The frozen build's check (tests/integration/test_packaging.py) on the source tree."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "RESPONDER_CONSOLE_SMOKE_METRICS": "1"}
+    command = [sys.executable, "-m", "ui.entry", "--demo", "--data-dir", str(tmp_path / "demo")]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "metrics-charts\n"
