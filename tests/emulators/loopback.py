@@ -16,6 +16,7 @@ import random
 import socket
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -66,7 +67,7 @@ def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class LoopbackEmulator:
+class LoopbackEmulator(ABC):
     #: methods that change state (a 2xx reply to one is logged as applied)
     WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -94,18 +95,19 @@ class LoopbackEmulator:
 
     # ------------------------------------------------------- vendor specifics
 
+    @abstractmethod
     def handle(
         self, method: str, path: str, query: dict[str, list[str]], headers: Any, body: Any
     ) -> tuple[int, Any]:
         """Apply one request; returns (status, JSON body)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def rate_headers(self, remaining: int, reset: float, allowed: bool) -> dict[str, str]:
-        raise NotImplementedError
+        """The vendor's rate-limit headers for a reply."""
 
+    @abstractmethod
     def refusal(self, status: int) -> Any:
         """The body of an injected or rate-limit refusal (None: no body)."""
-        raise NotImplementedError
 
     # ------------------------------------------------------------- lifecycle
 
