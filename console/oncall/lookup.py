@@ -16,7 +16,7 @@ import functools
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import groupby
@@ -377,14 +377,14 @@ def _target(
             (ref,),
         ).fetchall()
         shifts = [Shift(FOREVER_END, FOREVER_END, n, email=e, ref=r) for n, e, r in members]
-        known = match_people(raw, shifts)
+        known = directory(raw)
         people = tuple(_person(known, s, in_shift=False) for s in shifts)
         return TargetStatus(
             kind, name, ref, people, problem=None if people else "no contacts in this team"
         )
     email = ref if "@" in ref else None
     stand_in = Shift(FOREVER_END, FOREVER_END, name, email=email, ref=None if email else ref)
-    known = match_people(raw, [stand_in])
+    known = directory(raw)
     person = _person(known, stand_in, in_shift=False)
     problem = None if person.contact_id is not None else "not in the contacts: no numbers known"
     return TargetStatus(kind, person.name, ref, (person,), problem=problem)
@@ -417,12 +417,6 @@ class _Matches:
         if email and email.lower() in self.by_email:
             return self.by_email[email.lower()]
         return self.by_name.get(key) if key else None
-
-
-def match_people(raw: sqlite3.Connection, shifts: Iterable[Shift]) -> _Matches:
-    """The contacts behind ``shifts``: by vendor id, then e-mail, then name."""
-    del shifts  # the directory holds everyone; kept so callers say what they match
-    return directory(raw)
 
 
 #: (database file, set, what) → (the set's change token, what was built under it)
