@@ -155,10 +155,17 @@ def _attempts(
     if len(terms) == 1:
         return
     if table == "runbooks_fts":
+        # How many runbooks hold each term; whether any does is enough below three
+        # terms, where no commonest term is dropped (a full count reads the whole list).
+        matching = "SELECT {} FROM runbooks_fts WHERE runbooks_fts MATCH ?{}"
+        probe = (
+            matching.format("count(*)", "")
+            if len(terms) >= 3
+            else f"SELECT count(*) FROM ({matching.format('1', ' LIMIT 1')})"
+        )
         counts = {
             term: raw.execute(
-                "SELECT count(*) FROM runbooks_fts WHERE runbooks_fts MATCH ?",
-                (fts_expression([term], prefix_last=prefix_last and term == terms[-1]),),
+                probe, (fts_expression([term], prefix_last=prefix_last and term == terms[-1]),)
             ).fetchone()[0]
             for term in terms
         }
