@@ -72,11 +72,7 @@ class OpsgenieSource:
                 return
             with report.attempt(name):
                 parsed = fetch()
-                for refusal in parsed.refused:
-                    report.errors.append(f"opsgenie {name}: {refusal.reason}")
-                report.count(name, "refused", len(parsed.refused))
-                for what, n in sink.store(name, parsed).items():
-                    report.count(name, what, n)
+                sink.store(name, parsed, report)
         if not cancelled():
             with report.attempt("incidents"):
                 self._timeline(since, sink)

@@ -84,11 +84,7 @@ class PagerDutySource:
                 return
             with report.attempt(name):
                 parsed = fetch(pages, now)
-                for refusal in parsed.refused:
-                    report.errors.append(f"{PD} {name}: {refusal.reason}")
-                report.count(name, "refused", len(parsed.refused))
-                for what, n in sink.store(name, parsed).items():
-                    report.count(name, what, n)
+                sink.store(name, parsed, report)
         if cancelled():
             return
         with report.attempt(SERVICES_SET):

@@ -35,9 +35,10 @@ Public shape (stable: the Opsgenie source is written against it)
 and records ``cache_sets`` (``<vendor>.<set>`` plus the shared ``people`` /
 ``schedules`` / ``catalog`` set) with the account as the source:
 
-- ``store(set_name, parsed)``: a :class:`~console.importers.schedules.ParsedFile`
+- ``store(set_name, parsed, report)``: a :class:`~console.importers.schedules.ParsedFile`
   (contacts, schedules with shifts and window, policies) as the vendor parsers
-  (console.importers.vendors) produce it.
+  (console.importers.vendors) produce it; what was stored and what the parser
+  refused are counted in ``report``.
 - ``services(set_name, services, edges)``: vendor services and their
   dependencies into the catalog (console.importers.catalog).
 - ``incident_for(remote_id)``: the local incident a remote one is, via the
@@ -206,8 +207,17 @@ class PullSink:
                 raw, self._set_name(set_name), self.source, format_utc(at or self._clock())
             )
 
-    def store(self, set_name: str, parsed: ParsedFile) -> dict[str, int]:
-        """Write one fetched set (contacts, schedules, policies) in one transaction."""
+    def store(self, set_name: str, parsed: ParsedFile, report: PullReport) -> None:
+        """Write one fetched set (contacts, schedules, policies) in one transaction, and
+        count in ``report`` what it stored and what the parser refused (each refusal
+        also one error line)."""
+        for refusal in parsed.refused:
+            report.errors.append(f"{report.vendor} {set_name}: {refusal.reason}")
+        report.count(set_name, "refused", len(parsed.refused))
+        for what, n in self._write(set_name, parsed).items():
+            report.count(set_name, what, n)
+
+    def _write(self, set_name: str, parsed: ParsedFile) -> dict[str, int]:
         now = format_utc(self._clock())
         counts: dict[str, int] = {}
         with self._db.raw_writer() as raw:

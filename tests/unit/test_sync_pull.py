@@ -130,8 +130,7 @@ class _ScriptedSource:
         with report.attempt("schedules"):
             draft = ScheduleDraft(key="og:ops", name="Ops", window=(T0, T0 + timedelta(days=1)))
             parsed = ParsedFile(kind="test", schedules=[draft])
-            for what, n in sink.store("schedules", parsed).items():
-                report.count("schedules", what, n)
+            sink.store("schedules", parsed, report)
         local = sink.incident_for(self.remote_incident)
         if local is not None:
             entry = RemoteEntry("note:N1", T0, "from the vendor", {"type": "note"}, "Bob")
@@ -160,7 +159,7 @@ def test_a_source_written_against_the_protocol_stores_through_the_sink(tmp_path:
         puller = Puller(ws.db, tokens, sources={"pagerduty": _ScriptedSource})
         (report,) = puller.run()
         assert report.sets == {
-            "schedules": {"schedules": 1, "shifts": 0},
+            "schedules": {"refused": 0, "schedules": 1, "shifts": 0},
             "incidents": {"added": 1, "known": 1},
         }
         assert report.requests == 0
