@@ -40,7 +40,7 @@ def cjk_lines(text: str) -> str:
     """The lines of ``text`` that hold CJK text (what the trigram index takes of a body)."""
     if text.isascii() or _CJK.search(text) is None:  # one C scan for most bodies
         return ""
-    return "\n".join(line for line in text.split("\n") if _CJK.search(line))
+    return "\n".join(line for line in text.split("\n") if not line.isascii() and _CJK.search(line))
 
 
 class RunbookError(ConsoleError):

@@ -35,8 +35,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from console.domain.catalog import (
     CatalogEntity,
     CatalogOwner,
@@ -58,7 +56,7 @@ from console.importers.catalog_formats import (
     read_responder,
 )
 from console.importers.runbooks import CancelToken, Progress, os_reason
-from console.importers.yaml_support import SAFE_LOADER, too_deep, yaml_error_reason
+from console.importers.yaml_support import LOAD_ERRORS, SAFE_LOADER, too_deep, yaml_error_reason
 from console.storage.db import Database
 from console.storage.models import format_utc
 
@@ -184,7 +182,7 @@ def load_documents(data: bytes, path: str) -> list[tuple[int, Any]]:
             node = loader.get_node()
             line = node.start_mark.line + 1 if node is not None else 0
             documents.append((line, loader.construct_document(node)))
-    except (yaml.YAMLError, RecursionError):
+    except LOAD_ERRORS:
         raise ValueError(f"invalid YAML{yaml_error_reason(text)}") from None
     finally:
         loader.dispose()

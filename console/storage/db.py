@@ -56,6 +56,7 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0011_packs",
     "0012_audit",
     "0013_opsgenie",
+    "0014_fts_hashsize",
 )
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 

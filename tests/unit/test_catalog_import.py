@@ -369,6 +369,12 @@ def test_broken_files_are_listed_and_the_rest_imports(db: Database, tmp_path: Pa
     )
     write(root, "openapi.yaml", "openapi: 3.0.0\ninfo: {title: Petstore, version: '1'}\n")
     write(root, "blank.yaml", "\n# nothing but a comment\n")
+    write(
+        root,
+        "baddate.yaml",
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: baddate\n"
+        "  created: 2026-13-45\nspec: {type: service, lifecycle: production, owner: team-a}\n",
+    )
     (root / "latin1.yaml").write_bytes(b"apiVersion: backstage.io/v1alpha1\nkind: Component\n"
                                        b"metadata: {name: caf\xe9}\n")  # fmt: skip
     (root / "binary.yml").write_bytes(b"\x00\x01\x02apiVersion")
@@ -380,6 +386,9 @@ def test_broken_files_are_listed_and_the_rest_imports(db: Database, tmp_path: Pa
     refused = {Path(r.path).name: r.reason for r in report.refused}
     assert refused["invalid.yaml"].startswith("invalid YAML on line 5:")
     assert refused["latin1.yaml"] == "not UTF-8: byte 0xe9 at byte offset 70"
+    assert refused["baddate.yaml"] == (
+        "invalid YAML: month must be in 1..12 (a date or time that does not exist?)"
+    )
     assert refused["binary.yml"] == "binary file (NUL byte at byte offset 0), not YAML"
     assert "duplicate — already defined in" in refused["dup-2.yaml"]
     assert str(root / "dup-1.yaml") in refused["dup-2.yaml"]

@@ -137,6 +137,14 @@ def test_front_matter_nested_too_deeply_is_refused_before_libyaml_sees_it() -> N
     )
 
 
+def test_a_date_that_does_not_exist_is_refused_not_raised() -> None:
+    # PyYAML's constructor raises ValueError (not a YAMLError) for these
+    assert refusal("---\nlast_reviewed: 2026-13-45\n---\n# T\n") == (
+        "invalid YAML front matter: month must be in 1..12 (a date or time that does not exist?)"
+    )
+    assert "day is out of range" in refusal("---\nreviewed: 2026-02-30 10:00:00\n---\n")
+
+
 def test_front_matter_not_a_mapping() -> None:
     assert "must be a mapping" in refusal("---\n- a\n- b\n---\nbody")
 

@@ -1,0 +1,365 @@
+"""The import's fast paths against the plain rule each one replaces.
+
+* :func:`simple_mapping` (front matter without PyYAML's node graph) must give
+  exactly what ``yaml.load(..., SAFE_LOADER)`` gives, or step aside (None);
+* :func:`_marker_lines` must find the lines the one ``^...$`` regex found;
+* :func:`_json_names` must write what ``json.dumps(..., ensure_ascii=False)`` writes;
+* the multi-row INSERT must store what one row per statement stored.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from console.importers import runbooks as importer
+from console.importers.runbooks import import_runbooks
+from console.importers.yaml_support import (
+    LOAD_ERRORS,
+    SAFE_LOADER,
+    load_front_matter,
+    simple_mapping,
+)
+from console.search.runbooks import search
+from console.storage.db import Database
+from tests.unit.support import raw_rows
+
+CORPUS = Path(
+    os.environ.get("RESPONDER_CONSOLE_CORPUS")
+    or Path(__file__).resolve().parents[3] / "shared" / "corpus"
+)
+
+#: scalars PyYAML reads in ways that are easy to get wrong
+TRICKY = [
+    "SEV2",
+    "yes",
+    "No",
+    "ON",
+    "off",
+    "y",
+    "~",
+    "null",
+    "Null",
+    "",
+    "010",
+    "0o17",
+    "0x1F",
+    "0b101",
+    "1:20",
+    "190:20:30",
+    "1_000",
+    "-1",
+    "+1",
+    "1.5",
+    "-.5",
+    ".inf",
+    ".NaN",
+    "1e3",
+    "6.8523015e+5",
+    "2026-01-02",
+    "2026-1-2",
+    "2026-01-02 10:00:00",
+    "2026-01-02T10:00:00Z",
+    "2026-13-45",
+    "a: b",
+    "a:b",
+    "a:",
+    "a #b",
+    "a#b",
+    "C#",
+    "'q'",
+    "'it''s'",
+    "'a' 'b'",
+    "'open",
+    '"d"',
+    '"a\\nb"',
+    '"q" x',
+    "[a, b]",
+    "[a,]",
+    "[a, , b]",
+    "[]",
+    "[ ]",
+    "['a, b', c]",
+    "[a: b]",
+    "[a, [b]]",
+    "[a, 'b']",
+    '["x", y"]',
+    "[1, yes, ~]",
+    "[a] x",
+    "{a: 1}",
+    "&x a",
+    "*x",
+    "!!str 1",
+    "|",
+    ">",
+    "@x",
+    "`x`",
+    "%x",
+    "=",
+    "<<",
+    "a [b]",
+    "a, b",
+    "-",
+    "- a",
+    "-x",
+    "?x",
+    ":x",
+    "x:",
+    "日本語の説明",
+    "café",
+    "a\tb",
+    "a  b",
+    "a ",
+    "\u2028",
+    "\x85",
+    "\ufeff",
+    "#",
+    "a # c",
+    "'a' # c",
+]
+KEYS = [
+    "title",
+    "services",
+    "Owner",
+    "last_reviewed",
+    "a.b",
+    "x-y",
+    "_k",
+    "yes",
+    "on",
+    "null",
+    "True",
+    "k1",
+    "review_in",
+]
+
+
+def _line() -> st.SearchStrategy[str]:
+    scalar = st.one_of(
+        st.sampled_from(TRICKY),
+        st.text(alphabet="ab1-: #'\"[],{}&*!|>@`%?~\t日.", max_size=8),
+    )
+    key = st.one_of(st.sampled_from(KEYS), st.text(alphabet="ab_1.- :", min_size=1, max_size=5))
+    indent = st.sampled_from(["", " ", "  ", "    "])
+    return st.one_of(
+        st.builds(lambda k, v: f"{k}: {v}", key, scalar),
+        st.builds(lambda k: f"{k}:", key),
+        st.builds(lambda i, v: f"{i}- {v}", indent, scalar),
+        st.builds(lambda i, v: f"{i}{v}", indent, scalar),
+        st.sampled_from(["# a comment", "  # indented comment", "", "   ", "---", "..."]),
+    )
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal, and of the same types all the way down (1 == True == 1.0 in Python)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return (
+            list(map(type, a)) == list(map(type, b))
+            and a.keys() == b.keys()
+            and all(same(a[k], b[k]) for k in a)
+        )
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and math.isnan(a):
+        return math.isnan(b)
+    return bool(a == b)
+
+
+def pyyaml(source: str) -> Any:
+    try:
+        return yaml.load(source, Loader=SAFE_LOADER)
+    except LOAD_ERRORS:
+        return "<refused>"
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(_line(), min_size=1, max_size=8))
+@example(["title: a", "services:", "  - x", "  - 2026-01-02", "owner: 'it''s'"])
+@example(["services:", "- a", "- b", "owner: x"])
+@example(["services:", "  - a", " - b"])
+@example(["title: a", "  continued"])
+@example(["title: 'a' 'b'"])
+@example(["yes: a"])
+def test_simple_mapping_agrees_with_pyyaml_or_steps_aside(lines: list[str]) -> None:
+    source = "\n".join(lines)
+    fast = simple_mapping(source)
+    if fast is not None:
+        assert same(fast, pyyaml(source)), source
+    expected = pyyaml(source)
+    if expected == "<refused>":
+        with pytest.raises(LOAD_ERRORS):
+            load_front_matter(source)
+    else:
+        assert same(load_front_matter(source), expected), source
+
+
+@pytest.mark.parametrize("value", TRICKY)
+def test_every_tricky_scalar_in_every_position(value: str) -> None:
+    for source in (
+        f"title: x\nk: {value}\n",
+        f"k: [{value}]",
+        f"k: [a, {value}, b]",
+        f"k:\n- {value}\n",
+        f"k:\n  - a\n  - {value}\nz: 1",
+    ):
+        fast = simple_mapping(source)
+        if fast is not None:
+            assert same(fast, pyyaml(source)), source
+
+
+def test_the_common_shapes_take_the_fast_path() -> None:
+    source = (
+        "# front matter\n"
+        "id: db-pool\n"
+        "title: Database connection pool exhausted [orders]\n"
+        "services: [orders-api, 'postgres-main']\n"
+        "symptoms:\n"
+        "  - too many connections\n"
+        '  - "pool timeout"\n'
+        "alerts:\n"
+        "- PostgresTooManyConnections\n"
+        "owner: team-data\n"
+        "severity_hint: SEV2\n"
+        "last_reviewed: 2026-09-01\n"
+        "review_every_days: 90\n"
+        "runbook_url: https://example.invalid/x?a=b#frag\n"
+        "description: 組織の危機対応計画\n"
+        "draft: false\n"
+        "weight: 010\n"
+    )
+    fast = simple_mapping(source)
+    assert fast is not None
+    assert same(fast, pyyaml(source))
+    assert fast["last_reviewed"] == date(2026, 9, 1)
+    assert fast["weight"] == 8  # YAML 1.1 octal, as PyYAML reads it
+    assert fast["draft"] is False
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "k: {a: 1}",  # flow mapping
+        "k: |\n  text\n",  # block scalar
+        "k:\n  nested: 1\n",  # nested mapping
+        "k: &a x\nj: *a\n",  # anchors
+        "k: a # comment\n",  # comment after a value
+        "k: 'a'\n  # indented comment\n",
+        "k:\ttab\n",
+        "just a string",
+        "- a\n- b\n",
+        "# only a comment\n",
+        "yes: a\n",  # a key PyYAML reads as True
+    ],
+)
+def test_anything_else_is_left_to_pyyaml(source: str) -> None:
+    assert simple_mapping(source) is None
+    assert same(load_front_matter(source), yaml.load(source, Loader=SAFE_LOADER))
+
+
+def _corpus_front_matters() -> list[tuple[Path, str]]:
+    found: list[tuple[Path, str]] = []
+    for path in sorted(CORPUS.rglob("*.md")):
+        try:
+            text = path.read_text(encoding="utf-8-sig").replace("\r\n", "\n")
+        except (OSError, UnicodeDecodeError):
+            continue
+        end = text.find("\n---\n", 3) if text.startswith("---\n") else -1
+        if end > 0:
+            found.append((path, text[4:end]))
+    return found
+
+
+@pytest.mark.skipif(
+    not CORPUS.is_dir(),
+    reason=f"the shared runbook corpus is not at {CORPUS} (set RESPONDER_CONSOLE_CORPUS)",
+)
+def test_every_front_matter_of_the_corpus_reads_as_pyyaml_reads_it() -> None:
+    sources = _corpus_front_matters()
+    assert len(sources) > 100
+    fast = 0
+    for path, source in sources:
+        got = simple_mapping(source)
+        if got is not None:
+            fast += 1
+            assert same(got, pyyaml(source)), path
+    assert fast >= 0.8 * len(sources), f"only {fast} of {len(sources)} took the fast path"
+
+
+# ------------------------------------------------------------------ body lines
+
+#: the one regex _marker_lines replaced: the lines _scan_body must see
+MARKER_LINES = re.compile(r"^.*(?:<!--|-->).*$|^[ \t]*(?:`{3,}|~{3,}).*$|^ {0,3}#[^#\n].*$", re.M)
+FRAGMENTS = [
+    "```",
+    "~~~",
+    "````",
+    "    ```",
+    "\t~~~",
+    "# h",
+    "## h",
+    "   # h",
+    "    # h",
+    "#",
+    "<!--",
+    "-->",
+    "<!-- x -->",
+    "text",
+    "",
+    " ",
+    "a ``` b",
+    "#x",
+    "日本",
+]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(FRAGMENTS), max_size=3).map("".join), max_size=12))
+def test_marker_lines_are_the_lines_the_plain_regex_finds(lines: list[str]) -> None:
+    body = "\n".join(lines)
+    expected = [(m.start(), m.group(0)) for m in MARKER_LINES.finditer(body)]
+    assert list(importer._marker_lines(body)) == expected
+
+
+@given(st.lists(st.text(max_size=6), max_size=4))
+@example(['a"b', "back\\slash", "日本", "\u2028", "\x00\x1f"])
+def test_json_names_is_json_dumps(names: list[str]) -> None:
+    assert importer._json_names(tuple(names)) == json.dumps(names, ensure_ascii=False)
+
+
+# ------------------------------------------------------------------ multi-row inserts
+
+
+def test_rows_split_across_statements_are_all_stored_and_indexed(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "rb"
+    folder.mkdir()
+    for n in range(7):
+        (folder / f"r{n}.md").write_text(
+            f"---\nservices: [svc-{n}]\nalerts: [Alert{n}]\n---\n"
+            f"# Runbook {n}\n\nquokka{n} steps\n",
+            encoding="utf-8",
+        )
+    (folder / "jp.md").write_text("# 障害対応\n\nデータベースの接続が枯渇した\n", encoding="utf-8")
+    monkeypatch.setattr(importer, "_rows_per_statement", lambda raw: 3)  # 3 + 3 + 2
+    report = import_runbooks(db, [folder])
+    assert report.imported == 8
+    assert not report.refused
+    rows = raw_rows(db.path, "SELECT slug, services, alerts FROM runbooks ORDER BY slug")
+    assert rows[0] == ("jp", "[]", "[]")
+    assert rows[1:] == [(f"r{n}", f'["svc-{n}"]', f'["Alert{n}"]') for n in range(7)]
+    for n in range(7):
+        assert [h.slug for h in search(db, f"quokka{n}", today=date(2026, 11, 23))] == [f"r{n}"]
+    assert [h.slug for h in search(db, "枯渇", today=date(2026, 11, 23))] == ["jp"]
