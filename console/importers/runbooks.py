@@ -52,7 +52,14 @@ SUFFIXES = (".md", ".markdown")
 #: Inside a folder these describe the folder, not a failure: passed over (a file
 #: named on the command line is still imported). docs/RUNBOOK_FORMAT.md says so.
 FOLDER_NOTES = frozenset({"readme.md", "readme.markdown"})
-BATCH = 500
+#: Rows go to the writer as soon as it is free and at least MIN_BATCH are ready;
+#: while it is busy they gather up to MAX_BATCH (then the parser waits). The
+#: writer, the slower of the two, starts after 100 files instead of 500 and then
+#: never waits, and the batches it gets grow to what it can take: fewer, larger
+#: statements are cheaper for FTS5. MAX_BATCH bounds how long one transaction
+#: holds the write lock (about 0.25 s) that a timeline write may wait behind.
+MIN_BATCH = 100
+MAX_BATCH = 1000
 
 #: alias → canonical front-matter key (docs/RUNBOOK_FORMAT.md)
 ALIASES = {
@@ -575,7 +582,7 @@ def import_runbooks(
             done += 1
             if progress:
                 progress(done, total)
-            if len(pending) >= BATCH:
+            if len(pending) >= MAX_BATCH or (len(pending) >= MIN_BATCH and writer.idle):
                 writer.submit(pending)
                 pending = []
         if pending:
@@ -679,6 +686,11 @@ class _BatchWriter:
     def submit(self, batch: list[tuple[str, Any]]) -> None:
         self._wait()
         self._last = self._pool.submit(_write, self._db, batch)
+
+    @property
+    def idle(self) -> bool:
+        """True when no batch is being written (the next :meth:`submit` will not wait)."""
+        return self._last is None or self._last.done()
 
     def close(self) -> None:
         try:

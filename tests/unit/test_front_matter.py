@@ -363,3 +363,35 @@ def test_rows_split_across_statements_are_all_stored_and_indexed(
     for n in range(7):
         assert [h.slug for h in search(db, f"quokka{n}", today=date(2026, 11, 23))] == [f"r{n}"]
     assert [h.slug for h in search(db, "枯渇", today=date(2026, 11, 23))] == ["jp"]
+
+
+def test_batches_of_every_size_keep_rows_and_indexes_in_step(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small MIN/MAX batches: many batches, some handed over while the writer is busy."""
+    monkeypatch.setattr(importer, "MIN_BATCH", 7)
+    monkeypatch.setattr(importer, "MAX_BATCH", 40)
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for n in range(300):
+        (folder / f"r{n:03}.md").write_text(
+            f"---\ntitle: Runbook {n}\nservices: [svc-{n % 7}]\n---\nbody wombat{n}\n",
+            encoding="utf-8",
+        )
+    assert import_runbooks(db, [folder]).imported == 300
+    for n in range(0, 300, 3):  # change a third, remove a third
+        path = folder / f"r{n:03}.md"
+        path.write_text(f"---\ntitle: Changed {n}\n---\nbody numbat{n}\n", encoding="utf-8")
+        os.utime(path, ns=(10**18 + n, 10**18 + n))
+        (folder / f"r{n + 1:03}.md").unlink()
+    again = import_runbooks(db, [folder])
+    assert (again.updated, again.removed, again.unchanged) == (100, 100, 100)
+    today = date(2026, 11, 23)
+    assert [h.slug for h in search(db, "numbat99 ", today=today)] == ["r099"]
+    assert search(db, "wombat99", today=today) == []
+    assert [h.slug for h in search(db, "wombat2 ", today=today)] == ["r002"]  # a whole word
+    assert raw_rows(db.path, "SELECT count(*) FROM runbooks") == [(200,)]
+    # the word index against its content too (rank 1); the trigram index holds other
+    # text than its content table's columns (migration 0006), so only itself
+    raw_rows(db.path, "INSERT INTO runbooks_fts(runbooks_fts, rank) VALUES ('integrity-check', 1)")
+    raw_rows(db.path, "INSERT INTO runbooks_trigram(runbooks_trigram) VALUES ('integrity-check')")
