@@ -96,6 +96,7 @@ _KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_.-]*):(?: +(.*))?")
 #: a ``- item`` line of a block list, its indentation captured
 _ITEM = re.compile(r"( *)- +(.*)")
 _SINGLE = re.compile(r"'((?:[^']|'')*)' *")
+_SINGLE_INSIDE = re.compile(r"(?:[^']|'')*")
 _DOUBLE = re.compile(r'"([^"\\]*)" *')
 #: characters a plain scalar cannot start with (or starts only in cases left to PyYAML)
 _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`~")
@@ -125,12 +126,13 @@ def simple_mapping(source: str) -> dict[str, Any] | None:
     """The mapping ``source`` holds when it is written in the plain subset front
     matter nearly always is, else None (and then PyYAML reads it).
 
-    The subset: one ``key: value`` per line, keys of letters, digits, ``_.-``;
-    values plain, 'single' or "double" quoted (no escapes) on one line, a flow
-    list ``[a, b]`` of such scalars, or a block list of ``- item`` lines under an
-    empty ``key:``; comment lines starting at the margin. Anything else (nesting,
-    anchors, block scalars, continuation lines, comments after a value, tabs) is
-    not read here. Each scalar is resolved and constructed by PyYAML's own
+    The subset: ``key: value`` lines, keys of letters, digits, ``_.-``; values
+    plain or 'single' quoted (continued on indented lines, as PyYAML writes long
+    strings) or "double" quoted without escapes on one line, a flow list
+    ``[a, b]`` of such scalars, or a block list of ``- item`` lines under an empty
+    ``key:``; comment lines starting at the margin. Anything else (nesting,
+    anchors, block scalars, blank lines inside a value, comments after a value,
+    tabs) is not read here. Each scalar is resolved and constructed by PyYAML's own
     resolver and constructors, so ``yes``, ``010``, ``1:20`` and ``2026-01-02``
     mean what PyYAML says. A differential test holds the two to the same answer.
     """
@@ -158,7 +160,13 @@ def _read_mapping(lines: list[str]) -> dict[str, Any] | None:
             raise _NotSimpleError  # yes:, null:, 12: are keys of other types
         value = (found.group(2) or "").rstrip(" ")
         if value:
-            mapping[key] = _value(value, flow=False)
+            more = number  # indented lines right below continue a plain or 'quoted' value
+            while number < len(lines) and lines[number][:1] == " " and lines[number].strip():
+                number += 1
+            if number > more:
+                mapping[key] = _folded(value, lines[more:number])
+            else:
+                mapping[key] = _value(value, flow=False)
             continue
         items: list[Any] = []
         indent: str | None = None
@@ -210,6 +218,28 @@ def _value(text: str, *, flow: bool) -> Any:
     if flow and _FLOW_UNSAFE.search(text) is not None:
         raise _NotSimpleError
     return _plain(text)
+
+
+def _folded(first: str, more: list[str]) -> Any:
+    """A plain or single-quoted value continued on indented lines (as PyYAML writes
+    long strings): each line break between two lines is one space, the white space
+    around it dropped."""
+    if first[0] == "'":
+        last = more[-1].rstrip(" ")
+        if not last.endswith("'"):
+            raise _NotSimpleError
+        parts = [first[1:].rstrip(" "), *(m.strip(" ") for m in more[:-1]), last[:-1].lstrip(" ")]
+        text = " ".join(parts)
+        if not all(parts) or _SINGLE_INSIDE.fullmatch(text) is None:
+            raise _NotSimpleError
+        return text.replace("''", "'")
+    parts = [first, *(m.strip(" ") for m in more)]
+    if any(
+        part[0] in _INDICATORS or " #" in part or ": " in part or part.endswith(":")
+        for part in parts
+    ):
+        raise _NotSimpleError
+    return _plain(" ".join(parts))
 
 
 def _plain(text: str) -> Any:

@@ -120,6 +120,12 @@ TRICKY = [
     "a\tb",
     "a  b",
     "a ",
+    "end'",
+    "it''s'",
+    "a: b'",
+    "'",
+    "''",
+    "x' y",
     "\u2028",
     "\x85",
     "\ufeff",
@@ -191,6 +197,10 @@ def pyyaml(source: str) -> Any:
 @example(["services:", "  - a", " - b"])
 @example(["title: a", "  continued"])
 @example(["title: 'a' 'b'"])
+@example(["title: 'PostgresConnectionPoolExhausted: Debug published documents with", "  links'"])
+@example(["description: A successful postmortem", "  and accountability.", "  More:"])
+@example(["t: 'it''s", "  ''quoted'' end  '", "k: x"])
+@example(["t: 'open", "", "  close'"])
 @example(["yes: a"])
 def test_simple_mapping_agrees_with_pyyaml_or_steps_aside(lines: list[str]) -> None:
     source = "\n".join(lines)
@@ -203,6 +213,27 @@ def test_simple_mapping_agrees_with_pyyaml_or_steps_aside(lines: list[str]) -> N
             load_front_matter(source)
     else:
         assert same(load_front_matter(source), expected), source
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    st.text(alphabet="ab '#:-", min_size=1, max_size=8),
+    st.lists(
+        st.tuples(st.sampled_from([" ", "  ", "    "]), st.text(alphabet="ab '#:-", max_size=8)),
+        min_size=1,
+        max_size=3,
+    ),
+    st.booleans(),
+)
+@example("'abc", [("  ", "def '"), (" ", "gh'")], True)
+def test_values_continued_on_indented_lines(
+    first: str, more: list[tuple[str, str]], quoted: bool
+) -> None:
+    start = "'" + first if quoted else first
+    source = "k: " + start + "".join(f"\n{indent}{text}" for indent, text in more) + "\nz: 1"
+    fast = simple_mapping(source)
+    if fast is not None:
+        assert same(fast, pyyaml(source)), source
 
 
 @pytest.mark.parametrize("value", TRICKY)
