@@ -10,6 +10,7 @@ One bad file never stops the import: it is listed in the report.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -54,12 +55,14 @@ SUFFIXES = (".md", ".markdown")
 FOLDER_NOTES = frozenset({"readme.md", "readme.markdown"})
 #: Rows go to the writer as soon as it is free and at least MIN_BATCH are ready;
 #: while it is busy they gather up to MAX_BATCH (then the parser waits). The
-#: writer, the slower of the two, starts after 100 files instead of 500 and then
+#: writer, the slower of the two, starts after 128 files instead of 500 and then
 #: never waits, and the batches it gets grow to what it can take: fewer, larger
 #: statements are cheaper for FTS5. MAX_BATCH bounds how long one transaction
 #: holds the write lock (about 0.25 s) that a timeline write may wait behind.
-MIN_BATCH = 100
-MAX_BATCH = 1000
+#: Batches are powers of two, so that the multi-row INSERTs come in a few shapes
+#: (see :func:`_statement_rows`).
+MIN_BATCH = 128
+MAX_BATCH = 1024
 
 #: alias → canonical front-matter key (docs/RUNBOOK_FORMAT.md)
 ALIASES = {
@@ -583,8 +586,9 @@ def import_runbooks(
             if progress:
                 progress(done, total)
             if len(pending) >= MAX_BATCH or (len(pending) >= MIN_BATCH and writer.idle):
-                writer.submit(pending)
-                pending = []
+                size = _power_of_two_at_most(min(len(pending), MAX_BATCH))
+                writer.submit(pending[:size])
+                pending = pending[size:]
         if pending:
             writer.submit(pending)
     finally:
@@ -676,16 +680,24 @@ class _BatchWriter:
     overlap. Batches are written in order, at most one at a time and one ahead
     of the parser; a failed batch raises from the next :meth:`submit` or from
     :meth:`close`, which always waits for the last batch.
+
+    The batches go through a connection of the import's own, opened at the first
+    batch and closed by :meth:`close`: what its multi-row INSERTs leave prepared
+    (with the last runbooks bound to them, 20-30 MB after 10,000) goes with it.
     """
 
     def __init__(self, db: Database) -> None:
         self._db = db
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runbook-import")
         self._last: Future[None] | None = None
+        self._own = contextlib.ExitStack()
+        self._raw: sqlite3.Connection | None = None
 
     def submit(self, batch: list[tuple[str, Any]]) -> None:
         self._wait()
-        self._last = self._pool.submit(_write, self._db, batch)
+        if self._raw is None:
+            self._raw = self._own.enter_context(self._db.own_connection())
+        self._last = self._pool.submit(_write, self._db, batch, self._raw)
 
     @property
     def idle(self) -> bool:
@@ -697,6 +709,7 @@ class _BatchWriter:
             self._wait()
         finally:
             self._pool.shutdown(wait=True)
+            self._own.close()
 
     def _wait(self) -> None:
         last, self._last = self._last, None
@@ -704,7 +717,7 @@ class _BatchWriter:
             last.result()
 
 
-def _write(db: Database, pending: list[tuple[str, Any]]) -> None:
+def _write(db: Database, pending: list[tuple[str, Any]], connection: sqlite3.Connection) -> None:
     """One transaction for a batch. Deletes first so a moved id can be reused.
 
     New runbooks go in as multi-row INSERTs. FTS5 writes its pending terms out
@@ -716,7 +729,7 @@ def _write(db: Database, pending: list[tuple[str, Any]]) -> None:
     """
     order = {"delete": 0, "touch": 1, "update": 2, "insert": 3}
     inserts: list[tuple[Any, ...]] = []
-    with db.raw_writer() as raw:
+    with db.raw_writer(connection) as raw:
         for action, payload in sorted(pending, key=lambda item: order[item[0]]):
             if action == "delete":
                 raw.execute("DELETE FROM runbooks WHERE id = ?", (payload,))
@@ -726,18 +739,33 @@ def _write(db: Database, pending: list[tuple[str, Any]]) -> None:
                 raw.execute(_UPDATE, payload)
             else:
                 inserts.append(payload)
-        per_statement = _rows_per_statement(raw)
-        for start in range(0, len(inserts), per_statement):
-            rows = inserts[start : start + per_statement]
+        limit = _rows_per_statement(raw)
+        start = 0
+        while start < len(inserts):
+            rows = inserts[start : start + _statement_rows(len(inserts) - start, limit)]
             raw.execute(
                 _INSERT + ", ".join([_ROW] * len(rows)),
                 [value for row in rows for value in row],
             )
+            start += len(rows)
 
 
 def _rows_per_statement(raw: sqlite3.Connection) -> int:
     """As many rows as this SQLite binds parameters for (32,766 since 3.32: 1,638 rows)."""
     return max(1, raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // _INSERTED)
+
+
+def _statement_rows(remaining: int, limit: int) -> int:
+    """Rows for the next INSERT: a power of two. sqlite3 keeps every statement it
+    ran prepared (128 per connection), and a prepared 1,000-row INSERT takes about
+    1 MB: with any row count allowed, one import left up to 128 MB behind in the
+    pooled connection. Powers of two make at most 11 shapes, and a power-of-two
+    batch (all of a full import's but the last) is still one statement."""
+    return _power_of_two_at_most(min(remaining, limit))
+
+
+def _power_of_two_at_most(n: int) -> int:
+    return 1 << (n.bit_length() - 1)
 
 
 _NAMES = tuple(c.strip() for c in _COLUMNS.split(","))

@@ -177,8 +177,14 @@ class _Enlisted(Database):
         yield self._raw
 
     @contextlib.contextmanager
-    def raw_writer(self) -> Iterator[sqlite3.Connection]:
+    def raw_writer(
+        self, connection: sqlite3.Connection | None = None
+    ) -> Iterator[sqlite3.Connection]:
         yield self._raw
+
+    @contextlib.contextmanager
+    def own_connection(self) -> Iterator[sqlite3.Connection]:
+        yield self._raw  # not a connection of the importer's own: the pack's transaction
 
 
 def import_pack(

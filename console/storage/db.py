@@ -195,26 +195,41 @@ class Database:
                 pooled.close()
 
     @contextlib.contextmanager
-    def raw_writer(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction on the pooled DBAPI connection, for hot paths that
-        run fixed SQL. Same pragmas, same BEGIN IMMEDIATE, same error mapping."""
+    def raw_writer(
+        self, connection: sqlite3.Connection | None = None
+    ) -> Iterator[sqlite3.Connection]:
+        """A write transaction on the pooled DBAPI connection (or on ``connection``,
+        one of :meth:`own_connection`), for hot paths that run fixed SQL. Same
+        pragmas, same BEGIN IMMEDIATE, same error mapping."""
         with translate_errors(self.path):
+            if connection is not None:
+                with _write_transaction(connection):
+                    yield connection
+                return
             pooled = self.engine.raw_connection()
             try:
                 raw = pooled.driver_connection
                 assert isinstance(raw, sqlite3.Connection)
-                raw.execute("BEGIN IMMEDIATE")
-                try:
+                with _write_transaction(raw):
                     yield raw
-                except BaseException:
-                    # SQLite may already have rolled back (SQLITE_FULL, IOERR, ...);
-                    # a ROLLBACK then fails and would hide the real error.
-                    if raw.in_transaction:
-                        raw.execute("ROLLBACK")
-                    raise
-                raw.execute("COMMIT")
             finally:
                 pooled.close()
+
+    @contextlib.contextmanager
+    def own_connection(self) -> Iterator[sqlite3.Connection]:
+        """A DBAPI connection outside the pool (same pragmas), closed when the block
+        ends: for bulk work whose prepared statements (sqlite3 keeps 128 per
+        connection, with their last bound values) must not stay behind in a pooled
+        connection for the life of the window."""
+        with translate_errors(self.path):
+            pooled = self.engine.raw_connection()
+            raw = pooled.driver_connection
+            assert isinstance(raw, sqlite3.Connection)
+            pooled.detach()  # never returned to the pool: closed below, for real
+            try:
+                yield raw
+            finally:
+                raw.close()
 
     def close(self) -> None:
         if self.checkpointer is not None:
@@ -276,6 +291,20 @@ def corrupt_error(path: Path) -> DatabaseCorruptError:
     return DatabaseCorruptError(
         f"{path} is damaged and cannot be read. {hint}", path=str(path), backups=backups
     )
+
+
+@contextlib.contextmanager
+def _write_transaction(raw: sqlite3.Connection) -> Iterator[None]:
+    raw.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        # SQLite may already have rolled back (SQLITE_FULL, IOERR, ...);
+        # a ROLLBACK then fails and would hide the real error.
+        if raw.in_transaction:
+            raw.execute("ROLLBACK")
+        raise
+    raw.execute("COMMIT")
 
 
 @contextlib.contextmanager

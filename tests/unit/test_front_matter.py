@@ -13,6 +13,7 @@ import json
 import math
 import os
 import re
+import sqlite3
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -384,7 +385,7 @@ def test_rows_split_across_statements_are_all_stored_and_indexed(
             encoding="utf-8",
         )
     (folder / "jp.md").write_text("# 障害対応\n\nデータベースの接続が枯渇した\n", encoding="utf-8")
-    monkeypatch.setattr(importer, "_rows_per_statement", lambda raw: 3)  # 3 + 3 + 2
+    monkeypatch.setattr(importer, "_rows_per_statement", lambda raw: 3)  # 2 + 2 + 2 + 2
     report = import_runbooks(db, [folder])
     assert report.imported == 8
     assert not report.refused
@@ -426,3 +427,37 @@ def test_batches_of_every_size_keep_rows_and_indexes_in_step(
     # text than its content table's columns (migration 0006), so only itself
     raw_rows(db.path, "INSERT INTO runbooks_fts(runbooks_fts, rank) VALUES ('integrity-check', 1)")
     raw_rows(db.path, "INSERT INTO runbooks_trigram(runbooks_trigram) VALUES ('integrity-check')")
+
+
+@given(st.integers(min_value=1, max_value=5000), st.integers(min_value=1, max_value=2000))
+def test_statements_are_powers_of_two_that_add_up(rows: int, limit: int) -> None:
+    sizes: list[int] = []
+    while sum(sizes) < rows:
+        sizes.append(importer._statement_rows(rows - sum(sizes), limit))
+    assert sum(sizes) == rows
+    assert all(size & (size - 1) == 0 and size <= limit for size in sizes)
+    assert len(set(sizes)) <= limit.bit_length()  # the shapes sqlite3 keeps prepared
+    if rows & (rows - 1) == 0 and rows <= limit:
+        assert sizes == [rows]  # a power-of-two batch is one statement
+
+
+def test_the_writer_gets_power_of_two_batches(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importer, "MIN_BATCH", 8)
+    monkeypatch.setattr(importer, "MAX_BATCH", 64)
+    batches: list[int] = []
+    write = importer._write
+
+    def recording(db: Database, pending: list[tuple[str, Any]], raw: sqlite3.Connection) -> None:
+        batches.append(len(pending))
+        write(db, pending, raw)
+
+    monkeypatch.setattr(importer, "_write", recording)
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for n in range(333):
+        (folder / f"r{n:03}.md").write_text(f"# Runbook {n}\n", encoding="utf-8")
+    assert import_runbooks(db, [folder]).imported == 333
+    assert sum(batches) == 333
+    assert all(8 <= size <= 64 and size & (size - 1) == 0 for size in batches[:-1]), batches

@@ -185,6 +185,25 @@ def test_import_applies_everything_in_one_go(
     db.close()
 
 
+def test_the_importers_write_inside_the_pack_transaction_only(
+    tmp_path: Path,
+    source: Path,
+    trusted: tuple[Database, Path, SecretKey],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The runbook importer writes through a connection of its own outside a pack; inside
+    one it must use the pack's transaction, or its rows would commit (or wait for the
+    lock) apart from the rest of the pack."""
+
+    def no_own_connection(self: Database) -> object:
+        raise AssertionError("an importer opened a connection of its own inside a pack")
+
+    monkeypatch.setattr(Database, "own_connection", no_own_connection)
+    db, folder, secret = trusted
+    report = import_pack(db, folder, build(source, tmp_path / "v1", secret, version=1), now=NOW)
+    assert report.runbooks == 3
+
+
 def test_expiry_notice(
     tmp_path: Path,
     source: Path,
