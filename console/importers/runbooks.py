@@ -143,7 +143,7 @@ def parse_runbook(
     """Parse one file's bytes. Raises :class:`RunbookError` (path + reason) when refused."""
     if len(data) > MAX_BYTES:
         raise RunbookError(path, _too_big(len(data)))
-    if not data.strip():
+    if not data or data.isspace():  # not data.strip(): no copy of every file
         raise RunbookError(path, "empty file")
     nul = data.find(b"\x00")
     if nul >= 0:
@@ -158,7 +158,8 @@ def parse_runbook(
             f"not UTF-8: byte 0x{data[offset]:02x} at byte offset {offset} "
             "(save the file as UTF-8)",
         ) from None
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     meta, body, body_line = _split_front_matter(text, path)
     heading = _scan_body(body, body_line, path)
     digest = hashlib.sha256(data).hexdigest()
