@@ -19,6 +19,7 @@ import re
 import sqlite3
 import stat
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from console.domain.runbook import (
     RunbookRefusal,
     cjk_lines,
     has_cjk,
+    may_hold_cjk,
     parse_interval_days,
     slugify,
 )
@@ -54,16 +56,30 @@ SUFFIXES = (".md", ".markdown")
 #: named on the command line is still imported). docs/RUNBOOK_FORMAT.md says so.
 FOLDER_NOTES = frozenset({"readme.md", "readme.markdown"})
 #: Rows go to the writer as soon as it is free and at least MIN_BATCH are ready;
-#: while it is busy they gather up to MAX_BATCH (then the parser waits). The
-#: writer, the slower of the two, starts after 128 files instead of 500 and then
-#: never waits, and the batches it gets grow to what it can take: fewer, larger
-#: statements are cheaper for FTS5. MAX_BATCH bounds how long one transaction
+#: while it is busy they gather up to MAX_BATCH, and up to two such batches queue
+#: behind the one being written (then the parser waits). The writer, the slower of
+#: the two, starts after 128 files instead of 500 and then hardly waits, and the
+#: batches it gets grow to what it can take: fewer, larger statements are cheaper
+#: for FTS5. MAX_BATCH bounds how long one transaction
 #: holds the write lock (about 0.15 s) that a timeline write may wait behind, and
 #: the memory the rows in flight take (peak 104 MB at 512, 124 MB at 1,024).
 #: Batches are powers of two, so that the multi-row INSERTs come in a few shapes
 #: (see :func:`_statement_rows`).
 MIN_BATCH = 128
 MAX_BATCH = 512
+
+#: An import of this many changed files or more is a bulk import: its batches write
+#: both FTS5 indexes with ``automerge`` 0, so that segments are merged only when
+#: 16 pile up on one level (FTS5's ``crisismerge``), 16 at a time, instead of 4 at
+#: a time over and over; its last transaction sets automerge back. On the 10,000-
+#: runbook benchmark library (SQL alone, the same rows): 1,410-1,470 ms of CPU
+#: instead of 1,525-1,550, and raw MATCH queries as fast after it (p95 0.94-0.97
+#: vs 0.95-0.97 ms). A smaller import merges as it goes (and so repairs the
+#: setting after a bulk import that was killed).
+BULK_FILES = 1024
+#: FTS5's own ``automerge``
+DEFAULT_AUTOMERGE = 4
+FTS_INDEXES = ("runbooks_fts", "runbooks_trigram")
 
 #: alias → canonical front-matter key (docs/RUNBOOK_FORMAT.md)
 ALIASES = {
@@ -100,6 +116,8 @@ _HEADING = re.compile(r"^ {0,3}#(?!#)\s+(.+?)\s*#*\s*$")
 #: that character at C speed, where one that starts with ``^`` under re.M is
 #: tried at every position (2.5x slower over the benchmark library)
 _FENCE_OR_HEADING = re.compile(r"\n(?:[ \t]*(?:`{3,}|~{3,})|(?= {0,3}#[^#\n]))[^\n]*")
+#: the fence lines alone, for a runbook whose title its front matter gives
+_FENCE = re.compile(r"\n[ \t]*(?:`{3,}|~{3,})[^\n]*")
 _COMMENT_MARKS = ("<!--", "-->")
 _FRONT_MATTER_END = re.compile(r"^(?:---|\.\.\.)[^\S\n]*$", re.M)
 
@@ -161,10 +179,11 @@ def parse_runbook(
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     meta, body, body_line = _split_front_matter(text, path)
-    heading = _scan_body(body, body_line, path)
-    digest = hashlib.sha256(data).hexdigest()
     fields = _normalise(meta, path)
-    title = fields.pop("title", None) or heading or Path(path).name.split(".")[0]
+    title = fields.pop("title", None)
+    heading = _scan_body(body, body_line, path, heading=title is None)
+    digest = hashlib.sha256(data).hexdigest()
+    title = title or heading or Path(path).name.split(".")[0]
     slug = fields.pop("id", None) or _relative_slug(path, root)
     return ParsedRunbook(
         slug=slug,
@@ -222,8 +241,9 @@ def _kind(value: object) -> str:
     return type(value).__name__
 
 
-def _scan_body(body: str, first_line: int, path: str) -> str | None:
-    """Refuse an unclosed code fence; return the first ``#`` heading outside fences.
+def _scan_body(body: str, first_line: int, path: str, *, heading: bool = True) -> str | None:
+    """Refuse an unclosed code fence; return the first ``#`` heading outside fences
+    (None without looking when ``heading`` is False: the front matter has the title).
 
     Only the lines that can change the state are visited (a regex finds fence,
     comment and heading lines): a fence opens with three or more backticks or
@@ -232,8 +252,8 @@ def _scan_body(body: str, first_line: int, path: str) -> str | None:
     """
     opened: tuple[str, int, int] | None = None  # (char, length, offset of its line)
     in_comment = False
-    heading: str | None = None
-    for start, line in _marker_lines(body):
+    found: str | None = None
+    for start, line in _marker_lines(body, headings=heading):
         if in_comment:
             in_comment = "-->" not in line
             continue
@@ -244,9 +264,9 @@ def _scan_body(body: str, first_line: int, path: str) -> str | None:
                 continue
             fence = _FENCE_OPEN.match(line)
             if fence is None:
-                if heading is None:
-                    found = _HEADING.match(line)
-                    heading = found.group(1).strip() if found else None
+                if heading and found is None:
+                    level_one = _HEADING.match(line)
+                    found = level_one.group(1).strip() if level_one else None
                 continue
             ticks, info = fence.group(1), fence.group(2)
             if ticks[0] == "`" and "`" in info:
@@ -266,14 +286,16 @@ def _scan_body(body: str, first_line: int, path: str) -> str | None:
             f"code fence opened on line {number} is never closed "
             f"(add a line {char * length} where the code ends)",
         )
-    return heading
+    return found
 
 
-def _marker_lines(body: str) -> Iterator[tuple[int, str]]:
+def _marker_lines(body: str, *, headings: bool) -> Iterator[tuple[int, str]]:
     """(offset, line) of the lines that can change :func:`_scan_body`'s state, in
-    order: fence lines, level-1 headings, and lines with an HTML comment mark."""
+    order: fence lines, level-1 headings (when asked for), and lines with an HTML
+    comment mark."""
     # offsets in "\n" + body: the newline before a line is where it starts in body
-    fences = ((m.start(), m.group(0)[1:]) for m in _FENCE_OR_HEADING.finditer("\n" + body))
+    pattern = _FENCE_OR_HEADING if headings else _FENCE
+    fences = ((m.start(), m.group(0)[1:]) for m in pattern.finditer("\n" + body))
     if not any(mark in body for mark in _COMMENT_MARKS):
         return fences
     lines = dict(fences)
@@ -546,7 +568,16 @@ def import_runbooks(
 
     now = format_utc(clock())
     pending: list[tuple[str, Any]] = [("delete", i) for i in gone]
-    writer = _BatchWriter(db)
+    # New runbooks with CJK text wait for batches of their own: each statement that
+    # writes the trigram index ends in a segment holding every distinct trigram of
+    # its rows, and Japanese text has tens of thousands. Spread over every batch
+    # (15 % of the benchmark library: ~77 a statement) the trigram index took 660 ms
+    # of SQL time, in batches of 512 of their own 380 ms. They go when MAX_BATCH are
+    # ready, or MIN_BATCH while the writer is idle: early in an import the writer
+    # outruns the parser on plain runbooks, and that spare time is better spent on
+    # CJK rows than on a backlog of them after the last file is parsed.
+    pending_cjk: list[tuple[str, Any]] = []
+    writer = _BatchWriter(db, bulk=len(changed) >= BULK_FILES)
     report.removed = len(gone)
     try:
         for candidate in changed:
@@ -555,15 +586,16 @@ def import_runbooks(
                 break
             old = stored.get(candidate.path)
             try:
-                parsed = _read_and_parse(candidate, old)
+                read = _read_and_parse(candidate, old)
             except RunbookError as error:
                 report.refused.append(RunbookRefusal(error.path, error.reason))
             else:
-                if parsed is None:  # size or mtime changed, the bytes did not
+                if read is None:  # size or mtime changed, the bytes did not
                     assert old is not None
                     pending.append(("touch", (candidate.size, candidate.mtime_ns, old.id)))
                     report.unchanged += 1
                 else:
+                    parsed, may_be_cjk = read
                     holder = owners.get(parsed.slug)
                     if holder is not None and holder != parsed.path:
                         report.refused.append(
@@ -579,10 +611,11 @@ def import_runbooks(
                         if old is None:
                             # rows are built here, not on the writer's thread: the
                             # writer is the slower of the two
-                            pending.append(("insert", (uuid.uuid4().hex, *_values(parsed, now))))
+                            row = (uuid.uuid4().hex, *_values(parsed, now, may_be_cjk))
+                            (pending_cjk if row[_HAS_CJK] else pending).append(("insert", row))
                             report.imported += 1
                         else:
-                            pending.append(("update", (*_values(parsed, now), old.id)))
+                            pending.append(("update", (*_values(parsed, now, may_be_cjk), old.id)))
                             report.updated += 1
             done += 1
             if progress:
@@ -591,8 +624,14 @@ def import_runbooks(
                 size = _power_of_two_at_most(min(len(pending), MAX_BATCH))
                 writer.submit(pending[:size])
                 pending = pending[size:]
-        if pending:
-            writer.submit(pending)
+            if len(pending_cjk) >= MAX_BATCH or (len(pending_cjk) >= MIN_BATCH and writer.idle):
+                # only ever later than the rows parsed before them (an update that
+                # frees an id goes first), never earlier
+                for batch in (pending, pending_cjk):
+                    if batch:
+                        writer.submit(batch)
+                pending, pending_cjk = [], []
+        writer.finish([batch for batch in (pending, pending_cjk) if batch])
     finally:
         writer.close()  # waits for the last batch; raises if it failed
     log.info(
@@ -606,24 +645,51 @@ def import_runbooks(
     return report
 
 
-def _read_and_parse(candidate: _Candidate, old: _Stored | None) -> ParsedRunbook | None:
-    """Parse a changed file; None when its bytes hash as stored (only touched)."""
+def _read_and_parse(
+    candidate: _Candidate, old: _Stored | None
+) -> tuple[ParsedRunbook, bool] | None:
+    """Parse a changed file: (the runbook, whether its bytes may hold CJK text); None
+    when its bytes hash as stored (only touched)."""
     if candidate.size > MAX_BYTES:
         raise RunbookError(candidate.path, _too_big(candidate.size))
     try:
-        with open(candidate.path, "rb") as handle:
-            # the size the walk saw, plus one byte to notice growth: read(MAX_BYTES + 1)
-            # allocated (and page-faulted) a 5 MB buffer for every file
-            data = handle.read(candidate.size + 1)
-            if len(data) > candidate.size:
-                data += handle.read(MAX_BYTES + 1 - len(data))
+        data = read_file(candidate.path, candidate.size, MAX_BYTES + 1)
     except OSError as error:
         raise RunbookError(candidate.path, os_reason(error)) from None
     if old is not None and hashlib.sha256(data).hexdigest() == old.content_hash:
         return None
-    return parse_runbook(
+    parsed = parse_runbook(
         data, path=candidate.path, root=candidate.root, mtime_ns=candidate.mtime_ns
     )
+    return parsed, may_hold_cjk(data)
+
+
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def read_file(path: str, size: int, limit: int) -> bytes:
+    """A file's bytes, at most ``limit``, for a file a walk saw ``size`` bytes long.
+
+    One ``os.read`` of ``size + 1`` bytes when the file still has that size (the
+    extra byte notices growth): ``open()`` and its buffered reader cost three more
+    system calls a file (fstat, ioctl, lseek), and ``read(limit)`` allocated a
+    buffer of the limit for every file. A file that grew or shrank since is read
+    on to its end or the limit."""
+    handle = os.open(path, _READ_FLAGS)
+    try:
+        data = os.read(handle, min(size + 1, limit))
+        if len(data) != size:
+            parts, total = [data], len(data)
+            while total < limit:
+                more = os.read(handle, min(1 << 20, limit - total))
+                if not more:
+                    break
+                parts.append(more)
+                total += len(more)
+            data = b"".join(parts)
+        return data
+    finally:
+        os.close(handle)
 
 
 _COLUMNS = (
@@ -633,7 +699,7 @@ _COLUMNS = (
 )
 
 
-def _values(parsed: ParsedRunbook, now: str) -> tuple[Any, ...]:
+def _values(parsed: ParsedRunbook, now: str, may_be_cjk: bool) -> tuple[Any, ...]:
     return (
         parsed.slug,
         parsed.title,
@@ -652,7 +718,7 @@ def _values(parsed: ParsedRunbook, now: str) -> tuple[Any, ...]:
         parsed.review_every_days,
         now,
         json.dumps(dict(parsed.extra), ensure_ascii=False),
-        *_cjk_columns(parsed),
+        *_cjk_columns(parsed, may_be_cjk),
     )
 
 
@@ -666,9 +732,10 @@ def _json_names(names: tuple[str, ...]) -> str:
 _JSON_STRING: Callable[[str], str] = json.encoder.encode_basestring
 
 
-def _cjk_columns(parsed: ParsedRunbook) -> tuple[bool, str]:
-    """(has_cjk, cjk_text): whether the runbook gets a trigram row, and its body lines."""
-    lines = cjk_lines(parsed.body)
+def _cjk_columns(parsed: ParsedRunbook, body_may_be_cjk: bool) -> tuple[bool, str]:
+    """(has_cjk, cjk_text): whether the runbook gets a trigram row, and its body lines
+    (none without looking when the file's bytes cannot encode CJK text)."""
+    lines = cjk_lines(parsed.body) if body_may_be_cjk else ""
     names = (parsed.title, parsed.slug, *parsed.symptoms, *parsed.alerts, *parsed.services)
     flagged = bool(lines) or any(has_cjk(name) for name in (*names, parsed.owner or ""))
     return flagged, lines
@@ -679,47 +746,93 @@ class _BatchWriter:
 
     sqlite3 releases the GIL while SQLite runs a statement, and most of an
     import's SQL time is FTS5 tokenising: on two cores parsing and indexing
-    overlap. Batches are written in order, at most one at a time and one ahead
-    of the parser; a failed batch raises from the next :meth:`submit` or from
-    :meth:`close`, which always waits for the last batch.
+    overlap. Batches are written in the order submitted; up to :data:`QUEUED`
+    wait behind the one being written before :meth:`submit` waits, so that a
+    slow batch (a full one of CJK runbooks) does not stall the parser, which
+    would later leave the writer idle. A failed batch raises from the next
+    :meth:`submit` or from :meth:`close`, which always waits for every batch.
 
     The batches go through a connection of the import's own, opened at the first
     batch and closed by :meth:`close`: what its multi-row INSERTs leave prepared
     (with the last runbooks bound to them, 20-30 MB after 10,000) goes with it.
     """
 
-    def __init__(self, db: Database) -> None:
+    #: batches waiting behind the one being written (bounds the rows in memory)
+    QUEUED = 2
+
+    def __init__(self, db: Database, *, bulk: bool) -> None:
         self._db = db
+        self._bulk = bulk
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runbook-import")
-        self._last: Future[None] | None = None
+        self._futures: deque[Future[None]] = deque()
         self._own = contextlib.ExitStack()
         self._raw: sqlite3.Connection | None = None
+        self._failed = False
 
-    def submit(self, batch: list[tuple[str, Any]]) -> None:
-        self._wait()
+    def submit(self, batch: list[tuple[str, Any]], *, last: bool = False) -> None:
+        """Queue ``batch``; the first one sets how the indexes merge (:data:`BULK_FILES`),
+        and the ``last`` one of a bulk import sets it back."""
+        self._reap()
+        while len(self._futures) > self.QUEUED:
+            self._futures.popleft().result()
+        before = after = None
         if self._raw is None:
             self._raw = self._own.enter_context(self._db.own_connection())
-        self._last = self._pool.submit(_write, self._db, batch, self._raw)
+            before = 0 if self._bulk else DEFAULT_AUTOMERGE
+        if last and self._bulk:
+            after = DEFAULT_AUTOMERGE
+        self._futures.append(self._pool.submit(self._write, batch, self._raw, before, after))
+
+    def finish(self, batches: list[list[tuple[str, Any]]]) -> None:
+        """Queue the import's last batches; a bulk import's setting goes back with
+        the last one, or in a transaction of its own when none is left."""
+        if not batches and self._bulk and self._raw is not None:
+            batches = [[]]
+        for number, batch in enumerate(batches, 1):
+            self.submit(batch, last=number == len(batches))
 
     @property
     def idle(self) -> bool:
-        """True when no batch is being written (the next :meth:`submit` will not wait)."""
-        return self._last is None or self._last.done()
+        """True when no batch is being written or waiting to be."""
+        return all(future.done() for future in self._futures)
 
     def close(self) -> None:
         try:
-            self._wait()
+            while self._futures:
+                self._futures.popleft().result()
         finally:
             self._pool.shutdown(wait=True)
             self._own.close()
 
-    def _wait(self) -> None:
-        last, self._last = self._last, None
-        if last is not None:
-            last.result()
+    def _write(
+        self,
+        batch: list[tuple[str, Any]],
+        connection: sqlite3.Connection,
+        before: int | None,
+        after: int | None,
+    ) -> None:
+        if self._failed:
+            return  # the batches after a failed one are not written either
+        try:
+            _write(self._db, batch, connection, automerge_before=before, automerge_after=after)
+        except BaseException:
+            self._failed = True
+            raise
+
+    def _reap(self) -> None:
+        """Forget the batches written; raise the first failure."""
+        while self._futures and self._futures[0].done():
+            self._futures.popleft().result()
 
 
-def _write(db: Database, pending: list[tuple[str, Any]], connection: sqlite3.Connection) -> None:
+def _write(
+    db: Database,
+    pending: list[tuple[str, Any]],
+    connection: sqlite3.Connection,
+    *,
+    automerge_before: int | None = None,
+    automerge_after: int | None = None,
+) -> None:
     """One transaction for a batch. Deletes first so a moved id can be reused.
 
     New runbooks go in as multi-row INSERTs. FTS5 writes its pending terms out
@@ -732,6 +845,8 @@ def _write(db: Database, pending: list[tuple[str, Any]], connection: sqlite3.Con
     order = {"delete": 0, "touch": 1, "update": 2, "insert": 3}
     inserts: list[tuple[Any, ...]] = []
     with db.raw_writer(connection) as raw:
+        if automerge_before is not None:
+            _set_automerge(raw, automerge_before)
         for action, payload in sorted(pending, key=lambda item: order[item[0]]):
             if action == "delete":
                 raw.execute("DELETE FROM runbooks WHERE id = ?", (payload,))
@@ -750,6 +865,13 @@ def _write(db: Database, pending: list[tuple[str, Any]], connection: sqlite3.Con
                 [value for row in rows for value in row],
             )
             start += len(rows)
+        if automerge_after is not None:
+            _set_automerge(raw, automerge_after)
+
+
+def _set_automerge(raw: sqlite3.Connection, pages: int) -> None:
+    for index in FTS_INDEXES:
+        raw.execute(f"INSERT INTO {index}({index}, rank) VALUES ('automerge', ?)", (pages,))
 
 
 def _rows_per_statement(raw: sqlite3.Connection) -> int:
@@ -773,5 +895,6 @@ def _power_of_two_at_most(n: int) -> int:
 _NAMES = tuple(c.strip() for c in _COLUMNS.split(","))
 _UPDATE = f"UPDATE runbooks SET {', '.join(f'{c} = ?' for c in _NAMES)} WHERE id = ?"
 _INSERTED = len(_NAMES) + 1  # and the uuid
+_HAS_CJK = _NAMES.index("has_cjk") + 1  # in an inserted row, after the uuid
 _INSERT = f"INSERT INTO runbooks (uuid, {_COLUMNS}) VALUES "
 _ROW = f"({', '.join('?' * _INSERTED)})"

@@ -630,6 +630,10 @@ def build_runbook_library(folder: Path, count: int) -> RunbookLibrary:
             data = text.encode("utf-8")
             path.write_bytes(data)
             total += len(data)
+        # On disk before anything is timed: the write-back of 40 MB of new files
+        # otherwise lands in the first benchmark that syncs (an import's commits wait
+        # behind it on ext4, 0.2-0.3 s), while one that only reads never sees it.
+        os.sync()
     log.info(
         "built %d runbooks (%.1f MiB) from %d %s runbooks in %.1f s",
         count,

@@ -361,7 +361,7 @@ FRAGMENTS = [
 def test_marker_lines_are_the_lines_the_plain_regex_finds(lines: list[str]) -> None:
     body = "\n".join(lines)
     expected = [(m.start(), m.group(0)) for m in MARKER_LINES.finditer(body)]
-    assert list(importer._marker_lines(body)) == expected
+    assert list(importer._marker_lines(body, headings=True)) == expected
 
 
 @given(st.lists(st.text(max_size=6), max_size=4))
@@ -449,9 +449,11 @@ def test_the_writer_gets_power_of_two_batches(
     batches: list[int] = []
     write = importer._write
 
-    def recording(db: Database, pending: list[tuple[str, Any]], raw: sqlite3.Connection) -> None:
+    def recording(
+        db: Database, pending: list[tuple[str, Any]], raw: sqlite3.Connection, **settings: Any
+    ) -> None:
         batches.append(len(pending))
-        write(db, pending, raw)
+        write(db, pending, raw, **settings)
 
     monkeypatch.setattr(importer, "_write", recording)
     folder = tmp_path / "many"
