@@ -33,8 +33,7 @@ from console.domain.runbook import (
     ParsedRunbook,
     RunbookError,
     RunbookRefusal,
-    cjk_lines,
-    has_cjk,
+    cjk_bigrams,
     may_hold_cjk,
     parse_interval_days,
     slugify,
@@ -79,7 +78,7 @@ MAX_BATCH = 512
 BULK_FILES = 1024
 #: FTS5's own ``automerge``
 DEFAULT_AUTOMERGE = 4
-FTS_INDEXES = ("runbooks_fts", "runbooks_trigram")
+FTS_INDEXES = ("runbooks_fts",)
 
 #: alias → canonical front-matter key (docs/RUNBOOK_FORMAT.md)
 ALIASES = {
@@ -568,15 +567,6 @@ def import_runbooks(
 
     now = format_utc(clock())
     pending: list[tuple[str, Any]] = [("delete", i) for i in gone]
-    # New runbooks with CJK text wait for batches of their own: each statement that
-    # writes the trigram index ends in a segment holding every distinct trigram of
-    # its rows, and Japanese text has tens of thousands. Spread over every batch
-    # (15 % of the benchmark library: ~77 a statement) the trigram index took 660 ms
-    # of SQL time, in batches of 512 of their own 380 ms. They go when MAX_BATCH are
-    # ready, or MIN_BATCH while the writer is idle: early in an import the writer
-    # outruns the parser on plain runbooks, and that spare time is better spent on
-    # CJK rows than on a backlog of them after the last file is parsed.
-    pending_cjk: list[tuple[str, Any]] = []
     writer = _BatchWriter(db, bulk=len(changed) >= BULK_FILES)
     report.removed = len(gone)
     try:
@@ -612,7 +602,7 @@ def import_runbooks(
                             # rows are built here, not on the writer's thread: the
                             # writer is the slower of the two
                             row = (uuid.uuid4().hex, *_values(parsed, now, may_be_cjk))
-                            (pending_cjk if row[_HAS_CJK] else pending).append(("insert", row))
+                            pending.append(("insert", row))
                             report.imported += 1
                         else:
                             pending.append(("update", (*_values(parsed, now, may_be_cjk), old.id)))
@@ -624,14 +614,7 @@ def import_runbooks(
                 size = _power_of_two_at_most(min(len(pending), MAX_BATCH))
                 writer.submit(pending[:size])
                 pending = pending[size:]
-            if len(pending_cjk) >= MAX_BATCH or (len(pending_cjk) >= MIN_BATCH and writer.idle):
-                # only ever later than the rows parsed before them (an update that
-                # frees an id goes first), never earlier
-                for batch in (pending, pending_cjk):
-                    if batch:
-                        writer.submit(batch)
-                pending, pending_cjk = [], []
-        writer.finish([batch for batch in (pending, pending_cjk) if batch])
+        writer.finish([pending] if pending else [])
     finally:
         writer.close()  # waits for the last batch; raises if it failed
     log.info(
@@ -695,7 +678,7 @@ def read_file(path: str, size: int, limit: int) -> bytes:
 _COLUMNS = (
     "slug, title, path, source_root, content_hash, mtime_ns, size, body, services, symptoms, "
     "alerts, severity_hint, owner, last_reviewed, review_every_days, imported_at, extra, "
-    "has_cjk, cjk_text"
+    "cjk_names, cjk_body"
 )
 
 
@@ -708,7 +691,7 @@ def _values(parsed: ParsedRunbook, now: str, may_be_cjk: bool) -> tuple[Any, ...
         parsed.content_hash,
         parsed.mtime_ns,
         parsed.size,
-        parsed.body,
+        parsed.body.encode(),
         _json_names(parsed.services),
         _json_names(parsed.symptoms),
         _json_names(parsed.alerts),
@@ -732,13 +715,21 @@ def _json_names(names: tuple[str, ...]) -> str:
 _JSON_STRING: Callable[[str], str] = json.encoder.encode_basestring
 
 
-def _cjk_columns(parsed: ParsedRunbook, body_may_be_cjk: bool) -> tuple[bool, str]:
-    """(has_cjk, cjk_text): whether the runbook gets a trigram row, and its body lines
-    (none without looking when the file's bytes cannot encode CJK text)."""
-    lines = cjk_lines(parsed.body) if body_may_be_cjk else ""
-    names = (parsed.title, parsed.slug, *parsed.symptoms, *parsed.alerts, *parsed.services)
-    flagged = bool(lines) or any(has_cjk(name) for name in (*names, parsed.owner or ""))
-    return flagged, lines
+def _cjk_columns(parsed: ParsedRunbook, body_may_be_cjk: bool) -> tuple[str, bytes]:
+    """(cjk_names, cjk_body as UTF-8): the CJK runs of the names and of the body as
+    character pairs, for the word index (the body's without looking when the file's
+    bytes cannot encode CJK text). Made here, on the parser's thread (0.19 s for
+    the 10,000-runbook library), which waits for the writer anyway."""
+    names = cjk_bigrams(
+        parsed.title,
+        parsed.slug,
+        *parsed.symptoms,
+        *parsed.alerts,
+        *parsed.services,
+        parsed.owner or "",
+    )
+    body = cjk_bigrams(parsed.body) if body_may_be_cjk else ""
+    return names, body.encode()
 
 
 class _BatchWriter:
@@ -747,13 +738,13 @@ class _BatchWriter:
     sqlite3 releases the GIL while SQLite runs a statement, and most of an
     import's SQL time is FTS5 tokenising: on two cores parsing and indexing
     overlap. Batches are written in the order submitted; up to :data:`QUEUED`
-    wait behind the one being written before :meth:`submit` waits, so that a
-    slow batch (a full one of CJK runbooks) does not stall the parser, which
-    would later leave the writer idle. A failed batch raises from the next
-    :meth:`submit` or from :meth:`close`, which always waits for every batch.
+    wait behind the one being written before :meth:`submit` waits, so that a slow
+    batch does not stall the parser, which would later leave the writer idle. A
+    failed batch raises from the next :meth:`submit` or from :meth:`close`, which
+    always waits for every batch.
 
     The batches go through a connection of the import's own, opened at the first
-    batch and closed by :meth:`close`: what its multi-row INSERTs leave prepared
+    batch and closed after :meth:`close`: what its multi-row INSERTs leave prepared
     (with the last runbooks bound to them, 20-30 MB after 10,000) goes with it.
     """
 
@@ -797,12 +788,16 @@ class _BatchWriter:
         return all(future.done() for future in self._futures)
 
     def close(self) -> None:
+        """Wait for every batch (raising the first failure); the connection is then
+        closed on the writer's thread, after this returns: sqlite3 finalizes the
+        statements it kept, with their last rows bound to them, and that took 70 ms
+        at the end of a 10,000-runbook import, with nothing left to wait for."""
         try:
             while self._futures:
                 self._futures.popleft().result()
         finally:
-            self._pool.shutdown(wait=True)
-            self._own.close()
+            self._pool.submit(_close_quietly, self._own)
+            self._pool.shutdown(wait=False)
 
     def _write(
         self,
@@ -823,6 +818,13 @@ class _BatchWriter:
         """Forget the batches written; raise the first failure."""
         while self._futures and self._futures[0].done():
             self._futures.popleft().result()
+
+
+def _close_quietly(own: contextlib.ExitStack) -> None:
+    try:
+        own.close()
+    except Exception:  # nobody is waiting for it: say so in the log
+        log.exception("closing the runbook import's connection failed")
 
 
 def _write(
@@ -893,8 +895,17 @@ def _power_of_two_at_most(n: int) -> int:
 
 
 _NAMES = tuple(c.strip() for c in _COLUMNS.split(","))
-_UPDATE = f"UPDATE runbooks SET {', '.join(f'{c} = ?' for c in _NAMES)} WHERE id = ?"
+#: The long texts are handed over as UTF-8 bytes the parser encoded, and stored as
+#: the TEXT they are (``CAST`` of a BLOB to TEXT takes its bytes as they are in a
+#: UTF-8 database): binding a str that is not ASCII encodes it on the writer's
+#: thread, with the GIL held, and the writer is the slower of the two (40 ms of
+#: its 1.3 s for the 10,000-runbook library).
+_AS_BYTES = frozenset({"body", "cjk_body"})
+_PLACES = tuple("CAST(? AS TEXT)" if c in _AS_BYTES else "?" for c in _NAMES)
+_UPDATE = (
+    f"UPDATE runbooks SET {', '.join(f'{c} = {p}' for c, p in zip(_NAMES, _PLACES, strict=True))}"
+    " WHERE id = ?"
+)
 _INSERTED = len(_NAMES) + 1  # and the uuid
-_HAS_CJK = _NAMES.index("has_cjk") + 1  # in an inserted row, after the uuid
 _INSERT = f"INSERT INTO runbooks (uuid, {_COLUMNS}) VALUES "
-_ROW = f"({', '.join('?' * _INSERTED)})"
+_ROW = f"(?, {', '.join(_PLACES)})"

@@ -6,12 +6,13 @@ The query is split on white space; every term becomes an FTS5 string literal
 an implicit AND; the last term matches as a prefix while the person is still
 typing (no trailing space). When AND finds nothing, any term (OR) is tried.
 
-Two indexes (migration 0002): ``runbooks_fts`` (unicode61) ranks words;
-``runbooks_trigram`` finds substrings, and is the one used for text in a
-script without spaces between words (Japanese, Chinese), or when the word
-index finds nothing (``filesys`` inside ``NodeFilesystemSpaceFillingUp``).
-Terms shorter than three characters cannot use a trigram index and are
-matched with LIKE on title and body.
+One index, ``runbooks_fts`` (unicode61), ranks everything. Text in scripts
+written without spaces (Japanese, Chinese, Korean) is in two of its columns as
+character pairs (migration 0015, :func:`console.domain.runbook.cjk_bigrams`):
+a term's CJK runs become phrases of pairs on those columns, its other pieces
+words, all in one MATCH ("Podが再起動" finds the runbooks holding the word "pod"
+and the text "が再起動"). When the index finds nothing, substrings of the short
+columns are tried with LIKE (``filesys`` inside ``NodeFilesystemSpaceFillingUp``).
 
 Snippets mark matches with ``[[`` and ``]]`` (:data:`MARK_START`,
 :data:`MARK_END`): readable in a terminal and in JSON, and a client that
@@ -28,19 +29,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from console.domain.runbook import has_cjk, is_overdue
+from console.domain.runbook import CJK_CLASS, cjk_query, is_overdue, script_runs
 from console.storage.db import Database
 
 log = logging.getLogger(__name__)
 
 MARK_START, MARK_END = "[[", "]]"
-#: the substring fallback for Latin text (not an index: LIKE over these columns)
+#: the substring fallback (not an index: LIKE over these columns)
 NAMES = "names"
 NAME_COLUMNS = ("title", "slug", "alerts", "symptoms")
-#: bm25 weights, in the FTS column order of migration 0002:
+#: bm25 weights, in the FTS column order of migration 0015:
 #: title, slug (an alert runbook's file is named after the alert), symptoms,
-#: alerts, services, owner, body
-WEIGHTS = (10.0, 8.0, 6.0, 8.0, 5.0, 2.0, 1.0)
+#: alerts, services, owner, body, and the CJK text of the names (weighed as a
+#: symptom: titles and symptoms are most of it) and of the body
+WEIGHTS = (10.0, 8.0, 6.0, 8.0, 5.0, 2.0, 1.0, 6.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -89,12 +91,40 @@ def _prefix_worthy(term: str) -> bool:
     return bool(tokens) and len(tokens[-1]) >= MIN_PREFIX_CHARS
 
 
+#: the word index's columns holding CJK text as character pairs (migration 0015)
+CJK_COLUMNS = "{cjk_names cjk_body}"
+
+
+def term_pieces(term: str) -> list[tuple[str, bool]]:
+    """(piece, is_cjk) of a term as the index holds it: its CJK runs, and the text
+    between them that has a letter or digit ("(の)" → [("の", True)])."""
+    return [
+        (piece, cjk) for piece, cjk in script_runs(term) if cjk or any(ch.isalnum() for ch in piece)
+    ]
+
+
+def _term_expression(term: str, *, prefix: bool) -> str:
+    """One term: a string literal (a prefix if asked), each CJK run the phrase of its
+    pairs on :data:`CJK_COLUMNS`, the pieces of a mixed term AND-ed in parentheses."""
+    pieces = term_pieces(term)
+    parts = []
+    for number, (piece, cjk) in enumerate(pieces, 1):
+        if cjk:
+            phrase, one_character = cjk_query(piece)
+            parts.append(f"{CJK_COLUMNS} : {_literal(phrase)}" + ("*" if one_character else ""))
+        else:
+            parts.append(_literal(piece) + ("*" if prefix and number == len(pieces) else ""))
+    return parts[0] if len(parts) == 1 else "(" + " ".join(parts) + ")"
+
+
 def fts_expression(terms: list[str], *, prefix_last: bool, join: str = " ") -> str:
-    """FTS5 MATCH text: each term a string literal, the last one a prefix if asked."""
-    parts = [_literal(t) for t in terms]
-    if prefix_last and parts:
-        parts[-1] += "*"
-    return join.join(parts)
+    """FTS5 MATCH text: each term a string literal, the last one a prefix if asked;
+    CJK text as phrases of character pairs (:func:`_term_expression`)."""
+    last = len(terms) - 1
+    return join.join(
+        _term_expression(term, prefix=prefix_last and number == last)
+        for number, term in enumerate(terms)
+    )
 
 
 def search(
@@ -116,11 +146,8 @@ def search(
     # digit ("C++" is a finished word, not the start of "connection").
     typing = query[-1:].isalnum() and _prefix_worthy(terms[-1])
     with db.raw_reader() as raw:
-        cjk = has_cjk(query)
-        # Latin text: words first, then substrings of names (LIKE on the short
-        # columns, NAMES); CJK text: the trigram index (migration 0006).
-        tables = ("runbooks_trigram",) if cjk else ("runbooks_fts", NAMES)
-        for table in tables:
+        # the index first, then substrings of names (LIKE on the short columns)
+        for table in ("runbooks_fts", NAMES):
             prefix_last = typing and table == "runbooks_fts"
             for words, join in _attempts(raw, table, terms, prefix_last=prefix_last):
                 hits = _run(
@@ -211,21 +238,6 @@ def _run(
             params += [pattern] * len(NAME_COLUMNS)
         where.append("(" + (" AND " if join == " " else " OR ").join(matches) + ")")
         match_terms: list[str] = []
-    elif table == "runbooks_trigram":
-        # A trigram needs three characters: shorter terms (two-kanji words) are
-        # matched with LIKE on title and body, AND-ed in (ignored in OR mode).
-        long_terms = [t for t in terms if len(t) >= 3]
-        short_terms = [t for t in terms if len(t) < 3]
-        if not long_terms:
-            source, score = "runbooks r", "0.0"
-        if join == " " or not long_terms:
-            for term in short_terms:
-                pattern = _like_pattern(term)
-                where.append("(r.title LIKE ? ESCAPE '\\' OR r.body LIKE ? ESCAPE '\\')")
-                params += [pattern, pattern]
-            if not long_terms and join != " ":
-                where = ["(" + " OR ".join(where) + ")"] if where else []
-        match_terms = long_terms
     else:
         match_terms = terms
     if match_terms:
@@ -272,8 +284,13 @@ def _run(
             ids,
         )
     }
-    marker = _marker(terms, prefix_last=prefix_last, words=table == "runbooks_fts")
-    needles = tuple(term.lower() for term in terms)
+    words = table == "runbooks_fts"
+    marker = _marker(terms, prefix_last=prefix_last, words=words)
+    needles = tuple(
+        piece.lower()
+        for term in terms
+        for piece in ([p for p, _ in term_pieces(term)] if words else [term])
+    )
     hits = []
     for row_id, score_value in ranked:
         _, slug, title, path, body, row_owner, services, reviewed, every = details[row_id]
@@ -323,19 +340,30 @@ def filter_clauses(
 SNIPPET_BEFORE, SNIPPET_AFTER = 60, 140  # characters of context around the first match
 
 
+#: a letter or digit of a script written with spaces: what bounds a word (CJK text
+#: glued to a word, as in "Podが", does not)
+_WORD_CHAR = "[^\\W" + CJK_CLASS[1:-1] + "]"
+
+
 def _marker(terms: list[str], *, prefix_last: bool, words: bool) -> re.Pattern[str] | None:
-    """A pattern for the query's terms as the index matched them: whole words (the
-    last one as a prefix while typing) for the word index, substrings for trigrams."""
+    """A pattern for the query's terms as the index matched them: for the word
+    index, whole words (the last one as a prefix while typing) and CJK runs as
+    substrings; for the names' LIKE, every term as a substring."""
     if not terms:
         return None
-    parts = []
-    for term in sorted(terms, key=len, reverse=True):
-        escaped = re.escape(term)
-        if words:
-            prefix = prefix_last and term == terms[-1]
-            escaped = rf"(?<!\w){escaped}" + (r"\w*" if prefix else r"(?!\w)")
-        parts.append(escaped)
-    return re.compile("|".join(parts), re.IGNORECASE)
+    parts: list[tuple[int, str]] = []
+    for number, term in enumerate(terms, 1):
+        pieces = term_pieces(term) if words else [(term, True)]
+        for count, (piece, substring) in enumerate(pieces, 1):
+            escaped = re.escape(piece)
+            if not substring:
+                prefix = prefix_last and number == len(terms) and count == len(pieces)
+                escaped = f"(?<!{_WORD_CHAR}){escaped}" + (
+                    f"{_WORD_CHAR}*" if prefix else f"(?!{_WORD_CHAR})"
+                )
+            parts.append((len(piece), escaped))
+    parts.sort(key=lambda part: part[0], reverse=True)
+    return re.compile("|".join(pattern for _, pattern in parts), re.IGNORECASE)
 
 
 #: candidate places tried with an anchored match before a plain regex scan

@@ -57,6 +57,7 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0012_audit",
     "0013_opsgenie",
     "0014_fts_hashsize",
+    "0015_cjk_bigrams",
 )
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 

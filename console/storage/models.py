@@ -23,7 +23,6 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     Uuid,
-    false,
 )
 from sqlalchemy import (
     text as sql_text,
@@ -589,10 +588,9 @@ class CacheSet(Base):
 class RunbookRow(Base):
     """An imported runbook file. Written only by console.importers.runbooks.
 
-    Two FTS5 tables index it (raw SQL in migrations 0002/0003, kept in step by
-    triggers, outside this metadata: see :data:`FTS_TABLES`): ``runbooks_fts``
-    (unicode61, ranking) and ``runbooks_trigram`` (CJK and substring fallback;
-    the body only when ``has_cjk``).
+    An FTS5 table indexes it (raw SQL in migrations 0002 … 0015, kept in step by
+    triggers, outside this metadata: see :data:`FTS_TABLES`): ``runbooks_fts``,
+    unicode61, its words and, in two more columns, its CJK text as pairs.
     """
 
     __tablename__ = "runbooks"
@@ -619,12 +617,12 @@ class RunbookRow(Base):
     review_every_days: Mapped[int] = mapped_column(Integer)
     imported_at: Mapped[datetime]
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    #: the runbook has Japanese/Chinese/Korean text (any name column or the body):
-    #: only such runbooks have a trigram row (migrations 0003, 0006)
-    has_cjk: Mapped[bool] = mapped_column(default=False, server_default=false())
-    #: the body's lines with CJK text: what the trigram index takes as the body
-    #: (migration 0006)
-    cjk_text: Mapped[str] = mapped_column(Text, default="", server_default=sql_text("''"))
+    #: the CJK runs of the name columns (title … owner) as character pairs
+    #: (console.domain.runbook.cjk_bigrams): what the word index's ``cjk_names``
+    #: takes, stored so that a delete hands it exactly that (migration 0015)
+    cjk_names: Mapped[str] = mapped_column(Text, default="", server_default=sql_text("''"))
+    #: the same of the body (``cjk_body``)
+    cjk_body: Mapped[str] = mapped_column(Text, default="", server_default=sql_text("''"))
 
     __table_args__ = (Index(None, "owner"), Index(None, "source_root"))
 
@@ -632,7 +630,7 @@ class RunbookRow(Base):
 #: FTS5 tables (and their shadow tables) made with raw SQL in the migrations.
 #: SQLAlchemy metadata cannot describe virtual tables, so schema comparisons
 #: (tests, ``alembic check``) skip them through :func:`include_name`.
-FTS_TABLES = ("runbooks_fts", "runbooks_trigram")
+FTS_TABLES = ("runbooks_fts",)
 
 
 def include_name(name: str | None, type_: str, _parent_names: Any) -> bool:

@@ -423,10 +423,8 @@ def test_batches_of_every_size_keep_rows_and_indexes_in_step(
     assert search(db, "wombat99", today=today) == []
     assert [h.slug for h in search(db, "wombat2 ", today=today)] == ["r002"]  # a whole word
     assert raw_rows(db.path, "SELECT count(*) FROM runbooks") == [(200,)]
-    # the word index against its content too (rank 1); the trigram index holds other
-    # text than its content table's columns (migration 0006), so only itself
+    # the index against its content table too (rank 1)
     raw_rows(db.path, "INSERT INTO runbooks_fts(runbooks_fts, rank) VALUES ('integrity-check', 1)")
-    raw_rows(db.path, "INSERT INTO runbooks_trigram(runbooks_trigram) VALUES ('integrity-check')")
 
 
 @given(st.integers(min_value=1, max_value=5000), st.integers(min_value=1, max_value=2000))

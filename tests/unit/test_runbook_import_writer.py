@@ -2,13 +2,14 @@
 
 These hold the import's shortcuts to what a plain import would store:
 
-* new runbooks with CJK text wait for batches of their own, never written
-  before the rows parsed ahead of them (an update that frees an id);
+* rows are written in the order parsed, so an update that frees an id goes
+  before the new runbook that takes it, and every row of every batch is indexed;
 * batches queue behind a slow one, and a failed batch stops the ones behind it;
 * a bulk import writes with FTS5's ``automerge`` off and sets it back, and a
   smaller import repairs it after a bulk import that was killed;
 * the UTF-8 lead-byte test never misses a CJK character, and a file is read whole
-  whatever happened to its size since the walk.
+  whatever happened to its size since the walk;
+* the long texts, handed over as UTF-8 bytes, are stored and indexed as text.
 """
 
 from __future__ import annotations
@@ -23,7 +24,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from console.domain.runbook import CJK_CLASS, CJK_LEAD_BYTES, has_cjk, may_hold_cjk
+from console.domain.runbook import (
+    CJK_CLASS,
+    CJK_LEAD_BYTES,
+    cjk_bigrams,
+    has_cjk,
+    may_hold_cjk,
+)
 from console.importers import runbooks as importer
 from console.importers.runbooks import import_runbooks, read_file
 from console.storage.db import Database
@@ -61,17 +68,11 @@ class Recorder:
         self.settings.append(settings)
         self._write(db, pending, raw, **settings)
 
-    def cjk_flags(self) -> list[list[bool]]:
-        return [
-            [bool(payload[importer._HAS_CJK]) for action, payload in batch if action == "insert"]
-            for batch in self.batches
-        ]
+
+# ------------------------------------------------------------------ batches
 
 
-# ------------------------------------------------------------------ CJK batches
-
-
-def test_cjk_runbooks_are_written_in_batches_of_their_own(
+def test_runbooks_of_both_scripts_in_many_batches_are_all_indexed(
     db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(importer, "MIN_BATCH", 4)
@@ -83,13 +84,12 @@ def test_cjk_runbooks_are_written_in_batches_of_their_own(
     report = import_runbooks(db, [tmp_path])
     assert report.imported == 40
     assert not report.refused
-    flags = recorder.cjk_flags()
-    assert all(len(set(batch)) <= 1 for batch in flags), flags  # never mixed
-    assert sum(batch.count(True) for batch in flags) == 14
+    assert len(recorder.batches) > 4
     # every runbook is found by its own script, as if written one by one
-    assert raw_scalar(db.path, "SELECT count(*) FROM runbooks WHERE has_cjk") == 14
+    assert raw_scalar(db.path, "SELECT count(*) FROM runbooks WHERE cjk_body != ''") == 14
     hits = raw_rows(
-        db.path, "SELECT rowid FROM runbooks_trigram WHERE runbooks_trigram MATCH '\"重大度\"'"
+        db.path,
+        "SELECT rowid FROM runbooks_fts WHERE runbooks_fts MATCH '{cjk_body} : \"重大 大度\"'",
     )
     assert len(hits) == 14
     words = raw_rows(db.path, "SELECT rowid FROM runbooks_fts WHERE runbooks_fts MATCH 'restart'")
@@ -97,7 +97,7 @@ def test_cjk_runbooks_are_written_in_batches_of_their_own(
     raw_rows(db.path, "INSERT INTO runbooks_fts(runbooks_fts, rank) VALUES ('integrity-check', 1)")
 
 
-def test_a_deferred_cjk_runbook_may_take_the_id_an_update_gave_up(
+def test_a_new_runbook_may_take_the_id_an_update_gave_up(
     db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(importer, "MIN_BATCH", 2)
@@ -115,7 +115,7 @@ def test_a_deferred_cjk_runbook_may_take_the_id_an_update_gave_up(
     assert owners["renamed"].endswith("a.md")
 
 
-def test_cancel_writes_the_cjk_runbooks_parsed_so_far(
+def test_cancel_writes_the_runbooks_parsed_so_far(
     db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for n in range(10):
@@ -133,7 +133,7 @@ def test_cancel_writes_the_cjk_runbooks_parsed_so_far(
     report = import_runbooks(db, [tmp_path], cancel=CancelAfter())
     assert report.cancelled
     assert report.imported == 4
-    assert raw_scalar(db.path, "SELECT count(*) FROM runbooks WHERE has_cjk") == 4
+    assert raw_scalar(db.path, "SELECT count(*) FROM runbooks WHERE cjk_body != ''") == 4
 
 
 # ------------------------------------------------------------------ the queue
@@ -181,7 +181,7 @@ def test_a_bulk_import_merges_as_fts5_does_once_it_ends(
     assert all(s["automerge_before"] is None for s in recorder.settings[1:])
     assert [s["automerge_after"] for s in recorder.settings].count(4) == 1
     assert recorder.settings[-1]["automerge_after"] == 4
-    assert automerge(db) == ["4", "4"]
+    assert automerge(db) == ["4"]
 
 
 def test_a_small_import_sets_merging_back_after_a_killed_bulk_import(
@@ -194,10 +194,10 @@ def test_a_small_import_sets_merging_back_after_a_killed_bulk_import(
         for index in importer.FTS_INDEXES:
             connection.execute(f"INSERT INTO {index}({index}, rank) VALUES ('automerge', 0)")
     connection.close()
-    assert automerge(db) == ["0", "0"]
+    assert automerge(db) == ["0"]
     write(tmp_path, "b.md", slug="b")
     assert import_runbooks(db, [tmp_path]).imported == 1
-    assert automerge(db) == ["4", "4"]
+    assert automerge(db) == ["4"]
 
 
 def test_an_import_with_nothing_to_write_writes_nothing(
@@ -271,3 +271,16 @@ def test_a_file_that_grew_past_the_limit_after_the_walk_is_refused(
     assert report.imported == 0
     assert len(report.refused) == 1
     assert report.refused[0].reason.startswith("too large")
+
+
+def test_long_texts_handed_over_as_bytes_are_stored_as_text(db: Database, tmp_path: Path) -> None:
+    path = write(tmp_path, "a.md", slug="a", body=f"Café {JAPANESE}")
+    import_runbooks(db, [tmp_path])
+    text = f"Überlauf {JAPANESE} again\n"
+    path.write_text(f"---\nid: a\n---\n{text}", encoding="utf-8")
+    os.utime(path, ns=(2, 2))
+    assert import_runbooks(db, [tmp_path]).updated == 1
+    rows = raw_rows(db.path, "SELECT typeof(body), typeof(cjk_body), body, cjk_body FROM runbooks")
+    assert rows == [("text", "text", text, cjk_bigrams(text))]
+    words = raw_rows(db.path, "SELECT rowid FROM runbooks_fts WHERE runbooks_fts MATCH 'uberlauf'")
+    assert len(words) == 1  # diacritics folded: the text, not its bytes, was indexed

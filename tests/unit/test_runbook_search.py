@@ -98,7 +98,44 @@ def test_substring_fallback(library: Database) -> None:
 def test_japanese_is_findable(library: Database) -> None:
     assert slugs(library, "重大度") == ["ja"]
     assert slugs(library, "インシデント") == ["ja"]
-    assert slugs(library, "書記") == ["ja"]  # two characters: below the trigram size
+    assert slugs(library, "書記") == ["ja"]  # two characters: one pair
+    assert slugs(library, "記") == ["ja"]  # one character: the end of a run ("書記を")
+    assert slugs(library, "指") == ["ja"]  # one character: the start of a pair
+
+
+@pytest.fixture
+def cjk_library(db: Database, tmp_path: Path) -> Database:
+    root = tmp_path / "cjk"
+    write(root, "pod.md", "# Pod の再起動\n\nPodが再起動を繰り返す場合、kubectl で確認します。\n")
+    write(root, "split.md", "# 分割\n\n重大 と 度数 は別の語です。\n")
+    write(root, "ko.md", "# 장애 대응\n\n데이터베이스 연결 풀이 고갈되었습니다.\n")
+    write(root, "en.md", "# Restart a pod\n\nkubectl rollout restart deployment.\n")
+    assert import_runbooks(db, [root]).imported == 4
+    return db
+
+
+def test_cjk_runs_are_found_as_substrings_and_never_across_runs(cjk_library: Database) -> None:
+    assert slugs(cjk_library, "再起動") == ["pod"]
+    assert slugs(cjk_library, "起動を繰") == ["pod"]  # inside a run
+    assert slugs(cjk_library, "重大度") == []  # "重大" and "度数" are two runs: no match
+    assert slugs(cjk_library, "大 度") == ["split"]  # one character each, both there
+    assert slugs(cjk_library, "연결") == ["ko"]  # Korean
+    assert slugs(cjk_library, "고갈") == ["ko"]
+
+
+def test_mixed_scripts_in_one_query(cjk_library: Database) -> None:
+    # a word glued to Japanese text is a word of its own
+    assert slugs(cjk_library, "pod 再起動") == ["pod"]
+    assert slugs(cjk_library, "Podが再起動") == ["pod"]  # one mixed term: its pieces AND-ed
+    assert set(slugs(cjk_library, "kubectl")) == {"pod", "en"}
+    assert slugs(cjk_library, "kubectl 確認") == ["pod"]
+    assert slugs(cjk_library, "rollout 確認") == ["en", "pod"]  # AND finds none: OR
+
+
+def test_mixed_terms_are_marked_piece_by_piece(cjk_library: Database) -> None:
+    (hit,) = search(cjk_library, "Podが 確認", today=TODAY)
+    assert f"{MARK_START}Pod{MARK_END}{MARK_START}が{MARK_END}" in hit.snippet
+    assert f"{MARK_START}確認{MARK_END}" in hit.snippet
 
 
 def test_filters(library: Database) -> None:

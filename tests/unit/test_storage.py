@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
 import console.storage.db as dbmod
@@ -28,6 +30,7 @@ from console.domain.errors import (
     StorageError,
 )
 from console.domain.incident import EntryKind, Severity
+from console.domain.runbook import cjk_bigrams
 from console.ops.incidents import MAX_TEXT, IncidentService
 from console.ops.queries import Queries
 from console.paths import backups_dir
@@ -689,33 +692,44 @@ def test_a_0001_database_is_upgraded_with_its_incidents(
     assert raw_scalar(taken, "SELECT version_num FROM alembic_version") == "0001_initial"
 
 
-def test_upgrade_from_0002_keeps_runbooks_and_indexes_only_cjk_bodies_by_trigram(
+def _insert_runbooks(raw: sqlite3.Connection) -> None:
+    for row_id, title, symptoms, body in (
+        (1, "Disk full", "[]", "Check NodeFilesystemSpaceFillingUp on the node"),
+        (
+            2,
+            "インシデント対応",
+            '["書記"]',
+            "重大度を判断して、インシデント指揮官を決めます。Podが再起動",
+        ),
+    ):
+        raw.execute(
+            "INSERT INTO runbooks (id, uuid, slug, title, path, source_root, "
+            "content_hash, mtime_ns, size, body, services, symptoms, alerts, "
+            "review_every_days, imported_at, extra) VALUES "
+            "(?, ?, ?, ?, ?, '/r', 'h', 0, 1, ?, '[]', ?, '[]', 180, ?, '{}')",
+            (
+                row_id,
+                f"{row_id:032x}",
+                f"rb-{row_id}",
+                title,
+                f"/r/{row_id}.md",
+                body,
+                symptoms,
+                "2026-11-23T00:00:00.000000Z",
+            ),
+        )
+
+
+def test_upgrade_from_0002_keeps_runbooks_and_indexes_cjk_text_as_pairs(
     data_dir: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """0003: the trigram index drops Latin bodies, keeps CJK ones; the word index is kept."""
+    """0003 … 0015: the rows stay; the word index holds their words and, in its CJK
+    columns, their CJK text as pairs; the triggers keep it in step."""
     path = data_dir / "console.db"
     with monkeypatch.context() as patched:
         old = _open_at_revision(path, clock, patched, "0002_runbooks")
         with old.raw_writer() as raw:
-            for row_id, title, body in (
-                (1, "Disk full", "Check NodeFilesystemSpaceFillingUp on the node"),
-                (2, "インシデント対応", "重大度を判断して、インシデント指揮官を決めます。"),
-            ):
-                raw.execute(
-                    "INSERT INTO runbooks (id, uuid, slug, title, path, source_root, "
-                    "content_hash, mtime_ns, size, body, services, symptoms, alerts, "
-                    "review_every_days, imported_at, extra) VALUES "
-                    "(?, ?, ?, ?, ?, '/r', 'h', 0, 1, ?, '[]', '[]', '[]', 180, ?, '{}')",
-                    (
-                        row_id,
-                        f"{row_id:032x}",
-                        f"rb-{row_id}",
-                        title,
-                        f"/r/{row_id}.md",
-                        body,
-                        "2026-11-23T00:00:00.000000Z",
-                    ),
-                )
+            _insert_runbooks(raw)
         old.close()
 
     open_database(path, clock=clock).close()
@@ -725,48 +739,89 @@ def test_upgrade_from_0002_keeps_runbooks_and_indexes_only_cjk_bodies_by_trigram
         with sqlite3.connect(path) as connection:
             return [row[0] for row in connection.execute(sql, params)]
 
-    assert ids("SELECT id FROM runbooks WHERE has_cjk ORDER BY id") == [2]
-    trigram = "SELECT rowid FROM runbooks_trigram WHERE runbooks_trigram MATCH ?"
-    assert ids(trigram, '"指揮官"') == [
-        2
-    ]  # a CJK runbook: indexed by trigram (0006: its CJK lines)
-    assert ids(trigram, '"インシデント対応"') == [2]
-    assert ids(trigram, '"Filesystem"') == []  # a Latin runbook has no trigram row at all (0006)
-    assert ids(trigram, '"Disk"') == []
+    assert ids("SELECT name FROM sqlite_master WHERE name LIKE 'runbooks_trigram%'") == []
+    rows = raw_rows(path, "SELECT id, cjk_names, cjk_body FROM runbooks ORDER BY id")
+    assert rows[0] == (1, "", "")
+    assert rows[1][1].split() == cjk_bigrams("インシデント対応", "rb-2", '["書記"]').split()
+    body = "重大度を判断して、インシデント指揮官を決めます。Podが再起動"
+    assert rows[1][2].split() == cjk_bigrams(body).split()
     words = "SELECT rowid FROM runbooks_fts WHERE runbooks_fts MATCH ?"
+    assert ids(words, '{cjk_names cjk_body} : "指揮 揮官"') == [2]
+    assert ids(words, '{cjk_names cjk_body} : "書記"') == [2]  # two characters, a symptom
+    assert ids(words, '"pod"') == [2]  # the word glued to Japanese text
     assert ids(words, '"NodeFilesystemSpaceFillingUp"') == [1]
     assert ids(words, '"Disk"') == [1]
-    # the triggers keep both indexes in step from now on
+    # the triggers keep the index in step from now on
     with sqlite3.connect(path) as connection:
         connection.execute(
-            "UPDATE runbooks SET body = 'ポストモーテム', has_cjk = 1, cjk_text = 'ポストモーテム' "
-            "WHERE id = 1"
+            "UPDATE runbooks SET body = 'ポストモーテム', cjk_body = ? WHERE id = 1",
+            (cjk_bigrams("ポストモーテム"),),
         )
         connection.execute("DELETE FROM runbooks WHERE id = 2")
-    assert ids(trigram, '"モーテム"') == [1]
-    assert ids(trigram, '"指揮官"') == []
+    assert ids(words, '{cjk_names cjk_body} : "モー ーテ テム"') == [1]
+    assert ids(words, '{cjk_names cjk_body} : "指揮 揮官"') == []
     assert ids(words, '"NodeFilesystemSpaceFillingUp"') == []
     with sqlite3.connect(path) as connection:
-        connection.execute("UPDATE runbooks SET has_cjk = 0, cjk_text = '' WHERE id = 1")
-    assert ids(trigram, '"モーテム"') == []  # no longer CJK: its trigram row is gone
-    with sqlite3.connect(path) as connection:
-        # the word index matches its content table; the trigram index indexes a
-        # projection of it by design, so only its own structure is checked
         connection.execute(
             "INSERT INTO runbooks_fts(runbooks_fts, rank) VALUES ('integrity-check', 1)"
         )
-        connection.execute(
-            "INSERT INTO runbooks_trigram(runbooks_trigram) VALUES ('integrity-check')"
-        )
+    hashsize = "SELECT v FROM runbooks_fts_config WHERE k = 'hashsize'"
+    assert raw_scalar(path, hashsize) == 32 * 1024 * 1024
 
 
-def test_migration_0003_cjk_class_matches_the_domain() -> None:
+def test_downgrade_from_0015_brings_back_the_trigram_index(
+    data_dir: Path, clock: FakeClock
+) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from console.storage.migrate import alembic_config
+
+    path = data_dir / "console.db"
+    db = open_database(path, clock=clock)
+    with db.raw_writer() as raw:
+        _insert_runbooks(raw)
+    db.close()
+    engine = create_engine(f"sqlite:///{path}")
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0014_fts_hashsize")
+    engine.dispose()
+
+    def ids(sql: str, *params: object) -> list[int]:
+        with sqlite3.connect(path) as connection:
+            return [row[0] for row in connection.execute(sql, params)]
+
+    assert ids("SELECT id FROM runbooks WHERE has_cjk") == [2]
+    trigram = "SELECT rowid FROM runbooks_trigram WHERE runbooks_trigram MATCH ?"
+    assert ids(trigram, '"指揮官"') == [2]
+    assert ids(trigram, '"Filesystem"') == []
+    assert ids("SELECT rowid FROM runbooks_fts WHERE runbooks_fts MATCH 'disk'") == [1]
+    with sqlite3.connect(path) as plain:
+        plain.execute("UPDATE runbooks SET has_cjk = 0, cjk_text = '' WHERE id = 2")
+    assert ids(trigram, '"指揮官"') == []
+    # and up again, to what the importer writes
+    open_database(path, clock=clock).close()
+    assert raw_scalar(path, "SELECT version_num FROM alembic_version") == HEAD_REVISION
+    assert ids(
+        "SELECT rowid FROM runbooks_fts WHERE runbooks_fts MATCH ?",
+        '{cjk_names cjk_body} : "指揮 揮官"',
+    ) == [2]
+
+
+def test_migration_cjk_classes_and_pairs_match_the_domain() -> None:
     import importlib
 
     from console.domain.runbook import CJK_CLASS
 
-    module = importlib.import_module("console.storage.migrations.versions.0003_runbook_trigram")
-    assert module.CJK_CLASS == CJK_CLASS
+    for name in ("0003_runbook_trigram", "0006_runbook_cjk_lines", "0015_cjk_bigrams"):
+        module = importlib.import_module(f"console.storage.migrations.versions.{name}")
+        assert module.CJK_CLASS == CJK_CLASS
+    frozen = importlib.import_module("console.storage.migrations.versions.0015_cjk_bigrams")
+    texts = ("インシデント対応", "Podが再起動 k8sクラスタ3台", "重", "a_b日本_c x", "", "plain")
+    for text in texts:
+        assert frozen.cjk_bigrams(text).split() == cjk_bigrams(text).split(), text
 
 
 def _checkpointer_of(db: Database) -> object:
@@ -805,3 +860,11 @@ def test_the_wal_is_checkpointed_off_the_writers_path(db_path: Path, clock: Fake
     gone = Checkpointer(db_path.parent / "absent.db", threshold=1)
     assert not gone.checkpoint_if_due()  # no WAL file: nothing to do, no error
     gone.stop()
+
+
+@given(st.text(alphabet="日本語カナ한글ab1_ -、。\néＡ", max_size=40))
+def test_migration_0015_pairs_are_the_importers_pairs(text: str) -> None:
+    import importlib
+
+    frozen = importlib.import_module("console.storage.migrations.versions.0015_cjk_bigrams")
+    assert frozen.cjk_bigrams(text).split() == cjk_bigrams(text).split()
