@@ -233,9 +233,9 @@ def test_import_walks_folders_and_lists_every_refusal(db: Database, tmp_path: Pa
     write(root / "bin.md", b"\x00")
     write(root / "dup-a.md", "---\nid: same\n---\nx")
     write(root / "dup-b.md", "---\nid: same\n---\ny")
-    big = root / "big.md"
-    with big.open("wb") as handle:  # sparse: 6 MB without writing 6 MB
-        handle.truncate(6 * 1024 * 1024)
+    for name, mib in (("big.md", 6), ("huge.md", 50)):
+        with (root / name).open("wb") as handle:  # sparse: the size without the writing
+            handle.truncate(mib * 1024 * 1024)
     (root / "loop").symlink_to(root, target_is_directory=True)
     (root / "broken.md").symlink_to(root / "nowhere.md")
     unreadable = write(root / "secret.md", "# s")
@@ -248,6 +248,7 @@ def test_import_walks_folders_and_lists_every_refusal(db: Database, tmp_path: Pa
     assert "binary" in reasons["bin.md"]
     assert reasons["dup-b.md"] == f"duplicate id 'same': already used by {root / 'dup-a.md'}"
     assert "too large (6.0 MB" in reasons["big.md"]
+    assert reasons["huge.md"] == "too large (50.0 MB; the limit is 5 MB)"  # never read
     assert "symlink loop" in reasons["loop"]
     assert "broken symlink" in reasons["broken.md"]
     assert "no such file" in reasons["missing"]
