@@ -32,8 +32,6 @@ _UNIT_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
 #: index cannot find words in them; their runs are indexed as character pairs
 #: (:func:`cjk_bigrams`; migrations 0003, 0006 and 0015 copy this class).
 CJK_CLASS = "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f]"
-_CJK = re.compile(CJK_CLASS)
-_CJK_RUN = re.compile(CJK_CLASS + "+")
 #: text cut into its CJK runs and what stands between them
 _CJK_SPLIT = re.compile(f"({CJK_CLASS}+)")
 #: code points four bytes wide, in the machine's order (what the array holds)
@@ -41,11 +39,6 @@ _UTF32 = "utf-32-le" if sys.byteorder == "little" else "utf-32-be"
 _FOUR_BYTES = next(code for code in "IL" if array(code).itemsize == 4)
 _SPACES = array(_FOUR_BYTES, [ord(" ")] * 3)
 _AFTER_NUL = re.compile("\0[^\0 ]")
-
-
-def has_cjk(text: str) -> bool:
-    """True when ``text`` holds any character of :data:`CJK_CLASS`."""
-    return not text.isascii() and _CJK.search(text) is not None
 
 
 #: the first byte of every character of :data:`CJK_CLASS` in UTF-8: E3-ED for
@@ -136,16 +129,10 @@ def script_runs(text: str) -> list[tuple[str, bool]]:
     in order ("PostgreSQLの接続" → [("PostgreSQL", False), ("の接続", True)])."""
     if text.isascii():
         return [(text, False)]
-    pieces: list[tuple[str, bool]] = []
-    done = 0
-    for run in _CJK_RUN.finditer(text):
-        if run.start() > done:
-            pieces.append((text[done : run.start()], False))
-        pieces.append((run.group(), True))
-        done = run.end()
-    if done < len(text):
-        pieces.append((text[done:], False))
-    return pieces
+    # the split alternates other text and runs: the odd places are the runs
+    return [
+        (piece, number % 2 == 1) for number, piece in enumerate(_CJK_SPLIT.split(text)) if piece
+    ]
 
 
 class RunbookError(ConsoleError):

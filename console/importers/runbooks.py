@@ -56,10 +56,10 @@ SUFFIXES = (".md", ".markdown")
 FOLDER_NOTES = frozenset({"readme.md", "readme.markdown"})
 #: Rows go to the writer as soon as it is free and at least MIN_BATCH are ready;
 #: while it is busy they gather up to MAX_BATCH, and up to two such batches queue
-#: behind the one being written (then the parser waits). The writer, the slower of
-#: the two, starts after 128 files instead of 500 and then hardly waits, and the
-#: batches it gets grow to what it can take: fewer, larger statements are cheaper
-#: for FTS5. MAX_BATCH bounds how long one transaction
+#: behind the one being written (then the parser waits). The writer starts after
+#: 128 files instead of 500 and then hardly waits, and the batches it gets grow to
+#: what it can take: fewer, larger statements are cheaper for FTS5. MAX_BATCH
+#: bounds how long one transaction
 #: holds the write lock (about 0.15 s) that a timeline write may wait behind, and
 #: the memory the rows in flight take (peak 104 MB at 512, 124 MB at 1,024).
 #: Batches are powers of two, so that the multi-row INSERTs come in a few shapes
@@ -68,12 +68,13 @@ MIN_BATCH = 128
 MAX_BATCH = 512
 
 #: An import of this many changed files or more is a bulk import: its batches write
-#: both FTS5 indexes with ``automerge`` 0, so that segments are merged only when
-#: 16 pile up on one level (FTS5's ``crisismerge``), 16 at a time, instead of 4 at
-#: a time over and over; its last transaction sets automerge back. On the 10,000-
-#: runbook benchmark library (SQL alone, the same rows): 1,410-1,470 ms of CPU
-#: instead of 1,525-1,550, and raw MATCH queries as fast after it (p95 0.94-0.97
-#: vs 0.95-0.97 ms). A smaller import merges as it goes (and so repairs the
+#: the FTS5 index with ``automerge`` 0, so that segments are merged only when 16
+#: pile up on one level (FTS5's ``crisismerge``), 16 at a time, instead of 4 at a
+#: time over and over; its last transaction sets automerge back. On the 10,000-
+#: runbook benchmark library (SQL alone, the same rows, measured while the trigram
+#: index of 0003-0014 was still there): 1,410-1,470 ms of CPU instead of
+#: 1,525-1,550, and raw MATCH queries as fast after it (p95 0.94-0.97 vs
+#: 0.95-0.97 ms). A smaller import merges as it goes (and so repairs the
 #: setting after a bulk import that was killed).
 BULK_FILES = 1024
 #: FTS5's own ``automerge``
@@ -718,8 +719,8 @@ _JSON_STRING: Callable[[str], str] = json.encoder.encode_basestring
 def _cjk_columns(parsed: ParsedRunbook, body_may_be_cjk: bool) -> tuple[str, bytes]:
     """(cjk_names, cjk_body as UTF-8): the CJK runs of the names and of the body as
     character pairs, for the word index (the body's without looking when the file's
-    bytes cannot encode CJK text). Made here, on the parser's thread (0.19 s for
-    the 10,000-runbook library), which waits for the writer anyway."""
+    bytes cannot encode CJK text). Made here, on the parser's thread (0.11 s for
+    the 10,000-runbook library), not on the writer's."""
     names = cjk_bigrams(
         parsed.title,
         parsed.slug,

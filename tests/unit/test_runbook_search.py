@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -289,3 +290,16 @@ def test_snippet_agrees_with_the_plain_rule(body: str, prefix: bool) -> None:
 
     marker = _marker(["pool", "tim"], prefix_last=prefix, words=True)
     assert make_snippet(body, marker, ("pool", "tim")) == reference_snippet(body, marker)
+
+
+@given(st.text(alphabet="日本カナ한글ab1 -_、\n", max_size=30))
+def test_script_runs_cut_text_where_the_script_changes(text: str) -> None:
+    from console.domain.runbook import CJK_CLASS, script_runs
+
+    pieces = script_runs(text)
+    assert "".join(piece for piece, _ in pieces) == text
+    for piece, cjk in pieces:
+        assert piece or not text
+        assert bool(re.fullmatch(f"{CJK_CLASS}+", piece)) == cjk
+        assert cjk or not re.search(CJK_CLASS, piece)
+    assert all(a[1] != b[1] for a, b in pairwise(pieces))
