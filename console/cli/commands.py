@@ -7,6 +7,7 @@ Every listing command has ``--json`` with a stable shape (documented in the READ
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -404,6 +405,11 @@ def main(
     except ConsoleError as error:
         print(f"responder-console: {error}", file=sys.stderr)
         return error.exit_code
+    except BrokenPipeError:
+        # The reader stopped reading (``… | head``): no traceback. What is left to
+        # flush goes nowhere, as the Python docs advise, and the exit says "failed".
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
 
 
 def _gui_from_entry_point() -> GuiLauncher | None:

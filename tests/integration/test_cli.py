@@ -343,3 +343,25 @@ def test_installed_script(tmp_path: Path) -> None:
     bad = run("incident", "status", "1", "sideways", data_dir=data, program=[str(script)])
     assert bad.returncode == 2
     assert "unknown status 'sideways'" in bad.stderr
+
+
+def test_a_reader_that_stops_reading_gets_no_traceback(tmp_path: Path) -> None:
+    """``responder-console search … --json | head -c 50``: the pipe closes early."""
+    data, books = tmp_path / "data", tmp_path / "books"
+    books.mkdir()
+    for n in range(400):  # an answer of ~200 kB: more than a pipe holds
+        (books / f"r{n}.md").write_text(f"# Restart service {n}\n\n" + "Restart it. " * 40)
+    ok(run("import", "runbooks", str(books), data_dir=data))
+    command = [sys.executable, "-m", "console", "--data-dir", str(data)]
+    reader = subprocess.Popen(
+        [*command, "search", "restart", "--limit", "400", "--json"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert reader.stdout is not None
+    reader.stdout.read(50)
+    reader.stdout.close()  # what head does after its bytes
+    _, errors = reader.communicate(timeout=60)
+    assert b"Traceback" not in errors, errors.decode()
+    assert reader.returncode == 1
