@@ -16,10 +16,13 @@ from console.packs.archive import (
     MANIFEST,
     MAX_ENTRIES,
     MAX_ENTRY_BYTES,
+    MAX_EXPIRES_DAYS,
+    MAX_VERSION,
     SECTIONS,
     Manifest,
     ManifestEntry,
     PackError,
+    check_layout,
     check_name,
     format_utc,
 )
@@ -129,8 +132,10 @@ def build_pack(
         raise PackError("nothing to pack (no runbooks, catalog, contacts, schedules or templates)")
     if len(files) >= MAX_ENTRIES:
         raise PackError(f"{len(files)} files (a pack holds fewer than {MAX_ENTRIES})")
-    if version < 1:
-        raise PackError("the pack version must be a positive whole number")
+    if not 1 <= version <= MAX_VERSION:
+        raise PackError(f"the pack version must be a whole number from 1 to {MAX_VERSION}")
+    if expires_days is not None and not 1 <= expires_days <= MAX_EXPIRES_DAYS:
+        raise PackError(f"the validity must be from 1 to {MAX_EXPIRES_DAYS} days")
     publisher = " ".join(publisher.split())
     if not publisher:
         raise PackError("the publisher must not be empty")
@@ -138,6 +143,7 @@ def build_pack(
         reason = check_name(name)
         if reason or name == MANIFEST:
             raise PackError(f"{name}: not a usable name in a pack ({reason or 'reserved'})")
+    check_layout(files)  # what an import would refuse, the lead hears of now
     stamp = now.timetuple()[:6]
     entries: list[ManifestEntry] = []
     temporary = out.with_name(out.name + ".partial")
