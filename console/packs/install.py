@@ -17,6 +17,7 @@ so the pack is either installed whole or not at all.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import secrets
@@ -206,6 +207,7 @@ def import_pack(
     progress: Callable[[str], None] | None = None,
 ) -> PackImportReport:
     """Verify ``path`` against the pinned keys and apply it; PackError changes nothing."""
+    finish_interrupted(db, folder)
     keys = [k.public_key for k in trusted_keys(db)]
     if not keys:
         raise PackError(f"{path}: no trusted keys (pin the team's key with 'pack trust PUB')")
@@ -272,39 +274,136 @@ def _check_templates(staging: Path) -> None:
         )
 
 
-class _Swap:
-    """Renames made inside the open transaction, undone in reverse when it does not commit.
+JOURNAL = ".applying.json"
 
-    Each ``put`` first renames what it replaces to a backup name beside it, so undoing is
-    renames again (no copy that a full disk could stop)."""
 
-    def __init__(self) -> None:
-        self._done: list[tuple[Path, Path | None]] = []  # (target, its backup or None)
+@dataclass(frozen=True)
+class _Move:
+    staged: Path
+    target: Path
+    backup: Path  # where ``target`` is kept while the transaction is open
+    existed: bool
 
-    def put(self, staged: Path, target: Path, backup: Path) -> None:
-        if target.exists():
-            target.rename(backup)
-            self._done.append((target, backup))
-        else:
-            self._done.append((target, None))
-        staged.rename(target)
 
-    def undo(self) -> None:
-        for target, backup in reversed(self._done):
+class _Plan:
+    """The renames an import makes inside its open transaction, written down (fsynced) in
+    ``<data>/pack/.applying.json`` before the first one, so that whatever stops the import
+    — an error, or a crash of the process — they can be undone when it did not commit and
+    finished (the kept files removed) when it did: the pack is applied whole or not at all.
+
+    Undoing is renames back, never a copy a full disk could stop."""
+
+    def __init__(
+        self, journal: Path, digest: str, moves: list[_Move], incoming: list[Path],
+        aside: list[Path],
+    ) -> None:  # fmt: skip
+        self.journal, self.digest, self.moves = journal, digest, moves
+        self.incoming, self.aside = incoming, aside
+
+    def write(self) -> None:
+        document = {
+            "digest": self.digest,
+            "moves": [[str(m.staged), str(m.target), str(m.backup), m.existed] for m in self.moves],
+            "incoming": [str(p) for p in self.incoming],
+            "aside": [str(p) for p in self.aside],
+        }
+        temporary = self.journal.with_name(self.journal.name + ".tmp")
+        with temporary.open("w", encoding="utf-8") as handle:
+            json.dump(document, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, self.journal)
+        fsync_dir(self.journal.parent)
+
+    @classmethod
+    def load(cls, journal: Path) -> _Plan:
+        document = json.loads(journal.read_text(encoding="utf-8"))
+        moves = [
+            _Move(Path(staged), Path(target), Path(backup), bool(existed))
+            for staged, target, backup, existed in document["moves"]
+        ]
+        return cls(
+            journal,
+            str(document["digest"]),
+            moves,
+            [Path(p) for p in document["incoming"]],
+            [Path(p) for p in document["aside"]],
+        )
+
+    @staticmethod
+    def put(move: _Move) -> None:
+        if move.existed:
+            move.target.rename(move.backup)
+        move.staged.rename(move.target)
+
+    def undo(self) -> bool:
+        """Put every target back as it was; False when one could not be (its file stays
+        where it was kept, and the journal stays for the next attempt)."""
+        whole = True
+        for move in reversed(self.moves):
             try:
-                _remove(target)
-                if backup is not None:
-                    backup.rename(target)
-            except OSError:  # keep undoing the rest; the backup stays for a person to find
-                log.exception("pack import: could not put %s back from %s", target, backup)
-        self._done.clear()
+                if move.existed:
+                    if os.path.lexists(move.backup):
+                        if os.path.lexists(move.target):
+                            _remove(move.target)
+                        move.backup.rename(move.target)
+                elif os.path.lexists(move.target) and not os.path.lexists(move.staged):
+                    _remove(move.target)
+            except OSError:
+                whole = False
+                log.exception("pack import: could not put %s back", move.target)
+        return whole
 
-    def discard_backups(self) -> None:
-        for _, backup in self._done:
-            if backup is not None:
+    def close(self, committed: bool, undone: bool = True) -> None:
+        """After the commit: remove the kept files; either way: the scratch folders and,
+        when nothing is left to undo, the journal."""
+        for move in self.moves if committed else ():
+            if move.existed:
                 with contextlib.suppress(OSError):
-                    _remove(backup)
-        self._done.clear()
+                    _remove(move.backup)
+        for folder in self.incoming:
+            shutil.rmtree(folder, ignore_errors=True)
+        for folder in self.aside:
+            if committed:
+                shutil.rmtree(folder, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):  # empty unless a rename could not be undone
+                    folder.rmdir()
+        if committed or undone:
+            self.journal.unlink(missing_ok=True)
+
+
+def finish_interrupted(db: Database, folder: Path) -> str | None:
+    """Finish, or undo, a pack import that a crash stopped while it renamed files (its
+    journal is still there): finished when its install row committed, else undone.
+    Returns what was done (for the log), or None when nothing was interrupted."""
+    journal = folder / PACK_DIR / JOURNAL
+    if not journal.exists():
+        return None
+    with db.raw_writer() as raw:  # no other import is inside its transaction meanwhile
+        try:
+            plan = _Plan.load(journal)
+        except FileNotFoundError:
+            return None  # another process finished it first
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            kept = journal.with_name(".applying-unreadable.json")
+            with contextlib.suppress(OSError):
+                journal.replace(kept)
+            log.error("pack import journal %s unreadable (%s), kept as %s", journal, error, kept)
+            return f"an interrupted pack import's journal was unreadable; kept as {kept}"
+        committed = (
+            raw.execute("SELECT 1 FROM pack_installs WHERE digest = ?", (plan.digest,)).fetchone()
+            is not None
+        )
+        undone = committed or plan.undo()
+        plan.close(committed, undone)
+    done = (
+        "an interrupted pack import had committed: its clean-up was finished"
+        if committed
+        else "an interrupted pack import was undone: the files are as before it"
+    )
+    log.warning("%s (%s)", done, journal)
+    return done
 
 
 def _remove(path: Path) -> None:
@@ -354,17 +453,31 @@ def _apply(
     token = secrets.token_hex(4)
     content = base / CONTENT
     targets = [folder / TEMPLATES / s.removeprefix(f"{TEMPLATES}/") for s in FLAT_SECTIONS]
-    templates: list[tuple[Path, Path]] = []
-    swap = _Swap()
+    plan: _Plan | None = None
+    committed = False
+    undone = True
     try:
         templates = _stage_templates(staging, folder, token)
         with db.raw_writer() as raw:
             _check_newer(raw, pack.path, pack.manifest)  # again: another import may have won
-            swap.put(staging, content, base / f".previous-{token}")
+            moves = [
+                _Move(staging, content, base / f".previous-{token}", content.exists()),
+                *(
+                    _Move(staged, target, _aside(target.parent, token) / staged.name,
+                          os.path.lexists(target))
+                    for staged, target in templates
+                ),
+            ]  # fmt: skip
+            plan = _Plan(
+                base / JOURNAL, pack.digest, moves,
+                [_incoming(t, token) for t in targets], [_aside(t, token) for t in targets],
+            )  # fmt: skip
+            plan.write()
+            plan.put(moves[0])  # the content first: the importers read it
             report = _import_all(_Enlisted(db, raw), content, pack, now)
-            for staged, destination in templates:
-                swap.put(staged, destination, _aside(destination.parent, token) / staged.name)
-            for directory in {base, *(d.parent for _, d in templates)}:
+            for move in moves[1:]:
+                plan.put(move)
+            for directory in {base, *(t.parent for _, t in templates)}:
                 fsync_dir(directory)
             manifest = pack.manifest
             raw.execute(
@@ -382,9 +495,10 @@ def _apply(
                     storage_time(now),
                 ),
             )
-        # committed: from here on the pack is installed, whatever the clean-up does
+        committed = True  # from here on the pack is installed, whatever the clean-up does
     except BaseException as error:
-        swap.undo()
+        if plan is not None:
+            undone = plan.undo()
         if isinstance(error, (sqlite3.Error, StorageError)):  # rolled back: say so
             raise StorageError(
                 f"{db.path}: applying {pack.path.name} failed and was rolled back, "
@@ -397,13 +511,13 @@ def _apply(
             ) from error
         raise
     finally:
-        for target in targets:
-            shutil.rmtree(_incoming(target, token), ignore_errors=True)
-            with contextlib.suppress(OSError):  # empty unless a rename could not be undone
-                _aside(target, token).rmdir()
-    swap.discard_backups()
-    for target in targets:
-        shutil.rmtree(_aside(target, token), ignore_errors=True)
+        if plan is not None:
+            plan.close(committed, undone)
+        else:
+            for target in targets:
+                shutil.rmtree(_incoming(target, token), ignore_errors=True)
+                with contextlib.suppress(OSError):
+                    _aside(target, token).rmdir()
     return report
 
 

@@ -866,3 +866,103 @@ def test_the_big_pack_itself_installs(
     assert report.pack.bytes == 4 * BIG_ENTRY
     assert (folder / "pack/content/runbooks/big-3.md").stat().st_size == BIG_ENTRY
     assert leftovers(folder) == []
+
+
+# -------------------------------------- issue 14: a crash while applying is undone or finished
+
+DIES = """
+import os, sys
+from datetime import UTC, datetime
+from pathlib import Path
+from console.packs import install
+from console.storage.db import open_database
+
+where, count = sys.argv[4], int(sys.argv[5])
+done = []
+put = install._Plan.put
+
+def put_then_die(move):
+    put(move)
+    done.append(move)
+    if len(done) == count:
+        os._exit(9)  # killed here: no except, no finally, no rollback
+
+if where == "put":
+    install._Plan.put = staticmethod(put_then_die)
+else:  # committed, then killed before the clean-up
+    install._Plan.close = lambda self, *args: os._exit(9)
+db = open_database(Path(sys.argv[1]))
+now = datetime(2026, 11, 23, 12, tzinfo=UTC)
+install.import_pack(db, Path(sys.argv[2]), Path(sys.argv[3]), now=now)
+"""
+
+
+def second_edition(tmp_path: Path, secret: SecretKey) -> Path:
+    second = {
+        "runbooks/b.md": RUNBOOK.replace(b"id: disk-full", b"id: other"),
+        "templates/checklists/team.yaml": CHECKLIST.replace(b"title:", b"title: v2", 1),
+        "templates/comms/team.md": COMMS + b"\nSecond edition.\n",
+        "templates/comms/new.md": COMMS.replace(b"id: internal-update", b"id: new-one"),
+    }
+    return craft(tmp_path / "v6", secret, second, manifest_with(version=6, files=[
+        {"path": n, "sha256": hashlib.sha256(d).hexdigest(), "size": len(d)}
+        for n, d in second.items()
+    ]))  # fmt: skip
+
+
+def first_edition(tmp_path: Path, db: Database, folder: Path, secret: SecretKey) -> None:
+    first = {
+        "runbooks/a.md": RUNBOOK,
+        "templates/checklists/team.yaml": CHECKLIST,
+        "templates/comms/team.md": COMMS,
+    }
+    import_pack(db, folder, craft(tmp_path / "v5", secret, first), now=NOW)
+
+
+def kill_while_applying(db: Database, folder: Path, pack: Path, where: str, count: int) -> None:
+    import sys
+
+    died = subprocess.run(
+        [sys.executable, "-c", DIES, str(db.path), str(folder), str(pack), where, str(count)],
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert died.returncode == 9, died.stderr
+    assert (folder / "pack/.applying.json").is_file()
+
+
+def test_a_crash_before_the_commit_is_undone(
+    tmp_path: Path, trusted: tuple[Database, Path, SecretKey]
+) -> None:
+    """Killed after the content and two templates were renamed into place, before the
+    commit: the database rolled back by itself; the next import puts the files back."""
+    from console.packs.install import finish_interrupted
+
+    db, folder, secret = trusted
+    first_edition(tmp_path, db, folder, secret)
+    installed, before = files_of(folder), dump(db)
+    pack = second_edition(tmp_path, secret)
+    kill_while_applying(db, folder, pack, "put", 3)
+    assert files_of(folder) != installed  # the crash left the new templates in place
+    assert finish_interrupted(db, folder) == (
+        "an interrupted pack import was undone: the files are as before it"
+    )
+    assert dump(db) == before
+    assert files_of(folder) == installed
+    assert leftovers(folder) == []
+    assert import_pack(db, folder, pack, now=NOW).templates == 3  # not taken for a rollback
+
+
+def test_a_crash_after_the_commit_is_finished(
+    tmp_path: Path, trusted: tuple[Database, Path, SecretKey]
+) -> None:
+    db, folder, secret = trusted
+    first_edition(tmp_path, db, folder, secret)
+    kill_while_applying(db, folder, second_edition(tmp_path, secret), "close", 0)
+    assert [p.version for p in installed_packs(db)] == [6, 5]
+    # the next import (here one refused as a rollback) finishes the clean-up first
+    with pytest.raises(PackError, match="rollback refused"):
+        import_pack(db, folder, craft(tmp_path / "old", secret, {"runbooks/a.md": RUNBOOK}),
+                    now=NOW)  # fmt: skip
+    assert leftovers(folder) == []
+    assert (folder / "templates/comms/new.md").is_file()
+    assert (folder / "templates/comms/team.md").read_bytes().endswith(b"Second edition.\n")
