@@ -60,11 +60,20 @@ MAX_PUBLISHER_CHARS = 200
 MAX_EXPIRES_DAYS = 36_500
 #: folders whose files are read from the folder itself (no sub-folders), and the suffix read
 FLAT_SECTIONS = {"templates/checklists": ".yaml", "templates/comms": ".md"}
+#: the central directory's largest size (100,000 entries of 670 bytes): zipfile builds an
+#: object per entry before the entry count can be checked, so the directory is bounded first
+MAX_DIRECTORY_BYTES = 64 * 1024**2
 #: an expiry this close is shown as a warning (days)
 EXPIRY_WARNING_DAYS = 14
 
 _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
 _LOCAL_MAGIC = b"PK\x03\x04"
+_END = struct.Struct("<4s4H2LH")  # end of central directory record
+_END_MAGIC = b"PK\x05\x06"
+_END64_LOCATOR = struct.Struct("<4sLQL")
+_END64_LOCATOR_MAGIC = b"PK\x06\x07"
+_END64 = struct.Struct("<4sQ2H2L4Q")
+_END64_MAGIC = b"PK\x06\x06"
 
 
 def format_utc(value: datetime) -> str:
@@ -174,6 +183,37 @@ def check_layout(names: Iterable[str]) -> None:
     clash = next((name for name in names if name in folders), None)
     if clash is not None:
         raise PackError(f"entry {clash!r} is both a file and a folder")
+
+
+def _check_directory(path: Path, handle: IO[bytes], size: int) -> None:
+    """Bound the entry count and the central directory's size as the zip's end record
+    declares them, before zipfile reads the directory (a small read at the end)."""
+    tail = min(size, _END.size + 0xFFFF)
+    handle.seek(size - tail)
+    data = handle.read(tail)
+    at = data.rfind(_END_MAGIC)
+    if at < 0 or len(data) - at < _END.size:
+        raise PackError(f"{path}: not a zip file (no end of central directory record)")
+    fields = _END.unpack_from(data, at)
+    entries, directory = fields[4], fields[5]
+    if entries == 0xFFFF or directory == 0xFFFFFFFF:  # Zip64: the numbers are elsewhere
+        if at < _END64_LOCATOR.size:
+            raise PackError(f"{path}: not a zip file (Zip64 locator missing)")
+        magic, _, offset, _ = _END64_LOCATOR.unpack_from(data, at - _END64_LOCATOR.size)
+        if magic != _END64_LOCATOR_MAGIC or offset > size - _END64.size:
+            raise PackError(f"{path}: not a zip file (Zip64 locator damaged)")
+        handle.seek(offset)
+        record = handle.read(_END64.size)
+        if len(record) != _END64.size or record[:4] != _END64_MAGIC:
+            raise PackError(f"{path}: not a zip file (Zip64 record damaged)")
+        values = _END64.unpack(record)
+        entries, directory = values[7], values[8]
+    if entries > MAX_ENTRIES:
+        raise PackError(f"{path}: {entries} entries (more than {MAX_ENTRIES})")
+    if directory > MAX_DIRECTORY_BYTES:
+        raise PackError(
+            f"{path}: a central directory of {directory} bytes (more than {MAX_DIRECTORY_BYTES})"
+        )
 
 
 def _members(path: Path, archive: zipfile.ZipFile, handle: IO[bytes], size: int) -> list[_Member]:
@@ -404,8 +444,9 @@ def verify_pack(
         if size > MAX_PACK_BYTES:
             raise PackError(f"{path}: {size} bytes (larger than {MAX_PACK_BYTES})")
         try:
+            _check_directory(path, handle, size)
             archive = zipfile.ZipFile(handle)
-        except (zipfile.BadZipFile, OSError, ValueError) as error:
+        except (zipfile.BadZipFile, OSError, ValueError, struct.error) as error:
             raise PackError(f"{path}: not a zip file ({error})") from error
         try:
             with archive:

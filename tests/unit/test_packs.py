@@ -966,3 +966,27 @@ def test_a_crash_after_the_commit_is_finished(
     assert leftovers(folder) == []
     assert (folder / "templates/comms/new.md").is_file()
     assert (folder / "templates/comms/team.md").read_bytes().endswith(b"Second edition.\n")
+
+
+def test_the_central_directory_is_bounded_before_zipfile_reads_it(
+    tmp_path: Path, trusted: tuple[Database, Path, SecretKey], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """zipfile makes an object per directory entry before the entry count can be looked at
+    (a 2 GiB directory: tens of millions); the end record's numbers are checked first, in
+    the plain and the Zip64 form."""
+    db, folder, secret = trusted
+    entries = {f"runbooks/{i}.md": b"# x\n" for i in range(4)}
+    monkeypatch.setattr(zipfile, "ZIP_FILECOUNT_LIMIT", 2)  # write the Zip64 end records
+    zip64 = craft(tmp_path / "z64", secret, entries)
+    monkeypatch.undo()
+    with zip64.open("rb") as handle:
+        assert b"PK\x06\x06" in handle.read()
+    assert verify_pack(zip64, secret.public_key(), now=NOW).manifest.version == 5
+    plain = craft(tmp_path / "plain", secret, entries)
+    monkeypatch.setattr(archive_module, "MAX_ENTRIES", 3)
+    refused(db, folder, zip64, r"5 entries \(more than 3\)")
+    refused(db, folder, plain, r"5 entries \(more than 3\)")
+    monkeypatch.setattr(archive_module, "MAX_ENTRIES", 100)
+    monkeypatch.setattr(archive_module, "MAX_DIRECTORY_BYTES", 200)
+    refused(db, folder, plain, r"a central directory of \d+ bytes \(more than 200\)")
+    refused(db, folder, zip64, r"a central directory of \d+ bytes \(more than 200\)")
