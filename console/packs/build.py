@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sqlite3
@@ -26,7 +27,7 @@ from console.packs.archive import (
     check_name,
     format_utc,
 )
-from console.signing import SecretKey, sign_file
+from console.signing import SecretKey, blake2b_file, sign_digest, signature_path_for
 
 Progress = Callable[[int, int], None]
 
@@ -147,6 +148,8 @@ def build_pack(
     stamp = now.timetuple()[:6]
     entries: list[ManifestEntry] = []
     temporary = out.with_name(out.name + ".partial")
+    signature = signature_path_for(out)
+    pending = signature.with_name(signature.name + ".partial")
     try:
         with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_STORED) as archive:
             for number, (name, source) in enumerate(sorted(files.items()), 1):
@@ -171,18 +174,29 @@ def build_pack(
 
             text = json.dumps(manifest.as_json(), indent=1, ensure_ascii=False) + "\n"
             archive.writestr(_info(MANIFEST, stamp), text.encode("utf-8"))
+        with temporary.open("rb") as written:
+            os.fsync(written.fileno())
+        # signed, and the signature written, before the pack replaces a previous one: a
+        # failure leaves that pack and its signature as they were
+        expiry = format_utc(manifest.expires) if manifest.expires else "never"
+        signed = sign_digest(
+            blake2b_file(temporary),
+            secret_key,
+            f"responder-console pack\tpublisher:{publisher}\tversion:{version}"
+            f"\tcreated:{format_utc(now)}\texpires:{expiry}\tfile:{out.name}",
+        )
+        with pending.open("w", encoding="utf-8") as handle:
+            handle.write(signed)
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(temporary, out)
+        os.replace(pending, signature)
     except OSError as error:
         raise PackError(f"{out}: cannot write ({error.strerror or error})") from error
     finally:
-        temporary.unlink(missing_ok=True)
-    expiry = format_utc(manifest.expires) if manifest.expires else "never"
-    signature = sign_file(
-        out,
-        secret_key,
-        trusted_comment=f"responder-console pack\tpublisher:{publisher}\tversion:{version}"
-        f"\tcreated:{format_utc(now)}\texpires:{expiry}\tfile:{out.name}",
-    )
+        for leftover in (temporary, pending):
+            with contextlib.suppress(OSError):
+                leftover.unlink(missing_ok=True)
     return BuiltPack(out, signature, manifest, secret_key.id_hex)
 
 

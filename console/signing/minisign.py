@@ -296,10 +296,18 @@ def sign_digest(
 
 
 def write_signature(path: Path, text: str) -> Path:
+    """Write ``PATH.minisig`` whole or not at all (temporary name, fsync, rename)."""
     target = signature_path_for(path)
     temporary = target.with_name(target.name + ".tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, target)
+    try:
+        with temporary.open("w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise SignatureError(f"{target}: cannot write ({exc.strerror or exc})") from exc
     return target
 
 

@@ -990,3 +990,20 @@ def test_the_central_directory_is_bounded_before_zipfile_reads_it(
     monkeypatch.setattr(archive_module, "MAX_DIRECTORY_BYTES", 200)
     refused(db, folder, plain, r"a central directory of \d+ bytes \(more than 200\)")
     refused(db, folder, zip64, r"a central directory of \d+ bytes \(more than 200\)")
+
+
+def test_a_rebuild_that_fails_leaves_the_previous_pack_and_signature(
+    tmp_path: Path, source: Path, keypair: tuple[PublicKey, SecretKey]
+) -> None:
+    """Was: the new zip replaced the previous pack before it was signed; a failure while
+    signing left a pack beside the signature of another."""
+    public, secret = keypair
+    out = tmp_path / "team.pack"
+    build(source, out, secret, version=1)
+    before = (out.read_bytes(), out.with_name("team.pack.minisig").read_bytes())
+    out.with_name("team.pack.minisig.partial").mkdir()  # the signature cannot be written
+    with pytest.raises(PackError, match="cannot write"):
+        build(source, out, secret, version=2)
+    assert (out.read_bytes(), out.with_name("team.pack.minisig").read_bytes()) == before
+    assert verify_pack(out, public, now=NOW).manifest.version == 1
+    assert not out.with_name("team.pack.partial").exists()
