@@ -236,8 +236,8 @@ def import_pack(
         applied = True
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-        if made_base and not applied:
-            shutil.rmtree(base, ignore_errors=True)
+        if made_base and not applied and not (base / JOURNAL).exists():
+            shutil.rmtree(base, ignore_errors=True)  # a refused first import leaves no trace
     log.info("pack %s v%d applied from %s", pack.manifest.publisher, pack.manifest.version, path)
     return report
 
