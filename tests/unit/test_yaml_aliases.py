@@ -4,7 +4,8 @@
 so 421 bytes expand to 10^9 values. Before the fix, a runbook's front matter
 holding it grew the import past 2 GB, a catalog file past 1 GB. Every YAML is
 now read by :mod:`console.safe_yaml`, which refuses it (file and line) before
-anything is built; the rest of the import goes on.
+anything is built; the rest of the import goes on (a pack's checklist template
+refuses the pack, as any broken template does).
 
 Memory is a correctness bound here, not a timing: the address space is capped
 at 1 GiB above what the process already has while the hostile file is read (so
@@ -18,6 +19,7 @@ import resource
 import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,6 +31,8 @@ from console.domain.errors import InvalidInputError
 from console.importers.catalog import import_catalog, load_documents
 from console.importers.runbooks import import_runbooks
 from console.ops.templates import load_templates
+from console.packs import PackError, build_pack, folder_files, import_pack, trust_key
+from console.signing import INTERACTIVE, generate_keypair
 from console.storage.db import Database
 from tests.unit.support import raw_scalar
 
@@ -219,3 +223,56 @@ def test_a_checklist_template_bomb_is_refused_with_file_and_line(tmp_path: Path)
         bounded(lambda: load_templates(tmp_path))
     message = str(caught.value)
     assert message.startswith(f"{bomb}: not valid YAML on line {3 + FIRST_REFUSED}: aliases")
+
+
+# ------------------------------------------------------------------ packs
+
+
+def test_a_pack_carrying_bombs_is_refused_or_lists_them_by_file_and_line(
+    db: Database, tmp_path: Path
+) -> None:
+    """A pack's runbooks and catalog go through the importers (a bomb is one refused
+    file in the report); its checklist templates must all load, so a bomb there
+    refuses the whole pack with the file and line and changes nothing."""
+    now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    public, secret = generate_keypair("pw", INTERACTIVE)
+    trust_key(db, public, now)
+    data = tmp_path / "pack-data"
+    data.mkdir()
+    source = tmp_path / "source"
+    (source / "runbooks").mkdir(parents=True)
+    (source / "runbooks" / "good.md").write_text("# Good\n\n1. Step\n", encoding="utf-8")
+    (source / "runbooks" / "bomb.md").write_text(
+        "---\ntitle: Bomb\n" + "\n".join(LAUGHS) + "\n---\n# Bomb\n", encoding="utf-8"
+    )
+    (source / "catalog").mkdir()
+    (source / "catalog" / "bomb.yaml").write_text(
+        "catalog: 1\nlaughs:\n" + "".join(f"  {line}\n" for line in LAUGHS) + "services: []\n",
+        encoding="utf-8",
+    )
+
+    pack = build_pack(
+        tmp_path / "one.pack", folder_files(source), secret, version=1, publisher="SRE", now=now
+    ).path
+    report = bounded(lambda: import_pack(db, data, pack, now=now))
+    reasons = dict(report.refused)
+    assert reasons["runbooks/bomb.md"].startswith(
+        f"invalid YAML front matter on line {3 + FIRST_REFUSED}:"
+    )
+    assert reasons["catalog/bomb.yaml"].startswith(
+        f"invalid YAML on line {3 + FIRST_REFUSED}: aliases"
+    )
+    assert report.runbooks == 1
+
+    (source / "templates" / "checklists").mkdir(parents=True)
+    (source / "templates" / "checklists" / "team.yaml").write_text(
+        "version: 1\nlaughs:\n" + "".join(f"  {line}\n" for line in LAUGHS) + "templates: []\n",
+        encoding="utf-8",
+    )
+    second = build_pack(
+        tmp_path / "two.pack", folder_files(source), secret, version=2, publisher="SRE", now=now
+    ).path
+    before = raw_scalar(db.path, "SELECT group_concat(version) FROM pack_installs")
+    with pytest.raises(PackError, match=rf"team.yaml: not valid YAML on line {3 + FIRST_REFUSED}"):
+        bounded(lambda: import_pack(db, data, second, now=now))
+    assert raw_scalar(db.path, "SELECT group_concat(version) FROM pack_installs") == before
