@@ -50,8 +50,10 @@ from pygments.util import ClassNotFound
 
 from console.render.chunks import CHUNK_CHARS, fenced_lines, split_runbook
 from console.render.sanitize import (
+    CODE_SPAN,
     CODE_TOKEN,
     RESERVED_ANCHOR,
+    TEMPLATE_PLACEHOLDER,
     TEMPLATE_TOKEN,
     Link,
     Sanitizer,
@@ -65,8 +67,8 @@ STEP_SECTION = re.compile(
     re.IGNORECASE,
 )
 
-_TEMPLATE = re.compile(r"\{\{[<%].*?[%>]\}\}|\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}")
-_CODE_SPAN = re.compile(r"(`+)(?!`).*?[^`]\1(?!`)")
+_TEMPLATE = TEMPLATE_PLACEHOLDER
+_CODE_SPAN = CODE_SPAN
 _UNSAFE_INPUT = re.compile("[\x00\x02\x03\ue000-\ue003]")
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 

@@ -202,6 +202,9 @@ _CSS_URL = re.compile(r"url\s*\(|expression\s*\(", re.I)
 #: Anchor names the renderer owns; authored HTML and heading slugs never get them.
 RESERVED_ANCHOR = re.compile(r"(?:step|code)-\d", re.ASCII)
 
+#: Template placeholders (Hugo, Go/Helm, Jinja) as written, and a code span on one line
+TEMPLATE_PLACEHOLDER = re.compile(r"\{\{[<%].*?[%>]\}\}|\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}")
+CODE_SPAN = re.compile(r"(`+)(?!`).*?[^`]\1(?!`)")
 #: Template placeholders are protected before markdown sees them (see markdown.py).
 TEMPLATE_TOKEN = re.compile("\ue000(\\d+)\ue001")
 #: Fenced code blocks are rendered by the renderer itself and spliced in by token.
@@ -566,7 +569,7 @@ _DANGER_TAG = re.compile(
 def neutralise_raw_html(text: str) -> tuple[str, list[str]]:
     """``text`` with the author's script-like elements (:data:`DROP_WITH_CONTENT`)
     removed, and a warning for each kind removed. Code (fenced blocks, code spans)
-    is left as written: Markdown shows it escaped.
+    and template placeholders are left as written: they are shown escaped.
 
     An element goes with its content, as the sanitizer drops it, but its content
     never reaches past its paragraph (the next blank line): one the author did not
@@ -613,7 +616,10 @@ _BLANK_SPLIT = re.compile(r"(\n[ \t]*\n)")
 def _neutralise_paragraph(text: str, warnings: list[str]) -> str:
     if _DANGER_TAG.search(text) is None:
         return text
-    code = [(m.start(), m.end()) for m in _CODE_SPAN_IN_TEXT.finditer(text)]
+    # code spans and template placeholders are shown as written: left alone
+    code = [(m.start(), m.end()) for m in CODE_SPAN.finditer(text)]
+    if "{" in text:
+        code += [(m.start(), m.end()) for m in TEMPLATE_PLACEHOLDER.finditer(text)]
 
     def in_code(position: int) -> bool:
         return any(start <= position < end for start, end in code)
@@ -643,7 +649,3 @@ def _neutralise_paragraph(text: str, warnings: list[str]) -> str:
         position = close.end() if close is not None else len(text)
     out.append(text[position:])
     return "".join(out)
-
-
-#: a code span on one line (as in markdown.py's template protection)
-_CODE_SPAN_IN_TEXT = re.compile(r"(`+)(?!`).*?[^`]\1(?!`)")

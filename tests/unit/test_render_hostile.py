@@ -92,7 +92,8 @@ def test_closed_elements_go_with_their_content_and_code_keeps_them() -> None:
         "Intro <script>alert(1)</script> middle <iframe src=x>fallback</iframe> end.\n\n"
         "Use `<script>` tags sparingly.\n\n"
         "```html\n<script>\nconsole.log(1)\n</script>\n```\n\n"
-        "After </textarea> a stray end tag.\n"
+        "After </textarea> a stray end tag.\n\n"
+        "A template: {{ <script> }} stays as written.\n"
     )
     rendered = render_runbook(text)
     body = rendered.html.split("<body", 1)[1]
@@ -108,6 +109,7 @@ def test_closed_elements_go_with_their_content_and_code_keeps_them() -> None:
     assert "After" in body
     assert "a stray end tag." in body
     assert "textarea" not in body
+    assert '<code class="template">{{ &lt;script&gt; }}</code> stays as written.' in body
 
 
 def test_unclosed_comments_do_not_hide_the_rest() -> None:
