@@ -117,6 +117,11 @@ def test_merges_and_small_anchors_keep_working() -> None:
         "name": "s299",
     }
     assert loaded["other"] == [80, 443]
+    # 61 copies of a 101-node list: ~6,100 nodes more than the file holds, within the
+    # budget (counted once per document, by either loader)
+    near = "x: &x [" + ", ".join(["1"] * 100) + "]\ny: [" + ", ".join(["*x"] * 61) + "]\n"
+    for loader in (safe_yaml.SAFE_LOADER, safe_yaml.PureSafeLoader):
+        assert len(yaml.load(near, Loader=loader)["y"]) == 61
 
 
 def test_the_budget_is_the_files_not_each_documents() -> None:
