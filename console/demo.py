@@ -13,9 +13,9 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import yaml
 from sqlalchemy import func, select
 
+from console import safe_yaml
 from console.domain.clock import ManualClock
 from console.domain.incident import Role, parse_role, parse_severity, parse_status
 from console.domain.oncall import ReachKind, Shift, TargetKind, rotation
@@ -45,7 +45,7 @@ DEMO_SOURCE = "demo workspace"
 
 def load_demo_document() -> dict[str, Any]:
     path = resources_dir() / "demo" / "workspace.yaml"
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    document = safe_yaml.load(path.read_text(encoding="utf-8"))
     if not isinstance(document, dict) or document.get("version") != 1:
         raise ValueError(f"{path}: not a version-1 demo workspace")
     return document

@@ -183,7 +183,7 @@ def load_documents(data: bytes, path: str) -> list[tuple[int, Any]]:
             line = node.start_mark.line + 1 if node is not None else 0
             documents.append((line, loader.construct_document(node)))
     except LOAD_ERRORS:
-        raise ValueError(f"invalid YAML{yaml_error_reason(text)}") from None
+        raise ValueError(f"invalid YAML{yaml_error_reason(text, single=False)}") from None
     finally:
         loader.dispose()
     return documents

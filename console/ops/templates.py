@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
+from console import safe_yaml
 from console.domain.checklist import ChecklistTemplate, parse_templates
 from console.domain.errors import InvalidInputError
 from console.resources import resources_dir
@@ -21,9 +20,16 @@ def load_templates(folder: Path | None = None) -> list[ChecklistTemplate]:
     templates: list[ChecklistTemplate] = []
     for path in sorted(folder.glob("*.yaml")):
         try:
-            document = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as error:
-            raise InvalidInputError(f"{path}: not valid YAML ({error})") from error
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as error:
+            raise InvalidInputError(f"{path}: not valid YAML (not UTF-8: {error})") from error
+        try:
+            document = safe_yaml.load(text)
+        except safe_yaml.NestingError as error:
+            raise InvalidInputError(f"{path}: not valid YAML: {error}") from None
+        except safe_yaml.LOAD_ERRORS:
+            reason = safe_yaml.yaml_error_reason(text)
+            raise InvalidInputError(f"{path}: not valid YAML{reason}") from None
         templates.extend(parse_templates(document, source=str(path)))
     ids = [t.id for t in templates]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})

@@ -50,11 +50,14 @@ from pygments.util import ClassNotFound
 
 from console.render.chunks import CHUNK_CHARS, fenced_lines, split_runbook
 from console.render.sanitize import (
+    CODE_SPAN,
     CODE_TOKEN,
     RESERVED_ANCHOR,
+    TEMPLATE_PLACEHOLDER,
     TEMPLATE_TOKEN,
     Link,
     Sanitizer,
+    neutralise_raw_html,
 )
 from console.render.style import palette, stylesheet
 
@@ -64,8 +67,8 @@ STEP_SECTION = re.compile(
     re.IGNORECASE,
 )
 
-_TEMPLATE = re.compile(r"\{\{[<%].*?[%>]\}\}|\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}")
-_CODE_SPAN = re.compile(r"(`+)(?!`).*?[^`]\1(?!`)")
+_TEMPLATE = TEMPLATE_PLACEHOLDER
+_CODE_SPAN = CODE_SPAN
 _UNSAFE_INPUT = re.compile("[\x00\x02\x03\ue000-\ue003]")
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 
@@ -160,8 +163,10 @@ def render_progressively(
     first screen first. One markdown instance, one sanitiser and one numbering run
     through all chunks, so the parts together equal the whole-document render."""
     text = _UNSAFE_INPUT.sub("\ufffd", markdown_text.replace("\r\n", "\n").replace("\r", "\n"))
+    # before the split: an unclosed <script> is a raw HTML block the split cannot cut
+    text, removed = neutralise_raw_html(text)
     split = split_runbook(text, limit=chunk_chars)
-    renderer = _ChunkRenderer(dark=dark, total=len(text))
+    renderer = _ChunkRenderer(dark=dark, total=len(text), warnings=removed)
     for number in range(len(split)):
         yield renderer.render(
             number, split.source(number), split.end(number), last=number == len(split) - 1
@@ -235,8 +240,9 @@ class RunbookAssembly:
 class _ChunkRenderer:
     """Renders the chunks of one document in order, keeping its numbering global."""
 
-    def __init__(self, *, dark: bool, total: int) -> None:
+    def __init__(self, *, dark: bool, total: int, warnings: list[str]) -> None:
         self._total = total
+        self._early_warnings = warnings  # from before Markdown: the first part's
         self._templates: list[str] = []
         self._state = _RenderState(nonce=secrets.token_hex(8), dark=dark)
         self._md = _markdown(self._state)
@@ -251,6 +257,9 @@ class _ChunkRenderer:
         steps_before = len(state.steps)
         links_before, warnings_before = len(sanitizer.links), len(sanitizer.warnings)
         html_before = sanitizer.mark()
+        for message in self._early_warnings:
+            sanitizer.warn(message)
+        self._early_warnings = []
         self._md.reset()
         body = self._md.convert(protect_templates(source, templates))
         toc = tuple(

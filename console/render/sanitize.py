@@ -17,6 +17,11 @@ other than http(s)/mailto/tel, relative paths and in-document anchors.
 * Markup the renderer generates itself carries ``data-rc="<nonce>"`` (a
   fresh secret per render): only that markup may use ``action:`` links (copy
   a code block) and name a code block anchor. Authored HTML cannot forge it.
+
+Before Markdown runs, :func:`neutralise_raw_html` takes the author's script-like
+elements out of the source (see there): an unclosed ``<script>`` would otherwise
+turn the rest of the runbook into one raw HTML block, or into content this
+sanitizer drops with the element.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from dataclasses import dataclass
 from html import escape
 from html.parser import HTMLParser
 from typing import Literal
+
+from console.render.chunks import fenced_lines
 
 LinkKind = Literal["web", "mail", "tel", "anchor", "relative", "template", "blocked"]
 
@@ -103,6 +110,11 @@ DROP_WITH_CONTENT = frozenset(
         "title",
         "head",
         "xml",
+        # raw-text elements of HTML5 (a browser shows the rest of the page as their text)
+        "xmp",
+        "plaintext",
+        "listing",
+        "noframes",
     ]
 )
 #: Removed; their content (sanitised) stays.
@@ -190,6 +202,9 @@ _CSS_URL = re.compile(r"url\s*\(|expression\s*\(", re.I)
 #: Anchor names the renderer owns; authored HTML and heading slugs never get them.
 RESERVED_ANCHOR = re.compile(r"(?:step|code)-\d", re.ASCII)
 
+#: Template placeholders (Hugo, Go/Helm, Jinja) as written, and a code span on one line
+TEMPLATE_PLACEHOLDER = re.compile(r"\{\{[<%].*?[%>]\}\}|\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}")
+CODE_SPAN = re.compile(r"(`+)(?!`).*?[^`]\1(?!`)")
 #: Template placeholders are protected before markdown sees them (see markdown.py).
 TEMPLATE_TOKEN = re.compile("\ue000(\\d+)\ue001")
 #: Fenced code blocks are rendered by the renderer itself and spliced in by token.
@@ -282,6 +297,10 @@ class Sanitizer(HTMLParser):
         for closer in reversed(self._closers):
             self._out.append(closer)
         self._closers.clear()
+
+    def warn(self, message: str) -> None:
+        """Add a warning found before sanitising (see :func:`neutralise_raw_html`)."""
+        self._warn(message)
 
     def _warn(self, message: str) -> None:
         if message not in self._warned:
@@ -536,3 +555,97 @@ def _clean_attribute(name: str, value: str) -> str | None:
     if name == "open":
         return "open"
     return value  # href, src, alt, title: escaped on output, URLs checked by the caller
+
+
+# ------------------------------------------------------------ before Markdown
+
+_DANGER_TAG = re.compile(
+    r"<(/?)(" + "|".join(sorted(DROP_WITH_CONTENT, key=len, reverse=True)) + r")(?=[\s/>]|$)"
+    r"[^>\n]*>?",
+    re.IGNORECASE,
+)
+
+
+def neutralise_raw_html(text: str) -> tuple[str, list[str]]:
+    """``text`` with the author's script-like elements (:data:`DROP_WITH_CONTENT`)
+    removed, and a warning for each kind removed. Code (fenced blocks, code spans)
+    and template placeholders are left as written: they are shown escaped.
+
+    An element goes with its content, as the sanitizer drops it, but its content
+    never reaches past its paragraph (the next blank line): one the author did not
+    close there ends there, and what follows stays Markdown. Before, an unclosed
+    ``<script>``, ``<style>``, ``<iframe>``, ``<textarea>``, ``<title>`` or
+    ``<noscript>`` made Markdown read the rest of the document as one raw HTML
+    block, and an HTML parser (an HTML5 one too: most are raw-text elements)
+    reads the rest as the element's text, so the steps and code blocks after it
+    were lost from the view. A stray end tag is dropped.
+    """
+    if _DANGER_TAG.search(text) is None:  # nearly every runbook: one C-speed scan
+        return text, []
+    lines = text.split("\n")
+    fenced = fenced_lines(lines)
+    warnings: list[str] = []
+    out: list[str] = []
+    block: list[str] = []
+    for line, in_fence in zip(lines, fenced, strict=True):
+        if in_fence:
+            if block:
+                out.append(_neutralise_block("\n".join(block), warnings))
+                block = []
+            out.append(line)
+        else:
+            block.append(line)
+    if block:
+        out.append(_neutralise_block("\n".join(block), warnings))
+    return "\n".join(out), warnings
+
+
+def _neutralise_block(text: str, warnings: list[str]) -> str:
+    """One stretch of lines outside fences (paragraphs split at blank lines here)."""
+    if _DANGER_TAG.search(text) is None:
+        return text
+    return "".join(
+        _neutralise_paragraph(part, warnings) if index % 2 == 0 else part
+        for index, part in enumerate(_BLANK_SPLIT.split(text))
+    )
+
+
+_BLANK_SPLIT = re.compile(r"(\n[ \t]*\n)")
+
+
+def _neutralise_paragraph(text: str, warnings: list[str]) -> str:
+    if _DANGER_TAG.search(text) is None:
+        return text
+    # code spans and template placeholders are shown as written: left alone
+    code = [(m.start(), m.end()) for m in CODE_SPAN.finditer(text)]
+    if "{" in text:
+        code += [(m.start(), m.end()) for m in TEMPLATE_PLACEHOLDER.finditer(text)]
+
+    def in_code(position: int) -> bool:
+        return any(start <= position < end for start, end in code)
+
+    out: list[str] = []
+    position = 0
+    while True:
+        found = _DANGER_TAG.search(text, position)
+        while found is not None and in_code(found.start()):
+            found = _DANGER_TAG.search(text, found.end())
+        if found is None:
+            break
+        out.append(text[position : found.start()])
+        position = found.end()
+        name = found.group(2).lower()
+        if found.group(1):
+            continue  # a stray end tag: dropped
+        message = f"removed <{name}>"
+        if message not in warnings:
+            warnings.append(message)
+        closer = re.compile(rf"</{name}\s*>", re.IGNORECASE)
+        close = closer.search(text, position)
+        while close is not None and in_code(close.start()):
+            close = closer.search(text, close.end())
+        # the element goes with its content, which ends at its end tag or, never
+        # closed there, at the end of its paragraph
+        position = close.end() if close is not None else len(text)
+    out.append(text[position:])
+    return "".join(out)
