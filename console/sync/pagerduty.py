@@ -75,7 +75,12 @@ class PagerDutyDriver(VendorDriver):
             "incident_key": key,
         }
         if payload.get("summary"):
-            incident["body"] = {"type": "incident_body", "details": str(payload["summary"])}
+            # the spec's IncidentBody: ``details`` is an object (its example sends a
+            # string; the schema is what a validating gateway holds us to)
+            incident["body"] = {
+                "type": "incident_body",
+                "details": {"summary": str(payload["summary"])},
+            }
         reply = self._call("POST", "/incidents", None, {"incident": incident})
         if reply.ok:
             return self._applied_incident(op, key, reply.body["incident"])
