@@ -46,6 +46,7 @@ class Fault(enum.Enum):
     DROP_AFTER_APPLY = "drop"  # apply the write, then drop the connection
     # scripted only: refusals that apply nothing
     E404 = "404"  # the vendor's "not found" though the object may well exist
+    E404_FOREIGN = "404-foreign"  # a bare 404 not in the vendor's format (a proxy's)
     #: a refusal whose text repeats the request's Authorization header (a vendor's
     #: debugging echo): 400 refuses the one operation, 500 is retried, 401 stops
     ECHO_400 = "echo-400"
@@ -291,6 +292,10 @@ class _Handler(BaseHTTPRequestHandler):
             code = STATUS_BY_FAULT[fault]
             emulator.requests.append(Logged(self.command, split.path, code, fault, False))
             self._reply(code, emulator.refusal(code), limit_headers)
+            return
+        if fault is Fault.E404_FOREIGN:
+            emulator.requests.append(Logged(self.command, split.path, 404, fault, False))
+            self._reply(404, None, {})
             return
         if fault in ECHO_STATUS:
             assert fault is not None
