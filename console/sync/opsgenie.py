@@ -124,7 +124,8 @@ class _Opsgenie(VendorDriver):
         expect_ok(reply)
         assert isinstance(data, dict)
         if not data.get("isSuccess") or not data.get(id_field):
-            raise RefusedError(f"Opsgenie did not create the {self.kind}: {data.get('status')}")
+            said = reply.quote(data.get("status"))
+            raise RefusedError(f"Opsgenie did not create the {self.kind}: {said}")
         return str(data[id_field])
 
     def _read_path(self, link: RemoteLink) -> str:
