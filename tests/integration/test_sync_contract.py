@@ -11,10 +11,11 @@ import pytest
 import requests
 
 from console.domain.clock import utc_now
-from console.domain.incident import Severity, Status
+from console.domain.incident import EntryKind, Severity, Status
 from console.ops.outbox import Outbox
 from console.ops.workspace import Workspace
 from console.sync import Accounts, Pusher, Tokens
+from console.sync.pull import Puller
 from tests.emulators.loopback import Fault, LoopbackEmulator
 from tests.emulators.opsgenie import OpsgenieEmulator
 from tests.emulators.pagerduty import PagerDutyEmulator
@@ -235,3 +236,24 @@ def test_a_deletion_the_read_back_confirms_supersedes(
     assert (
         f"{remote_id} no longer exists (deleted there: reading it back answered not found)" in entry
     )
+
+
+def test_a_404_on_an_incidents_notes_in_the_pull_skips_no_note(
+    ws: Workspace, pagerduty: PagerDutyEmulator
+) -> None:
+    """The pull took a 404 on an incident's notes as "deleted there" and marked the
+    set read: the colleague's note never arrived. Unconfirmed, the set fails and the
+    next pull reads it again."""
+    pagerduty.populate(users=2)
+    pagerduty.users[0]["email"] = "alice@example.com"  # the account's From user: us
+    tokens, incident, remote_id = _pushed_incident(ws, pagerduty, "alert")
+    pagerduty.remote_note(remote_id, "restarted the pods", pagerduty.users[1])
+    pagerduty.script_on("GET", r"/incidents/[^/]+/notes", Fault.E404)
+    [first] = Puller(ws.db, tokens).run()
+    assert "not a deletion" in first.failed["incidents"]
+    remote = [e.text for e in ws.queries.timeline(incident) if e.kind is EntryKind.REMOTE]
+    assert "restarted the pods" not in remote
+    [second] = Puller(ws.db, tokens).run()
+    assert "incidents" not in second.failed
+    remote = [e.text for e in ws.queries.timeline(incident) if e.kind is EntryKind.REMOTE]
+    assert remote.count("restarted the pods") == 1
