@@ -266,10 +266,13 @@ class _Handler(BaseHTTPRequestHandler):
         fault = emulator._draw(self.command, split.path)
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
-        with emulator._lock:
-            emulator.received.append(
-                Received(self.command, split.path, split.query, tuple(self.headers.items()), raw)
-            )
+        if len(raw) == length:  # a client killed mid-request sent no request to check
+            with emulator._lock:
+                emulator.received.append(
+                    Received(
+                        self.command, split.path, split.query, tuple(self.headers.items()), raw
+                    )
+                )
         if fault is Fault.RESET:
             emulator.requests.append(Logged(self.command, split.path, None, fault, False))
             self.close_connection = True
