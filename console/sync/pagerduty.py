@@ -59,6 +59,16 @@ def headers(account: Account, token: str) -> dict[str, str]:
     }
 
 
+def not_found(reply: Reply) -> bool:
+    """PagerDuty's own "not found": a 404 in its error format (``{"error": {...}}``),
+    not a bare 404 from a proxy or a wrong base URL."""
+    return (
+        reply.status == 404
+        and isinstance(reply.body, dict)
+        and isinstance(reply.body.get("error"), dict)
+    )
+
+
 class PagerDutyDriver(VendorDriver):
     vendor = "pagerduty"
     title = "PagerDuty"
@@ -67,11 +77,7 @@ class PagerDutyDriver(VendorDriver):
         return f"/incidents/{link.remote_id}"
 
     def _deleted(self, reply: Reply) -> bool:
-        return (
-            reply.status == 404
-            and isinstance(reply.body, dict)
-            and isinstance(reply.body.get("error"), dict)
-        )
+        return not_found(reply)
 
     def _unwrap(self, reply: Reply) -> Mapping[str, Any]:
         incident: Mapping[str, Any] = reply.body["incident"]

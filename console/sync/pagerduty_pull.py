@@ -43,6 +43,7 @@ from console.importers.vendors import PD, ShapeError, parse_vendor_json
 from console.ops.incidents import RemoteEntry
 from console.sync.accounts import Account
 from console.sync.outcomes import Call
+from console.sync.pagerduty import not_found
 from console.sync.pull import (
     INCIDENTS_SET,
     SERVICES_SET,
@@ -268,7 +269,7 @@ class PagerDutySource:
             # deleted there meanwhile — only if reading the incident confirms it (any
             # other 404 fails the set, which is read again next time: no note skipped)
             back = call("GET", f"/incidents/{remote_id}", None, None)
-            if back.status == 404 and isinstance(back.body, dict) and "error" in back.body:
+            if not_found(back):
                 return []
             raise PullFailedError(
                 f"GET /incidents/{remote_id}/notes: {reply.vendor_message()}, but reading "
