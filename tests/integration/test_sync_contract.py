@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import requests
@@ -257,3 +258,34 @@ def test_a_404_on_an_incidents_notes_in_the_pull_skips_no_note(
     assert "incidents" not in second.failed
     remote = [e.text for e in ws.queries.timeline(incident) if e.kind is EntryKind.REMOTE]
     assert remote.count("restarted the pods") == 1
+
+
+# ------------------------------------------------------- a vendor echoes the token
+
+
+@pytest.mark.parametrize("vendor", DRIVERS, indirect=True, ids="-".join)
+def test_an_echoed_authorization_header_is_stored_nowhere(
+    ws: Workspace, data_dir: Path, vendor: tuple[LoopbackEmulator, Driver]
+) -> None:
+    """Both vendors: a refusal (400) and a server error (500) that repeat the
+    request's Authorization header leave the token in no stored text nor file."""
+    emulator, driver = vendor
+    tokens, incident, _ = _pushed_incident(ws, emulator, driver[1])
+    ws.incidents.add_note(incident, "refused")
+    ws.incidents.add_note(incident, "retried")
+    note = WRITES[driver]["note"]
+    emulator.script_on(*note, Fault.ECHO_400, *[Fault.ECHO_500] * 8)
+    slow = replace(FAST, backoff_base=100.0, backoff_cap=100.0)  # the 500 waits, seen
+    report = Pusher(ws.db, tokens, policy=slow).run_pass()
+    assert (report.failed, report.deferred) == (1, 1)
+    [failed] = Outbox(ws.db).listing(("failed",))
+    [waiting] = Outbox(ws.db).listing(("pending", "sent"))
+    account = Accounts(ws.db).get(driver[0])
+    stored = [failed.last_error, waiting.last_error, account.last_error, *report.errors]
+    assert all(text and "Authorization: " in text for text in stored[:3])
+    secret = tokens.get(driver[0])
+    assert secret is not None
+    for text in stored:
+        assert secret not in (text or "")
+    for path in (p for p in data_dir.rglob("*") if p.is_file()):  # database, WAL, logs
+        assert secret.encode() not in path.read_bytes(), path
