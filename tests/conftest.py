@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
+
+from tests.emulators import loopback
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -31,3 +34,24 @@ def data_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "data"
     folder.mkdir(mode=0o700)
     return folder
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    loopback.STARTED.clear()  # the emulators this test starts are checked after it
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """A test fails when a vendor emulator received a request the vendor's spec does
+    not allow (tests/emulators/spec_check.py): every request the console sends,
+    dropped and refused ones included."""
+    result = yield
+    problems = [problem for emulator in loopback.STARTED for problem in emulator.violations()]
+    loopback.STARTED.clear()
+    if problems:
+        shown = "\n  ".join(problems[:20])
+        more = f"\n  … and {len(problems) - 20} more" if len(problems) > 20 else ""
+        pytest.fail(f"requests the vendor's spec does not allow:\n  {shown}{more}")
+    return result

@@ -4,7 +4,8 @@ Every call has a connect and a total deadline (a body that trickles in slower
 than the deadline is cut off: ``requests``' read timeout alone is per socket
 read). Proxies come from the environment (``requests``' ``trust_env``) and TLS
 verification is never turned off. The token goes in a header only; nothing here
-logs a header or a URL with a query.
+logs a header or a URL with a query. A reply that echoes the token back loses it
+here, before anything reads it (console.sync.scrub).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from typing import Any
 
 import requests
 
+from console.sync import scrub
+
 log = logging.getLogger(__name__)
 
 #: what the window's sync controller holds for a run of passes (it never imports requests)
@@ -36,13 +39,25 @@ class Reply:
     status: int
     body: Any
     headers: Mapping[str, str]
+    #: the forms of the request's credentials (console.sync.scrub.forms): never repeated
+    secrets: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def ok(self) -> bool:
         return 200 <= self.status < 300
 
+    def quote(self, value: object) -> str:
+        """A vendor's words as they may be stored or shown: without the request's
+        credentials and without anything shaped like one. Every text taken from a
+        reply into a message goes through here (or :meth:`vendor_message`)."""
+        return scrub.scrub(str(value), self.secrets)
+
     def vendor_message(self) -> str:
-        """The vendor's own words for a refusal (PagerDuty ``error``, Opsgenie ``message``)."""
+        """The vendor's own words for a refusal (PagerDuty ``error``, Opsgenie
+        ``message``), made safe to store and show (:meth:`quote`)."""
+        return self.quote(self._vendor_words())
+
+    def _vendor_words(self) -> str:
         body = self.body
         if isinstance(body, dict):
             error = body.get("error")
@@ -184,11 +199,14 @@ class Transport:
         base_url: str,
         headers: Mapping[str, str],
         timeouts: Timeouts = Timeouts(),
+        secrets: tuple[str, ...] = (),
     ) -> None:
         self._session = session
         self._base = base_url.rstrip("/")
         self._headers = dict(headers)
         self._timeouts = timeouts
+        #: the token, in every form a reply may echo it
+        self._secrets = scrub.forms(secrets)
 
     def call(
         self,
@@ -254,7 +272,9 @@ class Transport:
                 parsed = json.loads(raw)
             except ValueError:
                 parsed = None
-        return Reply(status, parsed, headers)
+        if self._secrets and scrub.carries(raw, self._secrets):
+            parsed = scrub.strip(parsed, self._secrets)
+        return Reply(status, parsed, headers, self._secrets)
 
 
 def reachable(

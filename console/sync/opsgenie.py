@@ -28,6 +28,10 @@ dedup handle: the incident carries the tag ``rc-<incident uuid>`` and an unknown
 outcome is looked for with ``GET /v1/incidents/?query=tag:rc-…`` before sending
 again. Opsgenie incidents have no acknowledgement: triage and mitigation send
 nothing (the ``GET`` still detects a remote resolution, which supersedes).
+
+A 404 supersedes only when reading the alert or incident back confirms it is
+gone (console.sync.driver): a 404 Opsgenie answers with its error body
+(``{"message": …, "requestId": …}``) to ``GET {root}/{id}``.
 """
 
 from __future__ import annotations
@@ -120,14 +124,21 @@ class _Opsgenie(VendorDriver):
         expect_ok(reply)
         assert isinstance(data, dict)
         if not data.get("isSuccess") or not data.get(id_field):
-            raise RefusedError(f"Opsgenie did not create the {self.kind}: {data.get('status')}")
+            said = reply.quote(data.get("status"))
+            raise RefusedError(f"Opsgenie did not create the {self.kind}: {said}")
         return str(data[id_field])
 
-    def _current(self, link: RemoteLink) -> Mapping[str, Any] | None:
-        reply = self._call("GET", f"{self.root}/{link.remote_id}", None, None)
-        if reply.status == 404:
-            return None
-        expect_ok(reply)
+    def _read_path(self, link: RemoteLink) -> str:
+        return f"{self.root}/{link.remote_id}"
+
+    def _deleted(self, reply: Reply) -> bool:
+        return (
+            reply.status == 404
+            and isinstance(reply.body, dict)
+            and isinstance(reply.body.get("message"), str)
+        )
+
+    def _unwrap(self, reply: Reply) -> Mapping[str, Any]:
         data: Mapping[str, Any] = reply.body["data"]
         return data
 
@@ -137,25 +148,25 @@ class _Opsgenie(VendorDriver):
         path = f"{self.root}/{link.remote_id}/notes"
         tag = marker(op)
         if op.outcome_unknown:
-            found = self._has_note(path, tag)
-            if found is None:
-                return self._gone(link, what)
+            found = self._has_note(path, tag, link, what)
+            if isinstance(found, Superseded):
+                return found
             if found:
                 return Applied(op.remote_id)
         content = f"{text[: NOTE_MAX - len(tag) - 2]}\n\n{tag}"
         reply = self._call("POST", path, None, self._by_us({"note": content}))
         if reply.status == 404:
-            return self._gone(link, what)
+            return self._missing(link, what, reply)
         return Applied(self._accepted(reply) or None)
 
-    def _has_note(self, path: str, tag: str) -> bool | None:
-        """Whether a note with the marker is there (None: the object is gone). Newest
-        first, paged by the ``offset`` Opsgenie gives each note."""
+    def _has_note(self, path: str, tag: str, link: RemoteLink, what: str) -> bool | Superseded:
+        """Whether a note with the marker is there (Superseded: the object is gone).
+        Newest first, paged by the ``offset`` Opsgenie gives each note."""
         params: dict[str, Any] = {"limit": NOTES_PAGE, "order": "desc", "direction": "next"}
         while True:
             reply = self._call("GET", path, params, None)
             if reply.status == 404:
-                return None
+                return self._missing(link, what, reply)
             expect_ok(reply)
             notes = reply.body.get("data") or []
             if any(tag in str(note.get("note", "")) for note in notes):
@@ -178,7 +189,7 @@ class _Opsgenie(VendorDriver):
             body = {"priority": PRIORITY[target]}
             reply = self._call("PUT", f"{self.root}/{link.remote_id}/priority", None, body)
             if reply.status == 404:
-                return self._gone(link, f"severity change to {target.value}")
+                return self._missing(link, f"severity change to {target.value}", reply)
             self._accepted(reply)
         return Applied(link.remote_id)
 
@@ -186,7 +197,7 @@ class _Opsgenie(VendorDriver):
         path = f"{self.root}/{link.remote_id}/{action}"
         reply = self._call("POST", path, None, self._by_us({}))
         if reply.status == 404:
-            return self._gone(link, what)
+            return self._missing(link, what, reply)
         self._accepted(reply)
         return Applied(link.remote_id)
 
@@ -194,12 +205,6 @@ class _Opsgenie(VendorDriver):
         """Alert actions name their owner (``user``, ``source``): the alert's log then
         tells our actions from other responders' (the pull skips ours)."""
         return {**body, "user": SOURCE, "source": SOURCE} if self.kind == "alert" else body
-
-    def _gone(self, link: RemoteLink, what: str) -> Superseded:
-        return Superseded(
-            f"Opsgenie {self.kind} {link.remote_id} no longer exists (deleted there); "
-            f"the {what} was not sent"
-        )
 
 
 class OpsgenieAlerts(_Opsgenie):

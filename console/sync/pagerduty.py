@@ -11,6 +11,10 @@
   urgency), after a ``GET`` that both makes the write idempotent (nothing is sent
   when the incident already is so) and detects an incident resolved, merged or
   deleted in PagerDuty meanwhile: the operation is then superseded.
+
+A 404 supersedes only when reading the incident back confirms it is gone
+(console.sync.driver): a 404 PagerDuty answers ``{"error": {...}}`` (its error
+format) to ``GET /incidents/{id}``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from console.domain.incident import Severity, Status
 from console.ops.outbox import OutboxOp, RemoteLink
 from console.sync.accounts import Account
 from console.sync.driver import RESOLVED_LOCALLY, VendorDriver
+from console.sync.http import Reply
 from console.sync.outcomes import (
     Applied,
     RefusedError,
@@ -54,9 +59,29 @@ def headers(account: Account, token: str) -> dict[str, str]:
     }
 
 
+def not_found(reply: Reply) -> bool:
+    """PagerDuty's own "not found": a 404 in its error format (``{"error": {...}}``),
+    not a bare 404 from a proxy or a wrong base URL."""
+    return (
+        reply.status == 404
+        and isinstance(reply.body, dict)
+        and isinstance(reply.body.get("error"), dict)
+    )
+
+
 class PagerDutyDriver(VendorDriver):
     vendor = "pagerduty"
     title = "PagerDuty"
+
+    def _read_path(self, link: RemoteLink) -> str:
+        return f"/incidents/{link.remote_id}"
+
+    def _deleted(self, reply: Reply) -> bool:
+        return not_found(reply)
+
+    def _unwrap(self, reply: Reply) -> Mapping[str, Any]:
+        incident: Mapping[str, Any] = reply.body["incident"]
+        return incident
 
     # ---------------------------------------------------------------- create
 
@@ -75,7 +100,12 @@ class PagerDutyDriver(VendorDriver):
             "incident_key": key,
         }
         if payload.get("summary"):
-            incident["body"] = {"type": "incident_body", "details": str(payload["summary"])}
+            # the spec's IncidentBody: ``details`` is an object (its example sends a
+            # string; the schema is what a validating gateway holds us to)
+            incident["body"] = {
+                "type": "incident_body",
+                "details": {"summary": str(payload["summary"])},
+            }
         reply = self._call("POST", "/incidents", None, {"incident": incident})
         if reply.ok:
             return self._applied_incident(op, key, reply.body["incident"])
@@ -114,17 +144,15 @@ class PagerDutyDriver(VendorDriver):
         tag = marker(op)
         if op.outcome_unknown:
             reply = self._call("GET", path, None, None)
-            if reply.status == 404:
-                return _gone(link, "note")
-            _expect_ok(reply)
+            if (gone := self._expect(reply, link, "note")) is not None:
+                return gone
             for note in reply.body.get("notes") or []:
                 if tag in str(note.get("content", "")):
                     return Applied(str(note["id"]))
         content = f"{op.payload['text']}\n\n{tag}"
         reply = self._call("POST", path, None, {"note": {"content": content}})
-        if reply.status == 404:
-            return _gone(link, "note")
-        _expect_ok(reply)
+        if (gone := self._expect(reply, link, "note")) is not None:
+            return gone
         return Applied(str(reply.body["note"]["id"]))
 
     def _status_update(self, op: OutboxOp, link: RemoteLink) -> Applied | Superseded:
@@ -139,20 +167,11 @@ class PagerDutyDriver(VendorDriver):
             )
         path = f"/incidents/{link.remote_id}/status_updates"
         reply = self._call("POST", path, None, {"message": str(op.payload["text"])})
-        if reply.status == 404:
-            return _gone(link, "status update")
-        _expect_ok(reply)
+        if (gone := self._expect(reply, link, "status update")) is not None:
+            return gone
         return Applied(str(reply.body["status_update"]["id"]))
 
     # ------------------------------------------------------- status, urgency
-
-    def _current(self, link: RemoteLink) -> Mapping[str, Any] | None:
-        reply = self._call("GET", f"/incidents/{link.remote_id}", None, None)
-        if reply.status == 404:
-            return None
-        _expect_ok(reply)
-        incident: Mapping[str, Any] = reply.body["incident"]
-        return incident
 
     def _status(self, op: OutboxOp, link: RemoteLink) -> Applied | Superseded:
         before, after = Status(op.payload["from"]), Status(op.payload["to"])
@@ -161,7 +180,7 @@ class PagerDutyDriver(VendorDriver):
             return Applied(link.remote_id)
         current = self._current(link)
         if current is None:
-            return _gone(link, f"status change to {after.value}")
+            return self._gone(link, f"status change to {after.value}")
         remote = current.get("status")
         if remote == "resolved" and target != "resolved" and before not in RESOLVED_LOCALLY:
             return Superseded(
@@ -169,30 +188,25 @@ class PagerDutyDriver(VendorDriver):
                 f"there meanwhile; the status change to {after.value} was not sent"
             )
         if remote != target:
-            self._put(link, {"status": target})
+            return self._put(link, {"status": target}, f"status change to {after.value}")
         return Applied(link.remote_id)
 
     def _severity(self, op: OutboxOp, link: RemoteLink) -> Applied | Superseded:
         target = Severity(op.payload["to"])
         current = self._current(link)
         if current is None:
-            return _gone(link, f"severity change to {target.value}")
+            return self._gone(link, f"severity change to {target.value}")
         if current.get("status") == "resolved":
             return Superseded(
                 f"PagerDuty incident {link.remote_id} was resolved (or merged into another) "
                 f"there meanwhile; the severity change to {target.value} was not sent"
             )
         if current.get("urgency") != URGENCY[target]:
-            self._put(link, {"urgency": URGENCY[target]})
+            what = f"severity change to {target.value}"
+            return self._put(link, {"urgency": URGENCY[target]}, what)
         return Applied(link.remote_id)
 
-    def _put(self, link: RemoteLink, fields: Mapping[str, Any]) -> None:
+    def _put(self, link: RemoteLink, fields: Mapping[str, Any], what: str) -> Applied | Superseded:
         body = {"incident": {"type": "incident_reference", **fields}}
-        _expect_ok(self._call("PUT", f"/incidents/{link.remote_id}", None, body))
-
-
-def _gone(link: RemoteLink, what: str) -> Superseded:
-    return Superseded(
-        f"PagerDuty incident {link.remote_id} no longer exists (deleted there); "
-        f"the {what} was not sent"
-    )
+        reply = self._call("PUT", f"/incidents/{link.remote_id}", None, body)
+        return self._expect(reply, link, what) or Applied(link.remote_id)

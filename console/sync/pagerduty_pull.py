@@ -43,6 +43,7 @@ from console.importers.vendors import PD, ShapeError, parse_vendor_json
 from console.ops.incidents import RemoteEntry
 from console.sync.accounts import Account
 from console.sync.outcomes import Call
+from console.sync.pagerduty import not_found
 from console.sync.pull import (
     INCIDENTS_SET,
     SERVICES_SET,
@@ -265,7 +266,15 @@ class PagerDutySource:
     def _notes(self, call: Call, remote_id: str, own: set[str]) -> list[RemoteEntry]:
         reply = call("GET", f"/incidents/{remote_id}/notes", None, None)
         if reply.status == 404:
-            return []  # deleted there meanwhile
+            # deleted there meanwhile — only if reading the incident confirms it (any
+            # other 404 fails the set, which is read again next time: no note skipped)
+            back = call("GET", f"/incidents/{remote_id}", None, None)
+            if not_found(back):
+                return []
+            raise PullFailedError(
+                f"GET /incidents/{remote_id}/notes: {reply.vendor_message()}, but reading "
+                f"the incident back answered {back.vendor_message()}: not a deletion"
+            )
         notes = reply.body.get("notes") if isinstance(reply.body, dict) else None
         if not reply.ok or not isinstance(notes, list):
             raise PullFailedError(

@@ -50,7 +50,11 @@ def open_account(
     if vendor not in HEADERS:
         return account, None, None, f"{vendor} sync is not available in this version"
     transport = Transport(
-        http, base_url=account.base_url, headers=HEADERS[vendor](account, token), timeouts=timeouts
+        http,
+        base_url=account.base_url,
+        headers=HEADERS[vendor](account, token),
+        timeouts=timeouts,
+        secrets=(token,),
     )
     return account, transport, None, None
 

@@ -5,7 +5,11 @@ request log so tests can assert exactly once.
 A vendor emulator subclasses :class:`LoopbackEmulator` and supplies ``handle``
 (apply one request), ``rate_headers`` (its rate-limit headers) and ``refusal``
 (its error body). Faults (``Faults``) are drawn per request with ``Faults.rate``,
-or scripted for the next requests with :meth:`LoopbackEmulator.script`.
+or scripted for the next requests with :meth:`LoopbackEmulator.script` (or for the
+next requests to one path with :meth:`LoopbackEmulator.script_on`).
+
+Every request is recorded as it arrives (``received``) and checked against the
+vendor's spec after the test (tests/emulators/spec_check.py, tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import enum
 import json
 import random
+import re
 import socket
 import threading
 import time
@@ -22,12 +27,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from pathlib import Path
+from typing import Any, ClassVar, Self
 from urllib.parse import parse_qs, urlsplit
+
+from tests.emulators.spec_check import Received, request_violations
 
 
 class Fault(enum.Enum):
-    RESET = "reset"  # close before reading: nothing applied (refused at the application)
+    RESET = "reset"  # close without a reply: nothing applied (refused at the application)
     TIMEOUT = "timeout"  # hold the connection past the client's deadline, apply nothing
     SLOW_BODY = "slow_body"  # apply, then trickle the reply slower than the client waits
     RATE_429 = "429"  # refuse with 429 + Retry-After
@@ -36,11 +44,36 @@ class Fault(enum.Enum):
     E503 = "503"
     E401 = "401"
     DROP_AFTER_APPLY = "drop"  # apply the write, then drop the connection
+    # scripted only: refusals that apply nothing
+    E404 = "404"  # the vendor's "not found" though the object may well exist
+    E404_FOREIGN = "404-foreign"  # a bare 404 not in the vendor's format (a proxy's)
+    #: a refusal whose text repeats the request's Authorization header (a vendor's
+    #: debugging echo): 400 refuses the one operation, 500 is retried, 401 stops
+    ECHO_400 = "echo-400"
+    ECHO_500 = "echo-500"
+    ECHO_401 = "echo-401"
 
 
-#: the faults a random draw picks from (401 stops the account: scripted only)
-RANDOM_FAULTS = tuple(f for f in Fault if f is not Fault.E401)
-STATUS_BY_FAULT = {Fault.E500: 500, Fault.E502: 502, Fault.E503: 503, Fault.E401: 401}
+#: the faults a random draw picks from (401 stops the account, 404 and the echoes
+#: are refusals: scripted only)
+RANDOM_FAULTS = (
+    Fault.RESET,
+    Fault.TIMEOUT,
+    Fault.SLOW_BODY,
+    Fault.RATE_429,
+    Fault.E500,
+    Fault.E502,
+    Fault.E503,
+    Fault.DROP_AFTER_APPLY,
+)
+STATUS_BY_FAULT = {
+    Fault.E500: 500,
+    Fault.E502: 502,
+    Fault.E503: 503,
+    Fault.E401: 401,
+    Fault.E404: 404,
+}
+ECHO_STATUS = {Fault.ECHO_400: 400, Fault.ECHO_500: 500, Fault.ECHO_401: 401}
 
 
 @dataclass
@@ -67,9 +100,15 @@ def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+#: every emulator started since tests/conftest.py last cleared it (it checks their requests)
+STARTED: list[LoopbackEmulator] = []
+
+
 class LoopbackEmulator(ABC):
     #: methods that change state (a 2xx reply to one is logged as applied)
     WRITES = ("POST", "PUT", "PATCH", "DELETE")
+    #: the vendor's OpenAPI document every received request is checked against
+    SPEC: ClassVar[Path | None] = None
 
     def __init__(
         self,
@@ -84,8 +123,11 @@ class LoopbackEmulator(ABC):
         self.window = window
         self.faults = faults or Faults()
         self.requests: list[Logged] = []
+        #: every request as it arrived, faults included (checked against ``SPEC``)
+        self.received: list[Received] = []
         self.rate_limited: list[float] = []
         self._scripted: list[Fault] = []
+        self._scripted_on: list[tuple[str, re.Pattern[str], Fault]] = []
         self._lock = threading.RLock()
         self._window_start = time.monotonic()
         self._window_used = 0
@@ -109,6 +151,22 @@ class LoopbackEmulator(ABC):
     def refusal(self, status: int) -> Any:
         """The body of an injected or rate-limit refusal (None: no body)."""
 
+    @abstractmethod
+    def echo(self, status: int, text: str) -> Any:
+        """The vendor's error body for a refusal whose message is ``text``."""
+
+    def unspecified(self, method: str, path: str) -> bool:
+        """Calls the spec lacks (the vendor's docs describe them): not checked."""
+        return False
+
+    def violations(self) -> list[str]:
+        """What the vendor's spec finds wrong with the requests received so far."""
+        if self.SPEC is None:
+            return []
+        with self._lock:
+            received = list(self.received)
+        return request_violations(self.SPEC, received, unspecified=self.unspecified)
+
     # ------------------------------------------------------------- lifecycle
 
     def start(self) -> Self:
@@ -123,6 +181,8 @@ class LoopbackEmulator(ABC):
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, daemon=True)
         self._thread.start()
+        if self not in STARTED:
+            STARTED.append(self)
         return self
 
     def stop(self) -> None:
@@ -149,10 +209,21 @@ class LoopbackEmulator(ABC):
         with self._lock:
             self._scripted.extend(faults)
 
+    def script_on(self, method: str, path: str, *faults: Fault) -> None:
+        """The next ``method`` requests to a path matching the regular expression
+        ``path`` (in full) meet these faults, in order; other requests go through."""
+        pattern = re.compile(path)
+        with self._lock:
+            self._scripted_on.extend((method, pattern, fault) for fault in faults)
+
     # -------------------------------------------------------------- handling
 
-    def _draw(self, method: str) -> Fault | None:
+    def _draw(self, method: str, path: str) -> Fault | None:
         with self._lock:
+            for n, (wanted, pattern, fault) in enumerate(self._scripted_on):
+                if wanted == method and pattern.fullmatch(path):
+                    del self._scripted_on[n]
+                    return fault
             if self._scripted:
                 return self._scripted.pop(0)
             if self.faults.rate and self.faults.rng.random() < self.faults.rate:
@@ -192,14 +263,21 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         emulator = self.owner
         split = urlsplit(self.path)
-        fault = emulator._draw(self.command)
+        fault = emulator._draw(self.command, split.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if len(raw) == length:  # a client killed mid-request sent no request to check
+            with emulator._lock:
+                emulator.received.append(
+                    Received(
+                        self.command, split.path, split.query, tuple(self.headers.items()), raw
+                    )
+                )
         if fault is Fault.RESET:
             emulator.requests.append(Logged(self.command, split.path, None, fault, False))
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
             return
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
         if fault is Fault.TIMEOUT:
             time.sleep(emulator.faults.hold_seconds)
             emulator.requests.append(Logged(self.command, split.path, None, fault, False))
@@ -217,6 +295,18 @@ class _Handler(BaseHTTPRequestHandler):
             code = STATUS_BY_FAULT[fault]
             emulator.requests.append(Logged(self.command, split.path, code, fault, False))
             self._reply(code, emulator.refusal(code), limit_headers)
+            return
+        if fault is Fault.E404_FOREIGN:
+            emulator.requests.append(Logged(self.command, split.path, 404, fault, False))
+            self._reply(404, None, {})
+            return
+        if fault in ECHO_STATUS:
+            assert fault is not None
+            code = ECHO_STATUS[fault]
+            emulator.requests.append(Logged(self.command, split.path, code, fault, False))
+            echoed = self.headers.get("Authorization") or ""
+            text = f"Request refused. Headers received: Authorization: {echoed}"
+            self._reply(code, emulator.echo(code, text), limit_headers)
             return
         try:
             body = json.loads(raw) if raw else None

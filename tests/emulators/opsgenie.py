@@ -29,17 +29,21 @@ openapi-core) and Opsgenie's public documentation where the spec is silent:
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.emulators.loopback import Fault, Faults, Logged, LoopbackEmulator, now_iso
+from tests.emulators.spec_check import OPSGENIE_SPEC
 
 __all__ = ["Fault", "Faults", "Logged", "OpsgenieEmulator", "Remote"]
 
 PRIORITIES = ("P1", "P2", "P3", "P4", "P5")
 MESSAGE_MAX = 130
+#: Incident API calls the spec lacks (notes, resolve, priority): from Opsgenie's public docs
+UNSPECIFIED = re.compile(r"^/v1/incidents/[^/]+/(notes|resolve|priority)$")
 
 
 @dataclass
@@ -77,6 +81,8 @@ class _Request:
 
 
 class OpsgenieEmulator(LoopbackEmulator):
+    SPEC = OPSGENIE_SPEC
+
     def __init__(
         self,
         *,
@@ -186,10 +192,17 @@ class OpsgenieEmulator(LoopbackEmulator):
     def refusal(self, status: int) -> Any:
         messages = {
             401: "Could not authenticate",
+            404: "Not Found",
             429: "You are making too many requests! To avoid errors, we recommend you "
             "limit requests.",
         }
         return _error(messages.get(status, "Internal Server Error"))
+
+    def echo(self, status: int, text: str) -> Any:
+        return _error(text)
+
+    def unspecified(self, method: str, path: str) -> bool:
+        return bool(UNSPECIFIED.match(path))
 
     def handle(
         self, method: str, path: str, query: dict[str, list[str]], headers: Any, body: Any

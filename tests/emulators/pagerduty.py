@@ -38,6 +38,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.emulators.loopback import Fault, Faults, Logged, LoopbackEmulator, now_iso
+from tests.emulators.spec_check import PAGERDUTY_SPEC
 
 __all__ = ["Fault", "Faults", "Incident", "Logged", "PagerDutyEmulator"]
 
@@ -57,9 +58,13 @@ class Incident:
     #: every change in order: ("note", content) / ("status", s) / ("urgency", u) …
     changes: list[tuple[str, str]] = field(default_factory=list)
     merged_into: str | None = None
+    #: ``body.details`` of the creation (an object, as the spec's IncidentBody says)
+    details: dict[str, Any] | None = None
 
 
 class PagerDutyEmulator(LoopbackEmulator):
+    SPEC = PAGERDUTY_SPEC
+
     def __init__(
         self,
         *,
@@ -289,7 +294,14 @@ class PagerDutyEmulator(LoopbackEmulator):
     def refusal(self, status: int) -> Any:
         if status == 429:
             return _error(2020, "Rate Limit Exceeded")
+        if status == 404:
+            return _error(2100, "Not Found")
         return _error(2006, "Authentication failed") if status == 401 else None
+
+    def echo(self, status: int, text: str) -> Any:
+        if status == 401:
+            return _error(2006, "Authentication failed", text)
+        return _error(2001 if status < 500 else 2000, "Invalid Input Provided", text)
 
     def _next_id(self) -> str:
         self._counter += 1
@@ -428,6 +440,14 @@ class PagerDutyEmulator(LoopbackEmulator):
         service_id = str(spec["service"].get("id", ""))
         if not service_id.startswith("P"):
             return 400, _error(2001, "Invalid Input Provided", "Service not found")
+        body_spec = spec.get("body")
+        details = body_spec.get("details") if isinstance(body_spec, dict) else None
+        if body_spec is not None and (
+            not isinstance(body_spec, dict)
+            or body_spec.get("type") != "incident_body"
+            or not isinstance(details, (dict, type(None)))
+        ):
+            return 400, _error(2001, "Invalid Input Provided", "body must be an incident_body")
         key = spec.get("incident_key")
         if key is not None:
             for other in self.incidents.values():
@@ -449,6 +469,7 @@ class PagerDutyEmulator(LoopbackEmulator):
             incident_key=key,
             urgency=str(spec.get("urgency", "high")),
             created_at=now_iso(),
+            details=details,
         )
         self.incidents[incident.id] = incident
         self._log(incident, "trigger", agent)

@@ -18,9 +18,10 @@ from tests.emulators.keyrings import MemoryKeyring
 from tests.emulators.loopback import LoopbackEmulator
 from tests.emulators.opsgenie import OpsgenieEmulator
 from tests.emulators.pagerduty import PagerDutyEmulator
+from tests.emulators.spec_check import OPSGENIE_SPEC as OPSGENIE_SPEC
+from tests.emulators.spec_check import PAGERDUTY_SPEC
 
-SPEC = Path("/work/shared/specs/pagerduty/rest-openapiv3.json")
-OPSGENIE_SPEC = Path("/work/shared/specs/opsgenie/openapi3.json")
+SPEC = PAGERDUTY_SPEC
 SERVICE = "PSERVC1"
 OPSGENIE_SERVICE = "svc-checkout"
 #: short deadlines and back-off so fault-heavy runs stay quick in CI

@@ -8,9 +8,11 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
+from tests.emulators.loopback import Fault
 from tests.emulators.opsgenie import OpsgenieEmulator
 from tests.emulators.pagerduty import PagerDutyEmulator
 
@@ -113,6 +115,57 @@ def test_account_and_sync_commands_push_and_report_in_json(
     assert any(p.suffix == ".log" for p in written)
     for path in written:
         assert TOKEN.encode() not in path.read_bytes(), path
+
+
+def test_a_vendor_echoing_the_token_leaves_no_trace_in_storage_backups_or_output(
+    data_dir: Path, emulator: PagerDutyEmulator
+) -> None:
+    """A vendor error that repeats the request's Authorization header: refused (400),
+    failing (500, retried) and refusing the token (401). The token is in none of
+    outbox.last_error, sync_accounts.last_error, a backup, `sync status --json`,
+    `account list --json`, the command output or any file in the data folder."""
+    env = {"RESPONDER_CONSOLE_PAGERDUTY_TOKEN": TOKEN}
+    added = _cli(
+        data_dir, "account", "add", "pagerduty", "--base-url", emulator.base_url,
+        "--from", "alice@example.com", "--default-service", "PSERV01", env=env,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    for title in ("Checkout down", "Search slow"):
+        declared = _cli(data_dir, "incident", "declare", "--title", title, "--severity", "SEV2")
+        assert declared.returncode == 0, declared.stderr
+    # the first creation is refused, the second meets 500s until the pass gives up
+    emulator.script_on("POST", "/incidents", Fault.ECHO_400, *[Fault.ECHO_500] * 6)
+    outputs = [_cli(data_dir, "sync", "once", "--json", env=env)]
+    once = json.loads(outputs[-1].stdout)
+    assert (once["failed"], once["pushed"]) == (1, 0)
+    outputs.append(_cli(data_dir, "sync", "status", "--json", env=env))
+    status = json.loads(outputs[-1].stdout)
+    [failed] = status["failed"]
+    assert "Authorization: Token [redacted]" in failed["error"]  # the echo was there
+    [retried] = [q for q in status["queued"] if q["error"]]
+    assert "HTTP 500" in retried["error"]
+    assert "Authorization: Token [redacted]" in retried["error"]
+    # a 401 that echoes the header stops the account with the vendor's words
+    emulator.script(Fault.ECHO_401)
+    outputs.append(_cli(data_dir, "-v", "sync", "pull", "--json", env=env))
+    outputs.append(_cli(data_dir, "account", "list", "--json"))
+    [account] = json.loads(outputs[-1].stdout)["accounts"]
+    assert "refused the token" in account["stopped"]
+    assert "Authorization: Token [redacted]" in account["last_error"]
+    outputs.append(_cli(data_dir, "sync", "status", "--json", env=env))
+    outputs.append(_cli(data_dir, "db", "backup"))
+    assert outputs[-1].returncode == 0, outputs[-1].stderr
+    echoed = [r for r in emulator.requests if r.fault and r.fault.value.startswith("echo")]
+    assert len(echoed) >= 3
+    leaks = (TOKEN, quote(TOKEN, safe=""))
+    for output in outputs:
+        for leak in leaks:
+            assert leak not in output.stdout + output.stderr, output.args
+    written = [p for p in data_dir.rglob("*") if p.is_file()]
+    assert any("backup" in str(p.relative_to(data_dir)) for p in written)
+    for path in written:
+        for leak in leaks:
+            assert leak.encode() not in path.read_bytes(), path
 
 
 def test_without_a_keyring_adding_a_token_says_so_and_changes_nothing(
