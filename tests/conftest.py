@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import shared
 from tests.emulators import loopback
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -39,6 +40,9 @@ def data_dir(tmp_path: Path) -> Path:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
     loopback.STARTED.clear()  # the emulators this test starts are checked after it
+    for mark in item.iter_markers(shared.MARKER):
+        if mark.args and mark.args[0] is not None:
+            shared.settle(str(mark.args[0]))
     return (yield)
 
 

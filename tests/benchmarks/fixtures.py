@@ -33,6 +33,7 @@ from console.ops.workspace import Workspace
 from console.paths import database_path
 from console.storage.db import Database, open_database
 from console.storage.models import TIMESTAMP_FORMAT
+from tests import shared
 
 log = logging.getLogger("tests.benchmarks")
 
@@ -295,7 +296,6 @@ def build_demo_with_large_incident(folder: Path, n: int) -> LargeIncident:
 # ------------------------------------------------- runbook library (10k files)
 
 #: The shared corpus of real runbooks (807 Markdown files); the env var overrides.
-CORPUS_ENV = "RESPONDER_CONSOLE_CORPUS"
 RUNBOOKS_FULL = 10_000
 RUNBOOKS_QUICK = 200
 
@@ -398,10 +398,7 @@ _imported_library: ImportedLibrary | None = None
 
 
 def corpus_folder() -> Path:
-    override = os.environ.get(CORPUS_ENV)
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[3] / "shared" / "corpus"
+    return shared.CORPUS
 
 
 def runbook_work_folder() -> Path:
@@ -614,7 +611,7 @@ def build_runbook_library(folder: Path, count: int) -> RunbookLibrary:
             source = "synthetic"
             bases = synthetic_base_runbooks()
             note = (
-                f"the runbook corpus was not found at {corpus} (set {CORPUS_ENV}): the library "
+                f"the runbook corpus was not found at {corpus} (set {shared.SETTING}): the library "
                 f"is {count} variants of {len(bases)} synthetic template runbooks (English "
                 "only, short, uniform), so these numbers are NOT comparable with corpus runs"
             )

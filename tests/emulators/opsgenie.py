@@ -1,7 +1,7 @@
 """A stateful loopback Opsgenie emulator: alerts and incidents (tests only).
 
 Real HTTP on 127.0.0.1, port 0 (server, fault injection and request log:
-tests/emulators/loopback.py). It follows /work/shared/specs/opsgenie/openapi3.json
+tests/emulators/loopback.py). It follows the shared folder's specs/opsgenie/openapi3.json
 for the endpoints the sync uses (tests check requests and replies against it with
 openapi-core) and Opsgenie's public documentation where the spec is silent:
 

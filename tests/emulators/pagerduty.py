@@ -1,7 +1,7 @@
 """A stateful loopback PagerDuty REST v2 emulator (tests only).
 
 Real HTTP on 127.0.0.1, port 0, a thread per connection. It follows
-/work/shared/specs/pagerduty/rest-openapiv3.json for the endpoints the sync
+the shared folder's specs/pagerduty/rest-openapiv3.json for the endpoints the sync
 uses (tests/integration check requests and replies against the spec with
 openapi-core) and PagerDuty's documented behaviour where the spec is silent:
 

@@ -8,26 +8,24 @@ check never slows a reply (some tests run with deadlines of a few hundred ms).
 ``tests/conftest.py`` fails a test whose emulators received any request the spec
 does not allow.
 
-The specs live beside the project (``../shared/specs``; ``RESPONDER_CONSOLE_SPECS``
-overrides the folder). Without them nothing is checked (the tests that need them
-say so and skip).
+The specs are in the shared folder (tests/shared.py: ``RESPONDER_CONSOLE_SHARED``,
+by default ``../shared`` beside the repository). Without them nothing is checked
+here; the tests that need them skip locally and fail in CI.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-SPECS = Path(
-    os.environ.get("RESPONDER_CONSOLE_SPECS")
-    or Path(__file__).resolve().parents[3] / "shared" / "specs"
-)
+from tests import shared
+
+SPECS = shared.SPECS
 PAGERDUTY_SPEC = SPECS / "pagerduty" / "rest-openapiv3.json"
 OPSGENIE_SPEC = SPECS / "opsgenie" / "openapi3.json"
 #: the spec's servers are replaced by this (paths are matched relative to it)

@@ -6,7 +6,6 @@ address, a release file repeating every manifest) and DeathStarBench's Compose f
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,19 +14,14 @@ import pytest
 from console.catalog import ServiceCatalog
 from console.importers.catalog import import_catalog
 from console.storage.db import Database, open_database
+from tests import shared
 from tests.integration.test_cli import run
 
-CORPUS = Path(
-    os.environ.get("RESPONDER_CONSOLE_CORPUS")
-    or Path(__file__).resolve().parents[3] / "shared" / "corpus"
-)
+CORPUS = shared.CORPUS
 BACKSTAGE = CORPUS / "backstage-catalog-examples" / "examples"
 BOUTIQUE = CORPUS / "online-boutique"
 DEATHSTAR = CORPUS / "deathstarbench"
-pytestmark = pytest.mark.skipif(
-    not (BACKSTAGE.is_dir() and BOUTIQUE.is_dir() and DEATHSTAR.is_dir()),
-    reason=f"the shared service-graph corpus is not at {CORPUS} (set RESPONDER_CONSOLE_CORPUS)",
-)
+pytestmark = shared.needs(BACKSTAGE, BOUTIQUE, DEATHSTAR, what="the service-graph corpus")
 
 
 @pytest.fixture

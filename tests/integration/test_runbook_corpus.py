@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -13,16 +12,11 @@ import pytest
 from console.importers.runbooks import import_runbooks
 from console.search.runbooks import search
 from console.storage.db import Database, open_database
+from tests import shared
 from tests.integration.test_cli import run
 
-CORPUS = Path(
-    os.environ.get("RESPONDER_CONSOLE_CORPUS")
-    or Path(__file__).resolve().parents[3] / "shared" / "corpus"
-)
-pytestmark = pytest.mark.skipif(
-    not CORPUS.is_dir(),
-    reason=f"the shared runbook corpus is not at {CORPUS} (set RESPONDER_CONSOLE_CORPUS)",
-)
+CORPUS = shared.CORPUS
+pytestmark = shared.needs(CORPUS, what="the runbook corpus")
 
 #: (what a responder types, the file name of the runbook it should find in the top 3)
 QUERIES = [

@@ -17,6 +17,7 @@ from console.ops.outbox import Outbox
 from console.ops.workspace import Workspace
 from console.sync import Accounts, Pusher, Tokens
 from console.sync.pull import Puller
+from tests import shared
 from tests.emulators.loopback import Fault, LoopbackEmulator
 from tests.emulators.opsgenie import OpsgenieEmulator
 from tests.emulators.pagerduty import PagerDutyEmulator
@@ -32,7 +33,7 @@ from tests.integration.sync_support import (
     severity_there,
 )
 
-needs_spec = pytest.mark.skipif(not SPEC.exists(), reason=f"the PagerDuty spec is not at {SPEC}")
+needs_spec = shared.needs(SPEC, what="the PagerDuty spec")
 
 
 @pytest.fixture

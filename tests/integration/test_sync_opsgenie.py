@@ -17,6 +17,7 @@ from console.ops.workspace import Workspace
 from console.sync import Accounts, Pusher
 from console.sync.opsgenie import NOTES_PAGE
 from console.sync.outcomes import marker
+from tests import shared
 from tests.emulators.opsgenie import Fault, OpsgenieEmulator, Remote
 from tests.integration.sync_support import (
     FAST,
@@ -29,9 +30,7 @@ from tests.integration.sync_support import (
     validating_session,
 )
 
-needs_spec = pytest.mark.skipif(
-    not OPSGENIE_SPEC.exists(), reason=f"the Opsgenie spec is not at {OPSGENIE_SPEC}"
-)
+needs_spec = shared.needs(OPSGENIE_SPEC, what="the Opsgenie spec")
 #: Incident API calls the spec lacks (notes, resolve, priority): from Opsgenie's public docs
 _UNSPECIFIED = re.compile(r"^/v1/incidents/[^/]+/(notes|resolve|priority)$")
 

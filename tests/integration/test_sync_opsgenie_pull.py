@@ -13,6 +13,7 @@ from console.domain.clock import utc_now
 from console.domain.incident import Severity
 from console.ops.workspace import Workspace
 from console.sync.pull import Puller, PullPolicy
+from tests import shared
 from tests.emulators.opsgenie import OpsgenieEmulator
 from tests.integration.sync_support import (
     OPSGENIE_SPEC,
@@ -71,9 +72,7 @@ def emulator() -> Iterator[OpsgenieEmulator]:
     server.stop()
 
 
-@pytest.mark.skipif(
-    not OPSGENIE_SPEC.exists(), reason=f"the Opsgenie spec is not at {OPSGENIE_SPEC}"
-)
+@shared.needs(OPSGENIE_SPEC, what="the Opsgenie spec")
 def test_pull_fills_the_cache_and_merges_remote_activity_once(
     ws: Workspace, emulator: OpsgenieEmulator
 ) -> None:

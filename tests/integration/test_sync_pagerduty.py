@@ -12,6 +12,7 @@ from console.ops.outbox import Outbox
 from console.ops.workspace import Workspace
 from console.sync import Accounts, sync_status
 from console.sync.outcomes import marker
+from tests import shared
 from tests.emulators.pagerduty import Fault, PagerDutyEmulator
 from tests.integration.sync_support import (
     SERVICE,
@@ -39,7 +40,7 @@ def _remote(emulator: PagerDutyEmulator, ws: Workspace, incident_id: int) -> str
     return link.remote_id
 
 
-@pytest.mark.skipif(not SPEC.exists(), reason=f"the PagerDuty spec is not at {SPEC}")
+@shared.needs(SPEC, what="the PagerDuty spec")
 def test_every_operation_matches_the_spec_and_lands_once(
     ws: Workspace, emulator: PagerDutyEmulator
 ) -> None:
@@ -189,7 +190,7 @@ def test_a_note_with_an_unknown_outcome_is_looked_for_before_it_is_sent_again(
     assert op.remote_id == emulator.incidents[remote].notes[0]["id"]
 
 
-@pytest.mark.skipif(not SPEC.exists(), reason=f"the PagerDuty spec is not at {SPEC}")
+@shared.needs(SPEC, what="the PagerDuty spec")
 def test_status_updates_are_posted_and_an_unknown_outcome_waits_for_a_person(
     ws: Workspace, emulator: PagerDutyEmulator
 ) -> None:

@@ -18,6 +18,7 @@ from console.storage.models import CacheSet
 from console.sync import Accounts, Tokens
 from console.sync.http import Backoff, Timeouts
 from console.sync.pull import Puller, PullOptions, PullPolicy, PullReport
+from tests import shared
 from tests.emulators.pagerduty import Fault, PagerDutyEmulator
 from tests.integration.sync_support import (
     FAST,
@@ -77,7 +78,7 @@ def _cache_sets(ws: Workspace) -> dict[str, str]:
         return {row.name: row.source for row in session.query(CacheSet)}
 
 
-@pytest.mark.skipif(not SPEC.exists(), reason=f"the PagerDuty spec is not at {SPEC}")
+@shared.needs(SPEC, what="the PagerDuty spec")
 def test_directory_sets_land_in_the_cache_and_match_the_spec(
     ws: Workspace, emulator: PagerDutyEmulator
 ) -> None:

@@ -33,12 +33,10 @@ from console.importers.yaml_support import (
 )
 from console.search.runbooks import search
 from console.storage.db import Database
+from tests import shared
 from tests.unit.support import raw_rows
 
-CORPUS = Path(
-    os.environ.get("RESPONDER_CONSOLE_CORPUS")
-    or Path(__file__).resolve().parents[3] / "shared" / "corpus"
-)
+CORPUS = shared.CORPUS
 
 #: scalars PyYAML reads in ways that are easy to get wrong
 TRICKY = [
@@ -313,10 +311,7 @@ def _corpus_front_matters() -> list[tuple[Path, str]]:
     return found
 
 
-@pytest.mark.skipif(
-    not CORPUS.is_dir(),
-    reason=f"the shared runbook corpus is not at {CORPUS} (set RESPONDER_CONSOLE_CORPUS)",
-)
+@shared.needs(CORPUS, what="the runbook corpus")
 def test_every_front_matter_of_the_corpus_reads_as_pyyaml_reads_it() -> None:
     sources = _corpus_front_matters()
     assert len(sources) > 100

@@ -18,19 +18,13 @@ from console.importers.oncall import import_people_and_schedules
 from console.importers.vendors import SNAPSHOT_VALIDITY, ShapeError, parse_vendor_json
 from console.oncall import OnCallDirectory, who_is_on_call
 from console.storage.db import Database
+from tests import shared
 from tests.unit.support import FakeClock, raw_rows, raw_scalar
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "oncall"
-CORPUS = Path(
-    os.environ.get("RESPONDER_CONSOLE_CORPUS")
-    or Path(__file__).resolve().parents[3] / "shared" / "corpus"
-)
+CORPUS = shared.CORPUS
 PYGERDUTY = CORPUS / "pygerduty-fixtures" / "tests" / "fixtures"
-needs_corpus = pytest.mark.skipif(
-    not PYGERDUTY.is_dir(),
-    reason=f"the PagerDuty payloads of the shared corpus are not at {PYGERDUTY} "
-    "(set RESPONDER_CONSOLE_CORPUS)",
-)
+needs_corpus = shared.needs(PYGERDUTY, what="the PagerDuty payloads of the corpus")
 SAVED = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 
 

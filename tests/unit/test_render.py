@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from console.render import RenderedRunbook, classify_url, render_runbook
+from tests import shared
 
-CORPUS_ENV = "RESPONDER_CONSOLE_CORPUS"
 UNSAFE_ELEMENTS = {"script", "iframe", "object", "embed", "form", "input", "link", "meta", "base"}
 UNSAFE_ELEMENTS |= {"svg", "math", "frame", "frameset", "video", "audio", "source", "style"}
 
@@ -489,16 +487,9 @@ def test_no_step_sections_means_no_steps() -> None:
 # ------------------------------------------------------------------ corpus
 
 
-def _corpus() -> Path | None:
-    configured = os.environ.get(CORPUS_ENV)
-    folder = Path(configured) if configured else Path(__file__).parents[3] / "shared" / "corpus"
-    return folder if folder.is_dir() else None
-
-
+@shared.needs(shared.CORPUS, what="the runbook corpus")
 def test_corpus_runbooks_render_safely() -> None:
-    folder = _corpus()
-    if folder is None:
-        pytest.skip(f"no runbook corpus: set {CORPUS_ENV} or add ../shared/corpus")
+    folder = shared.CORPUS
     files = sorted(folder.rglob("*.md"))
     if not files:
         pytest.skip(f"the corpus at {folder} has no .md files")
