@@ -22,14 +22,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
 
 from console.domain.clock import Clock, utc_now
 from console.domain.errors import InvalidInputError, NotFoundError
 from console.domain.incident import EntryKind
 from console.ops.incidents import _append_raw, _raw
 from console.storage.db import Database
-from console.storage.models import OutboxRow, RemoteIncidentRow
+from console.storage.models import Incident, OutboxRow, RemoteIncidentRow
 
 #: states in which a row still waits to reach the vendor
 WAITING = ("pending", "sent")
@@ -64,6 +65,12 @@ class RemoteLink:
     remote_id: str
     dedup_key: str
     html_url: str | None
+
+
+class LinkConflictError(Exception):
+    """A vendor named, as an incident's remote id, one already linked here to another
+    incident (or the incident is linked to another remote id already): recording it
+    would tie two incidents to one remote object. The message says which."""
 
 
 def _op(row: OutboxRow) -> OutboxOp:
@@ -193,9 +200,13 @@ class Outbox:
         remote_id: str | None,
         link: tuple[int, RemoteLink] | None = None,
     ) -> None:
-        """Done. ``link`` (account id, link) records the vendor's incident id with it."""
+        """Done. ``link`` (account id, link) records the vendor's incident id with it.
+        A remote id already linked to another incident raises :class:`LinkConflictError`
+        and changes nothing (the vendor's answer is wrong or ambiguous: a person decides)."""
         now = self._clock()
         with self._db.writer() as session:
+            if link is not None and not self._may_link(session, *link):
+                link = None  # linked already, to the same remote object
             session.execute(
                 update(OutboxRow)
                 .where(OutboxRow.id == op_id)
@@ -219,6 +230,34 @@ class Outbox:
                         created_at=now,
                     )
                 )
+
+    @staticmethod
+    def _may_link(session: Session, account_id: int, remote: RemoteLink) -> bool:
+        """True when the link is new; False when it is there already; raises when the
+        remote id (or the incident) is linked to something else."""
+        rows = session.scalars(
+            select(RemoteIncidentRow).where(
+                RemoteIncidentRow.account_id == account_id,
+                or_(
+                    RemoteIncidentRow.remote_id == remote.remote_id,
+                    RemoteIncidentRow.incident_id == remote.incident_id,
+                ),
+            )
+        ).all()
+        for row in rows:
+            if row.incident_id == remote.incident_id and row.remote_id == remote.remote_id:
+                return False
+        for row in rows:
+            if row.incident_id != remote.incident_id:
+                title = session.scalar(select(Incident.title).where(Incident.id == row.incident_id))
+                raise LinkConflictError(
+                    f"{remote.remote_id} is already linked here to incident "
+                    f"#{row.incident_id} {title!r}"
+                )
+            raise LinkConflictError(
+                f"incident #{remote.incident_id} is already linked here to {row.remote_id}"
+            )
+        return True
 
     def fail(self, op_id: int, message: str) -> None:
         """The vendor refused this one operation; it waits for retry or discard."""
