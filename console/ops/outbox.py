@@ -19,7 +19,7 @@ import contextlib
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
@@ -27,10 +27,10 @@ from sqlalchemy.orm import Session
 
 from console.domain.clock import Clock, utc_now
 from console.domain.errors import InvalidInputError, NotFoundError
-from console.domain.incident import EntryKind
+from console.domain.incident import EntryKind, Status
 from console.ops.incidents import _append_raw, _raw
 from console.storage.db import Database
-from console.storage.models import Incident, OutboxRow, RemoteIncidentRow
+from console.storage.models import Incident, OutboxRow, RemoteIncidentRow, TimelineEntryRow
 
 #: states in which a row still waits to reach the vendor
 WAITING = ("pending", "sent")
@@ -65,6 +65,21 @@ class RemoteLink:
     remote_id: str
     dedup_key: str
     html_url: str | None
+
+
+@dataclass(frozen=True)
+class EndedHere:
+    """This console's own resolution (or closing) of an incident, as it was sent."""
+
+    #: "resolved" or "closed"
+    verb: str
+    at: datetime
+    actor: str
+
+    def describe(self) -> str:
+        """ "resolved here at 2026-12-07 22:14 UTC by alice"."""
+        at = self.at.astimezone(UTC) if self.at.tzinfo is not None else self.at
+        return f"{self.verb} here at {at:%Y-%m-%d %H:%M} UTC by {self.actor}"
 
 
 class LinkConflictError(Exception):
@@ -160,6 +175,36 @@ class Outbox:
                 )
             ).first()
             return None if row is None else _op(row)
+
+    def ended_here(self, op: OutboxOp) -> EndedHere | None:
+        """Whether the last status change of ``op``'s incident sent before it ended the
+        incident (resolved, post-incident, closed) from here: then a remote incident
+        found over is over because of us, not because someone there did it."""
+        if op.incident_id is None:
+            return None
+        with self._db.reader() as session:
+            row = session.scalars(
+                select(OutboxRow)
+                .where(
+                    OutboxRow.incident_id == op.incident_id,
+                    OutboxRow.operation == "incident.status",
+                    OutboxRow.id < op.id,
+                    OutboxRow.state == "done",
+                )
+                .order_by(OutboxRow.id.desc())
+                .limit(1)
+            ).first()
+            ended = (Status.RESOLVED.value, Status.POST_INCIDENT.value, Status.CLOSED.value)
+            if row is None or row.payload.get("to") not in ended:
+                return None
+            entry = session.execute(
+                select(TimelineEntryRow.occurred_at, TimelineEntryRow.author).where(
+                    TimelineEntryRow.uuid == row.entry_uuid
+                )
+            ).first()
+            at, actor = (row.created_at, "this console") if entry is None else entry
+            verb = "closed" if row.payload["to"] == Status.CLOSED.value else "resolved"
+            return EndedHere(verb, at, actor)
 
     def link(self, account_id: int, incident_id: int) -> RemoteLink | None:
         with self._db.reader() as session:

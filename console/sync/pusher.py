@@ -298,7 +298,7 @@ class Pusher:
             self._back(op, maybe_applied=False, retry_in=None, error=None)
             raise
         if isinstance(result, Superseded):
-            self._outbox.supersede(op, result.reason, actor=self._actor)
+            self._outbox.supersede(op, self._reason(op, result), actor=self._actor)
             report.superseded += 1
             return True
         assert op.incident_id is not None or result.link is None
@@ -322,6 +322,16 @@ class Pusher:
             )
         report.pushed += 1
         return True
+
+    def _reason(self, op: OutboxOp, superseded: Superseded) -> str:
+        """The driver's reason, unless the remote incident is over because this console
+        ended it: then when and by whom (not "resolved there meanwhile")."""
+        over = superseded.over
+        here = None if over is None else self._outbox.ended_here(op)
+        if over is None or here is None:
+            return superseded.reason
+        cannot = f" and {over.cannot}" if over.cannot else ""
+        return f"{over.remote} was {here.describe()}{cannot}; the {over.what} was not sent"
 
     def _failed(self, op: OutboxOp, message: str, report: PassReport) -> bool:
         self._outbox.fail(op.id, message)

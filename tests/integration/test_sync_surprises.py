@@ -8,10 +8,12 @@ the real failing path; none would pass on the code before the fixes.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC
 from typing import Any
 
 import pytest
 
+from console.domain.incident import Severity, Status
 from console.ops.outbox import Outbox
 from console.ops.workspace import Workspace
 from console.sync import Accounts
@@ -142,3 +144,82 @@ def test_an_opsgenie_log_page_of_the_wrong_shape_refuses_that_set_not_the_pull(
     assert "incidents" in report.failed
     assert "is not what the console expects" in report.failed["incidents"]
     assert report.sets["people"]  # the other sets went on
+
+
+# ------------------------------------------------ item 16: who resolved it, and when
+
+
+def _ended_at(ws: Workspace, incident_id: int) -> str:
+    entry = next(
+        e
+        for e in ws.queries.timeline(incident_id)
+        if e.kind.value == "status_change" and e.data.get("to") == "resolved"
+    )
+    assert entry.author == "alice"
+    return f"{entry.occurred_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def test_a_severity_change_after_resolving_here_says_it_was_resolved_here(
+    ws: Workspace, pagerduty: PagerDutyEmulator
+) -> None:
+    tokens, _ = connect(ws, pagerduty)
+    incident = declare(ws)
+    ws.incidents.change_status(incident, Status.RESOLVED)
+    drain(lambda: pusher(ws, tokens))
+    remote = _remote_id(ws, "pagerduty", incident)
+    assert pagerduty.incidents[remote].status == "resolved"
+    ws.incidents.change_severity(incident, Severity.SEV1)
+    report = pusher(ws, tokens).run_pass()
+    assert report.superseded == 1
+    [op] = Outbox(ws.db).listing(("superseded",))
+    expected = (
+        f"PagerDuty incident {remote} was resolved here at {_ended_at(ws, incident)} by "
+        "alice; the severity change to SEV1 was not sent"
+    )
+    assert op.last_error == expected  # before: "resolved (or merged into another) there"
+    notes = [e.text for e in ws.queries.timeline(incident) if e.kind.value == "remote"]
+    assert notes == [f"Not sent: {expected}"]
+
+
+def test_a_resolution_there_still_says_there(ws: Workspace, pagerduty: PagerDutyEmulator) -> None:
+    tokens, _ = connect(ws, pagerduty)
+    incident = declare(ws)
+    ws.incidents.change_status(incident, Status.RESOLVED)
+    ws.incidents.change_status(incident, Status.MITIGATING)  # reopened here, sent
+    drain(lambda: pusher(ws, tokens))
+    remote = _remote_id(ws, "pagerduty", incident)
+    pagerduty.incidents[remote].status = "resolved"  # a colleague resolved it there
+    ws.incidents.change_severity(incident, Severity.SEV1)
+    pusher(ws, tokens).run_pass()
+    [op] = Outbox(ws.db).listing(("superseded",))
+    assert op.last_error == (
+        f"PagerDuty incident {remote} was resolved (or merged into another) there "
+        "meanwhile; the severity change to SEV1 was not sent"
+    )
+
+
+@pytest.mark.parametrize("mode", ["alert", "incident"])
+def test_opsgenie_changes_after_resolving_here_say_it_was_resolved_here(
+    ws: Workspace, opsgenie: OpsgenieEmulator, mode: str
+) -> None:
+    tokens, _ = connect(ws, opsgenie, mode=mode)
+    incident = declare(ws)
+    ws.incidents.change_status(incident, Status.RESOLVED)
+    drain(lambda: pusher(ws, tokens))
+    remote = _remote_id(ws, "opsgenie", incident)
+    ws.incidents.change_severity(incident, Severity.SEV1)
+    ws.incidents.change_status(incident, Status.MITIGATING)
+    drain(lambda: pusher(ws, tokens))
+    reasons = [op.last_error for op in Outbox(ws.db).listing(("superseded",))]
+    when = _ended_at(ws, incident)
+    kind = "alert" if mode == "alert" else "incident"
+    expected = [
+        f"Opsgenie {kind} {remote} was resolved here at {when} by alice; the severity "
+        "change to SEV1 was not sent"
+    ]
+    if mode == "alert":  # an Opsgenie incident takes a local reopening as nothing to send
+        expected.append(
+            f"Opsgenie alert {remote} was resolved here at {when} by alice and Opsgenie "
+            "cannot reopen it; the status change to mitigating was not sent"
+        )
+    assert reasons == expected
