@@ -67,8 +67,11 @@ class PassReport:
     failed: int = 0
     #: operations put back to be retried later (5xx, network, rate limit)
     deferred: int = 0
-    #: operations still waiting when the pass ended
+    #: operations still waiting when the pass ended (those held back not counted)
     waiting: int = 0
+    #: operations held back until a person decides (their incident's creation was
+    #: refused or given up, or its remote id is unknown): ``sync status`` says why
+    blocked: int = 0
     stopped: str | None = None
     errors: list[str] = field(default_factory=list)
     #: seconds until the next pass should run; None: nothing left to do
@@ -83,6 +86,7 @@ class PassReport:
             "failed": self.failed,
             "deferred": self.deferred,
             "waiting": self.waiting,
+            "blocked": self.blocked,
             "stopped": self.stopped,
             "errors": list(self.errors),
             "next_run_in": self.next_run_in,
@@ -168,7 +172,7 @@ class Pusher:
             report.errors.append(error)
         report.stopped = stopped
         if account is None or transport is None:
-            return self._finish(report)
+            return self._finish(report, account)
         driver = DRIVERS[vendor](self._caller(transport, report, vendor), account)
         ended = self._monotonic() + self._policy.max_pass_seconds
         try:
@@ -193,7 +197,7 @@ class Pusher:
             log.warning("%s", message)
         if report.pushed or report.superseded:
             self._accounts.succeeded(account.id)
-        return self._finish(report)
+        return self._finish(report, account)
 
     def _pick_vendor(self, report: PassReport) -> str | None:
         """The vendor asked for, else the one account's (the outbox is one queue, so
@@ -213,9 +217,16 @@ class Pusher:
             report.errors.append("no sync account: add one with `responder-console account add`")
         return None
 
-    def _finish(self, report: PassReport) -> PassReport:
+    def _finish(self, report: PassReport, account: Account | None = None) -> PassReport:
         counts = self._outbox.counts()
-        report.waiting = counts.get("pending", 0) + counts.get("sent", 0)
+        held = self._outbox.blocked(
+            account_id=None if account is None else account.id,
+            vendor=self._title(),
+            limit=100_000,
+        )
+        report.blocked = sum(len(item.waiting) for item in held)
+        # held operations wait for a person, not for the next pass
+        report.waiting = counts.get("pending", 0) + counts.get("sent", 0) - report.blocked
         if report.waiting and report.next_run_in is None and not report.stopped:
             report.next_run_in = self._policy.max_inline_wait
         return report
