@@ -121,7 +121,7 @@ def read_snapshot(context: UiContext) -> SyncSnapshot:
     if counts.get("pending") or counts.get("sent"):
         # held back until a person decides: they need attention, not patience
         held = Outbox(context.workspace.db).blocked(limit=100_000)
-        counts["blocked"] = sum(len(item.waiting) for item in held)
+        counts["blocked"] = sum(item.waiting for item in held)
     return SyncSnapshot(
         counts,
         max(successes, default=None),

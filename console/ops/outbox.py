@@ -105,8 +105,8 @@ class Blocked:
     cause: OutboxOp | None
     #: why, in words a person can act on
     reason: str
-    #: the waiting operations held back, oldest first
-    waiting: tuple[OutboxOp, ...]
+    #: how many waiting operations it holds back
+    waiting: int
 
 
 class DependantsError(InvalidInputError):
@@ -207,7 +207,8 @@ class Outbox:
         it went through but no remote id is known (to ``account_id``'s account, or to
         any account when None: the account it went through was removed). ``vendor``
         names the vendor in the reasons ("PagerDuty"; None: the one account's, if
-        there is one)."""
+        there is one). Reads the ``(state, incident_id, id)`` index, one creation row
+        per held incident and a count: cheap enough for every pass and status read."""
         with self._db.reader() as session:
             if vendor is None:
                 vendors = set(session.scalars(select(SyncAccount.vendor)))
@@ -217,24 +218,28 @@ class Outbox:
             heads = select(func.min(OutboxRow.id)).where(OutboxRow.state.in_(WAITING))
             if incident_id is not None:
                 heads = heads.where(OutboxRow.incident_id == incident_id)
-            rows = session.scalars(
-                select(OutboxRow)
-                .where(
-                    OutboxRow.id.in_(heads.group_by(OutboxRow.incident_id)),
-                    OutboxRow.operation != "incident.create",
-                    OutboxRow.incident_id.is_not(None),
+            # an incident's head is its creation unless that is decided (done, failed,
+            # superseded): only incidents whose head is not a creation can be held
+            candidates = [
+                held
+                for held in session.scalars(
+                    select(OutboxRow.incident_id)
+                    .where(
+                        OutboxRow.id.in_(heads.group_by(OutboxRow.incident_id)),
+                        OutboxRow.operation != "incident.create",
+                        OutboxRow.incident_id.is_not(None),
+                    )
+                    .order_by(OutboxRow.id)
                 )
-                .order_by(OutboxRow.id)
-            ).all()
-            # the head of an incident with work waiting is its creation unless that
-            # is decided (done, failed, superseded): only those incidents can be held
-            candidates = [row.incident_id for row in rows if row.incident_id is not None]
+                if held is not None
+            ]
             if not candidates:
                 return []
             creates: dict[int, OutboxRow] = {}
             for row in session.scalars(
                 select(OutboxRow)
                 .where(
+                    OutboxRow.state.in_(("done", "failed", "superseded")),
                     OutboxRow.incident_id.in_(candidates),
                     OutboxRow.operation == "incident.create",
                 )
@@ -248,28 +253,53 @@ class Outbox:
             if account_id is not None:
                 linked_query = linked_query.where(RemoteIncidentRow.account_id == account_id)
             linked = set(session.scalars(linked_query))
-            found: list[Blocked] = []
-            for held in candidates:
-                cause = creates.get(held)
-                reason = _held_because(cause, held in linked, vendor or "the vendor")
-                if reason is None:
-                    continue
-                waiting = session.scalars(
-                    select(OutboxRow)
-                    .where(OutboxRow.incident_id == held, OutboxRow.state.in_(WAITING))
-                    .order_by(OutboxRow.id)
-                ).all()
-                found.append(
-                    Blocked(
-                        held,
-                        None if cause is None else _op(cause),
-                        reason,
-                        tuple(_op(row) for row in waiting),
+            held: list[tuple[int, OutboxRow | None, str]] = []
+            for candidate in candidates:
+                cause = creates.get(candidate)
+                reason = _held_because(cause, candidate in linked, vendor or "the vendor")
+                if reason is not None:
+                    held.append((candidate, cause, reason))
+                    if len(held) >= limit:
+                        break
+            if not held:
+                return []
+            counts: dict[int | None, int] = {
+                held_id: count
+                for held_id, count in session.execute(
+                    select(OutboxRow.incident_id, func.count())
+                    .where(
+                        OutboxRow.state.in_(WAITING),
+                        OutboxRow.incident_id.in_([item[0] for item in held]),
                     )
+                    .group_by(OutboxRow.incident_id)
                 )
-                if len(found) >= limit:
-                    break
-            return found
+            }
+            return [
+                Blocked(
+                    candidate,
+                    None if cause is None else _op(cause),
+                    reason,
+                    counts.get(candidate, 0),
+                )
+                for candidate, cause, reason in held
+            ]
+
+    def held_operations(self, held: Sequence[Blocked], limit: int) -> list[OutboxOp]:
+        """The waiting operations of the ``held`` incidents, oldest first (at most
+        ``limit``): what ``sync status`` lists as blocked."""
+        if not held:
+            return []
+        with self._db.reader() as session:
+            rows = session.scalars(
+                select(OutboxRow)
+                .where(
+                    OutboxRow.state.in_(WAITING),
+                    OutboxRow.incident_id.in_([item.incident_id for item in held]),
+                )
+                .order_by(OutboxRow.id)
+                .limit(limit)
+            ).all()
+            return [_op(row) for row in rows]
 
     def dependants(self, op_id: int) -> list[OutboxOp]:
         """The waiting operations an incident's creation holds back (empty for any
@@ -518,9 +548,8 @@ class Outbox:
         if op.incident_id is None:
             return None
         for held in self.blocked(incident_id=op.incident_id):
-            if op.id in {w.id for w in held.waiting} or (
-                held.cause is not None and held.cause.id == op.id
-            ):
+            # every waiting operation of a held incident is held
+            if op.state in WAITING or (held.cause is not None and held.cause.id == op.id):
                 return held
         return None
 

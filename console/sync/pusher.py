@@ -224,7 +224,7 @@ class Pusher:
             vendor=self._title(),
             limit=100_000,
         )
-        report.blocked = sum(len(item.waiting) for item in held)
+        report.blocked = sum(item.waiting for item in held)
         # held operations wait for a person, not for the next pass
         report.waiting = counts.get("pending", 0) + counts.get("sent", 0) - report.blocked
         if report.waiting and report.next_run_in is None and not report.stopped:

@@ -33,12 +33,16 @@ def sync_status(db: Database, tokens: Tokens, *, clock: Clock = utc_now) -> dict
     failed = outbox.listing(("failed",), LISTED)
     superseded = outbox.listing(("superseded",), LISTED)
     held = outbox.blocked(limit=100_000)
-    blocked = [(item, op) for item in held for op in item.waiting]
+    reasons = {item.incident_id: item for item in held}
+    blocked = [
+        (reasons[op.incident_id], op)
+        for op in outbox.held_operations(held, LISTED)
+        if op.incident_id is not None
+    ]
     titles = _titles(
         db, {op.incident_id for op in failed + superseded} | {item.incident_id for item in held}
     )
     queued = queued_by_incident(db, LISTED)
-    reasons = {item.incident_id: item for item in held}
     for group in queued:
         hold = reasons.get(group["incident_id"])
         group["blocked"] = None if hold is None else hold.reason
@@ -52,7 +56,7 @@ def sync_status(db: Database, tokens: Tokens, *, clock: Clock = utc_now) -> dict
             for state in ("pending", "sent", "done", "failed", "superseded")
         }
         # pending and sent include the blocked ones; "blocked" says how many of them
-        | {"blocked": len(blocked)},
+        | {"blocked": sum(item.waiting for item in held)},
         "queued": queued,
         "failed": [
             {
@@ -77,7 +81,7 @@ def sync_status(db: Database, tokens: Tokens, *, clock: Clock = utc_now) -> dict
                 "cause": None if item.cause is None else item.cause.id,
                 "cause_state": None if item.cause is None else item.cause.state,
             }
-            for item, op in blocked[:LISTED]
+            for item, op in blocked
         ],
         "superseded": [
             {
