@@ -1044,9 +1044,12 @@ def _sync(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
             + (f", STOPPED: {a['stopped']}" if a["stopped"] else "")
             for a in status["accounts"]
         ] or ["No accounts."]
+        blocked = counts["blocked"]
         text.append(
-            f"Outbox: {counts['pending'] + counts['sent']} waiting, {counts['failed']} failed, "
-            f"{counts['superseded']} superseded, {counts['done']} done."
+            f"Outbox: {counts['pending'] + counts['sent'] - blocked} waiting, "
+            + (f"{blocked} blocked, " if blocked else "")
+            + f"{counts['failed']} failed, {counts['superseded']} superseded, "
+            f"{counts['done']} done."
         )
         text += [f"failed {f['id']} ({f['operation']}): {f['error']}" for f in status["failed"]]
         text += [_blocked_line(b) for b in status["blocked"]]

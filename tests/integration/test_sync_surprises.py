@@ -401,6 +401,7 @@ def test_the_cli_shows_blocked_operations_and_discards_them_only_when_told(
             f"{REFUSED}. Fix the cause and retry the creation (sync retry 1), or discard it "
             "with these (sync discard 1 --with-dependants)"
         )
+        assert "Outbox: 0 waiting, 2 blocked, 1 failed, 0 superseded, 0 done." in status.stdout
         assert f"blocked 2 (incident.note): {reason}" in status.stdout
         assert f"blocked 3 (incident.note): {reason}" in status.stdout
         # discarding the creation alone is refused, naming what it would strand
