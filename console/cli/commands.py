@@ -1022,7 +1022,8 @@ def _sync(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
                 args.json,
                 document,
                 f"Pushed {report.pushed}, superseded {report.superseded}, failed "
-                f"{report.failed}, deferred {report.deferred}; {report.waiting} waiting."
+                f"{report.failed}, deferred {report.deferred}; {report.waiting} waiting"
+                + (f", {report.blocked} blocked (sync status says why)." if report.blocked else ".")
                 + (f"\nStopped: {report.stopped}" if report.stopped else "")
                 + "".join(f"\n{error}" for error in report.errors)
                 + "".join(f"\n{p.summary()}" for p in pulled),

@@ -49,7 +49,7 @@ def test_blocked_operations_are_shown_discarded_with_their_creation_or_released(
         controller.start()
     [report] = finished.args[0].reports
     assert (report.failed, report.blocked, report.waiting) == (2, 3, 0)
-    assert "3 blocked" in finished.args[0].describe()
+    assert "3 blocked until someone decides" in finished.args[0].describe()
     creates = {op.incident_id: op.id for op in Outbox(db).listing(("failed",))}
 
     # each blocked operation is listed with why, in red, and so is its incident's queue

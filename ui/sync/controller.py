@@ -95,7 +95,7 @@ class SyncOutcome:
             if report.waiting:
                 text += f", {report.waiting} waiting"
             if report.blocked:
-                text += f", {report.blocked} blocked (the Sync tab says why)"
+                text += f", {report.blocked} blocked until someone decides"
             if report.errors:
                 text += f" ({report.errors[-1]})"
             parts.append(text)

@@ -303,7 +303,14 @@ class SyncPanel(QWidget):
         self.queued_model = RowsModel(("Incident", "Waiting", "Oldest", "Last error"), self)
         self.queued_view = _table(self.queued_model, "Waiting operations", self)
         self.decisions_model = RowsModel(
-            ("Operation", "Incident", "Kind", "State", "The vendor's message"), self
+            (
+                "Operation",
+                "Incident",
+                "Kind",
+                "State",
+                "Why: the vendor's message, or what it waits for",
+            ),
+            self,
         )
         self.decisions_view = _table(self.decisions_model, "Operations needing a decision", self)
         self.decisions_view.selectionModel().selectionChanged.connect(self._update_buttons)
