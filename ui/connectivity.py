@@ -115,15 +115,23 @@ def read_snapshot(context: UiContext) -> SyncSnapshot:
     pulled = queries.cached_at("sync")
     if pulled is not None:
         successes.append(pulled)
+    from console.ops.outbox import Outbox
+
+    counts = dict(queries.outbox_counts())
+    if counts.get("pending") or counts.get("sent"):
+        # held back until a person decides: they need attention, not patience
+        held = Outbox(context.workspace.db).blocked(limit=100_000)
+        counts["blocked"] = sum(item.waiting for item in held)
     return SyncSnapshot(
-        queries.outbox_counts(),
+        counts,
         max(successes, default=None),
         tuple(VENDOR_NAMES.get(a.vendor, a.vendor) for a in accounts if a.stopped_reason),
     )
 
 
 _WAITING_STATES: Final = ("pending", "sent")
-_FAILED_STATES: Final = ("failed",)  # failed permanently: needs a retry or discard
+#: failed permanently: needs a retry or discard (so do the "blocked" they hold back)
+_FAILED_STATES: Final = ("failed",)
 _GREEN: Final = "#2e9d4f"
 _GREY: Final = "#8a8f98"
 _RED: Final = "#d32f2f"
@@ -132,8 +140,9 @@ _AMBER: Final = "#c77700"
 
 def describe_sync(online: bool | None, snapshot: SyncSnapshot, now: datetime) -> tuple[str, str]:
     """The label's plain text and the colour of its dot."""
-    waiting = sum(snapshot.counts.get(state, 0) for state in _WAITING_STATES)
-    failed = sum(snapshot.counts.get(state, 0) for state in _FAILED_STATES)
+    blocked = snapshot.counts.get("blocked", 0)
+    waiting = sum(snapshot.counts.get(state, 0) for state in _WAITING_STATES) - blocked
+    failed = sum(snapshot.counts.get(state, 0) for state in _FAILED_STATES) + blocked
     state = {True: "Online", False: "Offline", None: "Network unknown"}[online]
     parts = [f"● {state}"]
     if waiting:

@@ -311,9 +311,18 @@ def _sync_parsers(commands: Any) -> None:
     pull.add_argument("--json", action="store_true")
     status = sync.add_parser("status", help="accounts, queued and failed operations")
     status.add_argument("--json", action="store_true")
-    for action, text in (("retry", "queue a failed operation again"), ("discard", "give it up")):
+    for action, text in (
+        ("retry", "queue a failed operation (or a creation holding others back) again"),
+        ("discard", "give a failed or blocked operation up"),
+    ):
         decide = sync.add_parser(action, help=text)
         decide.add_argument("op_id", type=_positive, metavar="OPERATION")
+        if action == "discard":
+            decide.add_argument(
+                "--with-dependants",
+                action="store_true",
+                help="discarding an incident's creation: its later operations go too",
+            )
 
 
 def _people_import_parsers(importing: Any) -> None:
@@ -1013,7 +1022,8 @@ def _sync(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
                 args.json,
                 document,
                 f"Pushed {report.pushed}, superseded {report.superseded}, failed "
-                f"{report.failed}, deferred {report.deferred}; {report.waiting} waiting."
+                f"{report.failed}, deferred {report.deferred}; {report.waiting} waiting"
+                + (f", {report.blocked} blocked (sync status says why)." if report.blocked else ".")
                 + (f"\nStopped: {report.stopped}" if report.stopped else "")
                 + "".join(f"\n{error}" for error in report.errors)
                 + "".join(f"\n{p.summary()}" for p in pulled),
@@ -1021,11 +1031,12 @@ def _sync(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
             if report.stopped or report.failed or any(p.stopped or p.failed for p in pulled):
                 return EXIT_PARTIAL
             return EXIT_OK
-        if args.action in ("retry", "discard"):
-            outbox = Outbox(workspace.db, clock=workspace.clock)
-            op = outbox.retry(args.op_id) if args.action == "retry" else outbox.discard(args.op_id)
+        if args.action == "retry":
+            op = Outbox(workspace.db, clock=workspace.clock).retry(args.op_id)
             out.write(f"operation {op.id}: {op.state}\n")
             return EXIT_OK
+        if args.action == "discard":
+            return _sync_discard(workspace, args.op_id, args.with_dependants, out)
         status = sync_status(workspace.db, tokens, clock=workspace.clock)
         counts = status["outbox"]
         text = [
@@ -1034,16 +1045,51 @@ def _sync(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
             + (f", STOPPED: {a['stopped']}" if a["stopped"] else "")
             for a in status["accounts"]
         ] or ["No accounts."]
+        blocked = counts["blocked"]
         text.append(
-            f"Outbox: {counts['pending'] + counts['sent']} waiting, {counts['failed']} failed, "
-            f"{counts['superseded']} superseded, {counts['done']} done."
+            f"Outbox: {counts['pending'] + counts['sent'] - blocked} waiting, "
+            + (f"{blocked} blocked, " if blocked else "")
+            + f"{counts['failed']} failed, {counts['superseded']} superseded, "
+            f"{counts['done']} done."
         )
         text += [f"failed {f['id']} ({f['operation']}): {f['error']}" for f in status["failed"]]
+        text += [_blocked_line(b) for b in status["blocked"]]
         text += [f"pulled {name}: {s['age']}" for name, s in status["pulled"].items()]
         _emit(out, args.json, status, "\n".join(text))
         return EXIT_OK
     finally:
         workspace.close()
+
+
+def _blocked_line(blocked: dict[str, Any]) -> str:
+    """``sync status``: one held-back operation, why, and the commands that decide."""
+    line = f"blocked {blocked['id']} ({blocked['operation']}): {blocked['reason']}"
+    cause = blocked["cause"]
+    if cause is None:
+        return f"{line}. Discard it: sync discard {blocked['id']}"
+    if blocked["cause_state"] == "superseded":
+        return (
+            f"{line}. Retry the creation (sync retry {cause}) or discard these "
+            f"(sync discard {cause} --with-dependants)"
+        )
+    return (
+        f"{line}. Fix the cause and retry the creation (sync retry {cause}), or discard "
+        f"it with these (sync discard {cause} --with-dependants)"
+    )
+
+
+def _sync_discard(workspace: Any, op_id: int, with_dependants: bool, out: TextIO) -> int:
+    """Discard one operation; an incident's creation with later operations waiting
+    behind it names them and needs ``--with-dependants``."""
+    from console.ops.outbox import Outbox
+
+    outbox = Outbox(workspace.db, clock=workspace.clock)
+    dependants = outbox.dependants(op_id)
+    op = outbox.discard(op_id, with_dependants=with_dependants)
+    out.write(f"operation {op.id}: {op.state}\n")
+    for dependant in dependants:
+        out.write(f"operation {dependant.id} ({dependant.operation}): discarded with it\n")
+    return EXIT_OK
 
 
 def _db(args: argparse.Namespace, folder: Path, out: TextIO) -> int:

@@ -16,6 +16,7 @@ from sqlalchemy import delete, select
 
 from console.domain.clock import Clock, utc_now
 from console.domain.errors import InvalidInputError, NotFoundError
+from console.domain.vendors import VENDOR_NAMES as VENDOR_NAMES  # re-exported: its old home
 from console.storage.db import Database
 from console.storage.models import SyncAccount
 
@@ -38,7 +39,6 @@ PRESETS: dict[str, tuple[tuple[str, str], ...]] = {
         ("Opsgenie EU", "https://api.eu.opsgenie.com"),
     ),
 }
-VENDOR_NAMES = {"pagerduty": "PagerDuty", "opsgenie": "Opsgenie"}
 
 
 @dataclass(frozen=True)

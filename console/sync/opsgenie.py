@@ -47,6 +47,7 @@ from console.sync.http import Reply
 from console.sync.outcomes import (
     Applied,
     Call,
+    Over,
     RefusedError,
     RetryableError,
     Superseded,
@@ -183,7 +184,10 @@ class _Opsgenie(VendorDriver):
         if current.get("status") in ("resolved", "closed"):
             return Superseded(
                 f"Opsgenie {self.kind} {link.remote_id} was {current['status']} there "
-                f"meanwhile; the severity change to {target.value} was not sent"
+                f"meanwhile; the severity change to {target.value} was not sent",
+                Over(
+                    f"Opsgenie {self.kind} {link.remote_id}", f"severity change to {target.value}"
+                ),
             )
         if current.get("priority") != PRIORITY[target]:
             body = {"priority": PRIORITY[target]}
@@ -255,7 +259,10 @@ class OpsgenieAlerts(_Opsgenie):
                 if before not in RESOLVED_LOCALLY
                 else "is closed and Opsgenie cannot reopen a closed alert"
             )
-            return Superseded(f"Opsgenie alert {link.remote_id} {reason}; the {what} was not sent")
+            return Superseded(
+                f"Opsgenie alert {link.remote_id} {reason}; the {what} was not sent",
+                Over(f"Opsgenie alert {link.remote_id}", what, "Opsgenie cannot reopen it"),
+            )
         if closing:
             return self._action(link, "close", what)
         if current.get("acknowledged"):
@@ -303,7 +310,8 @@ class OpsgenieIncidents(_Opsgenie):
             if remote in ("resolved", "closed") and before not in RESOLVED_LOCALLY:
                 return Superseded(
                     f"Opsgenie incident {link.remote_id} was {remote} there meanwhile; "
-                    f"the {what} was not sent"
+                    f"the {what} was not sent",
+                    Over(f"Opsgenie incident {link.remote_id}", what),
                 )
             # Opsgenie incidents have no acknowledgement; a local reopening is not sent
             return Applied(link.remote_id)

@@ -19,10 +19,28 @@ class Applied:
 
 
 @dataclass(frozen=True)
+class Over:
+    """Why a superseded operation is moot when the remote incident is over (resolved,
+    closed): the pusher words the reason by who ended it, this console (when, by whom)
+    or someone at the vendor."""
+
+    #: the remote object: "PagerDuty incident P123", "Opsgenie alert 7f3…"
+    remote: str
+    #: the operation not sent: "severity change to SEV1"
+    what: str
+    #: what the vendor cannot do even when the resolution was ours ("" if nothing)
+    cannot: str = ""
+
+
+@dataclass(frozen=True)
 class Superseded:
     """The remote incident moved on (resolved, merged, deleted); not sent, not retried."""
 
+    #: the reason when the vendor's side did it (resolved there meanwhile, deleted)
     reason: str
+    #: set when the remote incident is over: the pusher then checks whether this
+    #: console resolved it and says so instead of ``reason``
+    over: Over | None = None
 
 
 class RefusedError(Exception):

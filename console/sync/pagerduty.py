@@ -29,6 +29,7 @@ from console.sync.driver import RESOLVED_LOCALLY, VendorDriver
 from console.sync.http import Reply
 from console.sync.outcomes import (
     Applied,
+    Over,
     RefusedError,
     Superseded,
     dedup_key,
@@ -185,7 +186,8 @@ class PagerDutyDriver(VendorDriver):
         if remote == "resolved" and target != "resolved" and before not in RESOLVED_LOCALLY:
             return Superseded(
                 f"PagerDuty incident {link.remote_id} was resolved (or merged into another) "
-                f"there meanwhile; the status change to {after.value} was not sent"
+                f"there meanwhile; the status change to {after.value} was not sent",
+                Over(f"PagerDuty incident {link.remote_id}", f"status change to {after.value}"),
             )
         if remote != target:
             return self._put(link, {"status": target}, f"status change to {after.value}")
@@ -199,7 +201,8 @@ class PagerDutyDriver(VendorDriver):
         if current.get("status") == "resolved":
             return Superseded(
                 f"PagerDuty incident {link.remote_id} was resolved (or merged into another) "
-                f"there meanwhile; the severity change to {target.value} was not sent"
+                f"there meanwhile; the severity change to {target.value} was not sent",
+                Over(f"PagerDuty incident {link.remote_id}", f"severity change to {target.value}"),
             )
         if current.get("urgency") != URGENCY[target]:
             what = f"severity change to {target.value}"

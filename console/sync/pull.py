@@ -142,14 +142,23 @@ class PullReport:
 
     @contextmanager
     def attempt(self, set_name: str) -> Iterator[None]:
-        """Run one set's fetch: a failed page refuses the set and the pull goes on;
-        401/403 and cancellation end the whole pull."""
+        """Run one set's fetch: a failed or unreadable page refuses the set and the pull
+        goes on; 401/403 and cancellation end the whole pull."""
         try:
             yield
         except PullFailedError as error:
             self.fail(set_name, str(error))
         except (RetryableError, RateLimitedError) as error:
             self.fail(set_name, f"gave up after retries: {error}")
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+            # a reply of an unexpected shape the source did not check: this set is
+            # refused (nothing of it written), the other sets go on
+            log.warning("%s pull of %s: unreadable reply", self.vendor, set_name, exc_info=True)
+            self.fail(
+                set_name,
+                f"a reply is not what the console expects ({type(error).__name__}: {error}); "
+                "nothing of this set was stored, the next pull tries again",
+            )
 
     def summary(self) -> str:
         """One line per account for people, then the errors."""

@@ -22,11 +22,11 @@ from typing import Any, Protocol
 import requests
 
 from console.domain.clock import Clock, utc_now
-from console.ops.outbox import Outbox, OutboxOp, RemoteLink
+from console.ops.outbox import LinkConflictError, Outbox, OutboxOp, RemoteLink
 from console.storage.db import Database
 from console.sync import opsgenie, pagerduty
-from console.sync.accounts import Account, Accounts
-from console.sync.http import Backoff, Pacer, Sleep, Timeouts, Transport
+from console.sync.accounts import VENDOR_NAMES, Account, Accounts
+from console.sync.http import Backoff, Pacer, Reply, Sleep, Timeouts, Transport
 from console.sync.outcomes import (
     Applied,
     AuthRefusedError,
@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 
 #: operations of one incident fetched per visit
 BATCH = 100
+#: what reading a vendor reply of an unexpected shape raises (a field missing, of
+#: another type, not a number …): the operation fails, the pass goes on
+VENDOR_SURPRISES = (KeyError, TypeError, ValueError, AttributeError, IndexError)
 
 
 @dataclass(frozen=True)
@@ -64,8 +67,11 @@ class PassReport:
     failed: int = 0
     #: operations put back to be retried later (5xx, network, rate limit)
     deferred: int = 0
-    #: operations still waiting when the pass ended
+    #: operations still waiting when the pass ended (those held back not counted)
     waiting: int = 0
+    #: operations held back until a person decides (their incident's creation was
+    #: refused or given up, or its remote id is unknown): ``sync status`` says why
+    blocked: int = 0
     stopped: str | None = None
     errors: list[str] = field(default_factory=list)
     #: seconds until the next pass should run; None: nothing left to do
@@ -80,6 +86,7 @@ class PassReport:
             "failed": self.failed,
             "deferred": self.deferred,
             "waiting": self.waiting,
+            "blocked": self.blocked,
             "stopped": self.stopped,
             "errors": list(self.errors),
             "next_run_in": self.next_run_in,
@@ -140,6 +147,8 @@ class Pusher:
         self._outbox = Outbox(db, clock=clock)
         self._accounts = Accounts(db, clock=clock)
         self._actor = actor
+        #: the last request of the operation in hand and its reply (for messages)
+        self._last_reply: tuple[str, str, Reply] | None = None
 
     def cancel(self) -> None:
         """Cooperative: the pass ends after the request in flight."""
@@ -163,7 +172,7 @@ class Pusher:
             report.errors.append(error)
         report.stopped = stopped
         if account is None or transport is None:
-            return self._finish(report)
+            return self._finish(report, account)
         driver = DRIVERS[vendor](self._caller(transport, report, vendor), account)
         ended = self._monotonic() + self._policy.max_pass_seconds
         try:
@@ -188,7 +197,7 @@ class Pusher:
             log.warning("%s", message)
         if report.pushed or report.superseded:
             self._accounts.succeeded(account.id)
-        return self._finish(report)
+        return self._finish(report, account)
 
     def _pick_vendor(self, report: PassReport) -> str | None:
         """The vendor asked for, else the one account's (the outbox is one queue, so
@@ -208,9 +217,16 @@ class Pusher:
             report.errors.append("no sync account: add one with `responder-console account add`")
         return None
 
-    def _finish(self, report: PassReport) -> PassReport:
+    def _finish(self, report: PassReport, account: Account | None = None) -> PassReport:
         counts = self._outbox.counts()
-        report.waiting = counts.get("pending", 0) + counts.get("sent", 0)
+        held = self._outbox.blocked(
+            account_id=None if account is None else account.id,
+            vendor=self._title(),
+            limit=100_000,
+        )
+        report.blocked = sum(item.waiting for item in held)
+        # held operations wait for a person, not for the next pass
+        report.waiting = counts.get("pending", 0) + counts.get("sent", 0) - report.blocked
         if report.waiting and report.next_run_in is None and not report.stopped:
             report.next_run_in = self._policy.max_inline_wait
         return report
@@ -267,15 +283,16 @@ class Pusher:
     ) -> bool:
         """Send one operation. True when it is finished (done, superseded, failed)."""
         self._outbox.claim(op.id)
+        self._last_reply = None
         try:
             result = driver.apply(op, link)
         except RefusedError as refused:
-            self._outbox.fail(op.id, str(refused))
-            report.failed += 1
-            report.errors.append(f"operation {op.id} ({op.operation}): {refused}")
-            log.warning("%s operation %s refused: %s", self._vendor, op.id, refused)
-            # a refused creation holds its incident back; a refused note does not
-            return op.operation != "incident.create"
+            return self._failed(op, str(refused), report)
+        except VENDOR_SURPRISES as surprise:
+            # a reply the driver could not read (a field missing, of another type …):
+            # an error on this one operation, never the end of the pass
+            log.warning("%s operation %s: unreadable reply", self._vendor, op.id, exc_info=True)
+            return self._failed(op, self._unreadable(surprise), report)
         except RateLimitedError as limited:
             self._back(op, maybe_applied=False, retry_in=limited.wait, error=str(limited))
             report.deferred += 1
@@ -292,17 +309,69 @@ class Pusher:
             self._back(op, maybe_applied=False, retry_in=None, error=None)
             raise
         if isinstance(result, Superseded):
-            self._outbox.supersede(op, result.reason, actor=self._actor)
+            self._outbox.supersede(op, self._reason(op, result), actor=self._actor)
             report.superseded += 1
             return True
         assert op.incident_id is not None or result.link is None
-        self._outbox.confirm(
-            op.id,
-            remote_id=result.remote_id,
-            link=(account.id, result.link) if result.link is not None and link is None else None,
-        )
+        try:
+            self._outbox.confirm(
+                op.id,
+                remote_id=result.remote_id,
+                link=(account.id, result.link)
+                if result.link is not None and link is None
+                else None,
+            )
+        except LinkConflictError as conflict:
+            title = self._title()
+            return self._failed(
+                op,
+                f"{title} answered that this incident is its {result.remote_id}, but "
+                f"{conflict}; nothing was linked. Look at {result.remote_id} in {title} "
+                "(a merge, or an alias or key shared by two incidents?), then retry or "
+                "discard this operation",
+                report,
+            )
         report.pushed += 1
         return True
+
+    def _reason(self, op: OutboxOp, superseded: Superseded) -> str:
+        """The driver's reason, unless the remote incident is over because this console
+        ended it: then when and by whom (not "resolved there meanwhile")."""
+        over = superseded.over
+        here = None if over is None else self._outbox.ended_here(op)
+        if over is None or here is None:
+            return superseded.reason
+        cannot = f" and {over.cannot}" if over.cannot else ""
+        return f"{over.remote} was {here.describe()}{cannot}; the {over.what} was not sent"
+
+    def _failed(self, op: OutboxOp, message: str, report: PassReport) -> bool:
+        self._outbox.fail(op.id, message)
+        report.failed += 1
+        report.errors.append(f"operation {op.id} ({op.operation}): {message}")
+        log.warning("%s operation %s refused: %s", self._vendor, op.id, message)
+        # a refused creation holds its incident back; a refused note does not
+        return op.operation != "incident.create"
+
+    def _title(self) -> str:
+        return VENDOR_NAMES.get(self._vendor or "", self._vendor or "the vendor")
+
+    def _unreadable(self, surprise: Exception) -> str:
+        """What a reply the driver could not read looked like (its shape, never its
+        values: a vendor's text may echo what it was sent) and what to do."""
+        title = self._title()
+        last = self._last_reply
+        if last is None:
+            where = f"{title}'s reply"
+        else:
+            method, path, reply = last
+            where = (
+                f"{title}'s reply to {method} {path} (HTTP {reply.status}, {_shape(reply.body)})"
+            )
+        return (
+            f"{where} is not what the console expects ({type(surprise).__name__}: "
+            f"{surprise}). The operation may have been applied there: check the incident "
+            f"in {title}, then retry or discard this operation"
+        )
 
     def _back(
         self, op: OutboxOp, *, maybe_applied: bool, retry_in: float | None, error: str | None
@@ -319,7 +388,7 @@ class Pusher:
         def counted() -> None:
             report.requests += 1
 
-        return paced_call(
+        paced = paced_call(
             transport,
             self._pacer,
             self._sleep,
@@ -327,3 +396,24 @@ class Pusher:
             max_inline_wait=self._policy.max_inline_wait,
             counted=counted,
         )
+
+        def remembered(
+            method: str, path: str, params: Mapping[str, Any] | None, body: Any
+        ) -> Reply:
+            reply = paced(method, path, params, body)
+            self._last_reply = (method, path, reply)
+            return reply
+
+        return remembered
+
+
+def _shape(body: Any) -> str:
+    """A reply body's shape in words: "a JSON object with data, requestId"."""
+    if isinstance(body, dict):
+        keys = ", ".join(str(key) for key in list(body)[:8])
+        return f"a JSON object with {keys}" if keys else "an empty JSON object"
+    if isinstance(body, list):
+        return f"a JSON list of {len(body)}"
+    if body is None:
+        return "no JSON body"
+    return f"a JSON {type(body).__name__}"

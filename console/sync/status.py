@@ -1,4 +1,5 @@
-"""``sync status``: accounts, their health, the outbox's counts and what needs a decision."""
+"""``sync status``: accounts, their health, the outbox's counts and what needs a decision
+(failed operations, and the operations they block, each with the reason)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,21 @@ def sync_status(db: Database, tokens: Tokens, *, clock: Clock = utc_now) -> dict
     counts = outbox.counts()
     failed = outbox.listing(("failed",), LISTED)
     superseded = outbox.listing(("superseded",), LISTED)
-    titles = _titles(db, {op.incident_id for op in failed + superseded})
+    held = outbox.blocked(limit=100_000)
+    reasons = {item.incident_id: item for item in held}
+    blocked = [
+        (reasons[op.incident_id], op)
+        for op in outbox.held_operations(held, LISTED)
+        if op.incident_id is not None
+    ]
+    titles = _titles(
+        db, {op.incident_id for op in failed + superseded} | {item.incident_id for item in held}
+    )
+    queued = queued_by_incident(db, LISTED)
+    for group in queued:
+        hold = reasons.get(group["incident_id"])
+        group["blocked"] = None if hold is None else hold.reason
+        group["cause"] = None if hold is None or hold.cause is None else hold.cause.id
     return {
         "accounts": accounts,
         "pulled": pulled_sets(db, now),
@@ -39,8 +54,10 @@ def sync_status(db: Database, tokens: Tokens, *, clock: Clock = utc_now) -> dict
         "outbox": {
             state: counts.get(state, 0)
             for state in ("pending", "sent", "done", "failed", "superseded")
-        },
-        "queued": queued_by_incident(db, LISTED),
+        }
+        # pending and sent include the blocked ones; "blocked" says how many of them
+        | {"blocked": sum(item.waiting for item in held)},
+        "queued": queued,
         "failed": [
             {
                 "id": op.id,
@@ -51,6 +68,20 @@ def sync_status(db: Database, tokens: Tokens, *, clock: Clock = utc_now) -> dict
                 "error": op.last_error,
             }
             for op in failed
+        ],
+        # held back until a person decides; "cause" is the operation whose retry
+        # releases them, or whose discard (with its dependants) gives them up
+        "blocked": [
+            {
+                "id": op.id,
+                "incident_id": op.incident_id,
+                "title": titles.get(op.incident_id),
+                "operation": op.operation,
+                "reason": item.reason,
+                "cause": None if item.cause is None else item.cause.id,
+                "cause_state": None if item.cause is None else item.cause.state,
+            }
+            for item, op in blocked
         ],
         "superseded": [
             {

@@ -22,7 +22,7 @@ import socket
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -128,6 +128,9 @@ class LoopbackEmulator(ABC):
         self.rate_limited: list[float] = []
         self._scripted: list[Fault] = []
         self._scripted_on: list[tuple[str, re.Pattern[str], Fault]] = []
+        #: rewrites a reply before it leaves: (method, path, status, body) → (status, body);
+        #: the vendor surprises a test wants (a field missing, an id already linked …)
+        self.tamper: Callable[[str, str, int, Any], tuple[int, Any]] | None = None
         self._lock = threading.RLock()
         self._window_start = time.monotonic()
         self._window_used = 0
@@ -315,6 +318,8 @@ class _Handler(BaseHTTPRequestHandler):
         status, document = emulator.handle(
             self.command, split.path, parse_qs(split.query), self.headers, body
         )
+        if emulator.tamper is not None:
+            status, document = emulator.tamper(self.command, split.path, status, document)
         applied = self.command in emulator.WRITES and 200 <= status < 300
         emulator.requests.append(Logged(self.command, split.path, status, fault, applied))
         if fault is Fault.DROP_AFTER_APPLY:

@@ -79,6 +79,7 @@ def test_account_and_sync_commands_push_and_report_in_json(
         "failed",
         "deferred",
         "waiting",
+        "blocked",
         "stopped",
         "errors",
         "next_run_in",
@@ -96,13 +97,15 @@ def test_account_and_sync_commands_push_and_report_in_json(
     }  # fmt: skip
     status = json.loads(_cli(data_dir, "sync", "status", "--json", env=env).stdout)
     assert set(status) == {
-        "accounts", "pulled", "keyring", "outbox", "queued", "failed", "superseded"
+        "accounts", "pulled", "keyring", "outbox", "queued", "failed", "blocked", "superseded"
     }  # fmt: skip
     assert status["queued"] == []
     assert status["pulled"]["pagerduty.users"]["age"] == "just now"
     assert status["pulled"]["pagerduty.users"]["source"] == f"pagerduty: {emulator.base_url}"
     assert status["keyring"] is None  # the fail backend: no keyring on this machine
-    assert status["outbox"] == {"pending": 0, "sent": 0, "done": 2, "failed": 0, "superseded": 0}
+    assert status["outbox"] == {
+        "pending": 0, "sent": 0, "done": 2, "failed": 0, "superseded": 0, "blocked": 0
+    }  # fmt: skip
     assert status["accounts"][0]["last_success_age"] == "just now"
     # exported incident, database, WAL and logs hold no trace of the token
     exported = _cli(data_dir, "incident", "export", "1", "--format", "json")

@@ -94,6 +94,8 @@ class SyncOutcome:
                 text += f", {report.failed} failed"
             if report.waiting:
                 text += f", {report.waiting} waiting"
+            if report.blocked:
+                text += f", {report.blocked} blocked until someone decides"
             if report.errors:
                 text += f" ({report.errors[-1]})"
             parts.append(text)

@@ -1,10 +1,12 @@
 """The Sync tab: accounts and their state, what waits per incident, what needs a
-decision (retry or discard), the last pass, and "Sync now".
+decision (retry or discard: failed operations and the ones they block, each with
+why), the last pass, and "Sync now".
 
 Everything it shows is ``console.sync.sync_status`` (the document ``sync status
 --json`` prints), read on the reader lane; Retry and Discard are the core's
 ``Outbox.retry``/``Outbox.discard`` on the writer lane, as ``sync retry/discard``.
-Discarding asks first. The lists are small (the core caps each at 50 rows), so
+Discarding asks first; discarding an incident's creation names the operations
+blocked behind it, which go with it. The lists are small (the core caps each at 50 rows), so
 one table model serves all three.
 """
 
@@ -61,6 +63,8 @@ class Row:
     #: red text: a stopped account, a failed operation
     alarm: bool = False
     tooltip: str = ""
+    #: a blocked operation's cause: the creation that Retry sends again
+    cause: int | None = None
 
 
 class RowsModel(QAbstractTableModel):
@@ -165,13 +169,13 @@ def _incident(incident_id: int | None, title: str | None) -> str:
 
 
 def queued_rows(status: dict[str, Any], now: datetime) -> list[Row]:
-    """What waits per incident; one held back by its failed creation says so."""
-    held = {op["incident_id"] for op in status["failed"] if op["operation"] == "incident.create"}
+    """What waits per incident; one whose operations are blocked says why."""
+    held = {item["incident_id"] for item in status["queued"] if item.get("blocked")}
     rows = []
     for item in status["queued"]:
         note = item["error"] or ""
-        if item["incident_id"] in held:
-            note = "Held back: its creation failed. Retry or discard it below"
+        if item.get("blocked"):
+            note = f"Blocked: {item['blocked']}. Decide below"
         elif item["retry_at"] is not None:
             retry_at = datetime.fromisoformat(item["retry_at"])
             if retry_at > now:
@@ -213,6 +217,22 @@ def decision_rows(status: dict[str, Any]) -> list[Row]:
                 str(op["id"]),
                 _incident(op["incident_id"], op["title"]),
                 op["operation"],
+                "blocked",
+                op["reason"],
+            ),
+            key=op["id"],
+            alarm=True,
+            tooltip=_blocked_tip(op),
+            cause=op["cause"],
+        )
+        for op in status.get("blocked", [])
+    ]
+    rows += [
+        Row(
+            (
+                str(op["id"]),
+                _incident(op["incident_id"], op["title"]),
+                op["operation"],
                 "superseded",
                 op["reason"] or "",
             ),
@@ -222,6 +242,20 @@ def decision_rows(status: dict[str, Any]) -> list[Row]:
         for op in status["superseded"]
     ]
     return rows
+
+
+def _blocked_tip(op: dict[str, Any]) -> str:
+    if op["cause"] is None:
+        return f"{op['reason']}. Discard it."
+    return (
+        f"{op['reason']}. Retry sends the incident's creation (operation {op['cause']}) "
+        "again and then these; Discard gives this one up."
+    )
+
+
+def dependants_of(status: dict[str, Any], op_id: int) -> list[dict[str, Any]]:
+    """The blocked operations an incident's creation holds back (as listed)."""
+    return [op for op in status.get("blocked", []) if op["cause"] == op_id]
 
 
 def describe_pulled(pulled: dict[str, dict[str, Any]]) -> str:
@@ -269,15 +303,27 @@ class SyncPanel(QWidget):
         self.queued_model = RowsModel(("Incident", "Waiting", "Oldest", "Last error"), self)
         self.queued_view = _table(self.queued_model, "Waiting operations", self)
         self.decisions_model = RowsModel(
-            ("Operation", "Incident", "Kind", "State", "The vendor's message"), self
+            (
+                "Operation",
+                "Incident",
+                "Kind",
+                "State",
+                "Why: the vendor's message, or what it waits for",
+            ),
+            self,
         )
         self.decisions_view = _table(self.decisions_model, "Operations needing a decision", self)
         self.decisions_view.selectionModel().selectionChanged.connect(self._update_buttons)
         self.retry_button = QPushButton("&Retry", self)
-        self.retry_button.setToolTip("Queue the selected failed operation again")
+        self.retry_button.setToolTip(
+            "Queue the selected failed operation again (for a blocked one: its incident's "
+            "creation, then it)"
+        )
         self.retry_button.clicked.connect(self.retry_selected)
         self.discard_button = QPushButton("&Discard…", self)
-        self.discard_button.setToolTip("Give the selected failed operation up (asks first)")
+        self.discard_button.setToolTip(
+            "Give the selected failed or blocked operation up (asks first)"
+        )
         self.discard_button.clicked.connect(self.discard_selected)
         decide = QWidget(self)
         decide_layout = QHBoxLayout(decide)
@@ -300,7 +346,12 @@ class SyncPanel(QWidget):
         layout.addWidget(accounts_box)
         layout.addWidget(_group("Waiting to be sent, per incident", self.queued_view, self), 2)
         layout.addWidget(
-            _group("Needs a decision: failed and superseded", self.decisions_view, self, decide),
+            _group(
+                "Needs a decision: failed and blocked (and superseded)",
+                self.decisions_view,
+                self,
+                decide,
+            ),
             2,
         )
         layout.addWidget(_group("Last pass", self.last_pass_label, self))
@@ -386,8 +437,11 @@ class SyncPanel(QWidget):
         status = self.status
         if status is not None:
             counts = status["outbox"]
-            parts.append(f"{counts['pending'] + counts['sent']} waiting")
+            blocked = counts.get("blocked", 0)
+            parts.append(f"{counts['pending'] + counts['sent'] - blocked} waiting")
             parts.append(f"{counts['failed']} failed")
+            if blocked:
+                parts.append(f"{blocked} blocked")
             if not status["accounts"]:
                 parts.append("no account yet: add one with Accounts…")
             if status["keyring"] is None:
@@ -399,7 +453,8 @@ class SyncPanel(QWidget):
     # --------------------------------------------------------------- deciding
 
     def selected_operation(self) -> int | None:
-        """The selected failed operation's id (superseded ones are decided already)."""
+        """The selected failed or blocked operation's id (superseded ones are decided
+        already)."""
         rows = self.decisions_view.selectionModel().selectedRows()
         if not rows:
             return None
@@ -416,14 +471,24 @@ class SyncPanel(QWidget):
     @Slot()
     def _update_buttons(self) -> None:
         chosen = self.selected_operation() is not None
-        self.retry_button.setEnabled(chosen)
+        row = self._selected_row() if chosen else None
+        # a blocked operation is retried through its creation (none: nothing to retry)
+        retriable = row is not None and (row.cells[3] != "blocked" or row.cause is not None)
+        self.retry_button.setEnabled(chosen and retriable)
         self.discard_button.setEnabled(chosen)
+
+    def _selected_row(self) -> Row | None:
+        rows = self.decisions_view.selectionModel().selectedRows()
+        return self.decisions_model.rows[rows[0].row()] if rows else None
 
     @Slot()
     def retry_selected(self) -> None:
+        """A failed operation is queued again; for a blocked one, the creation that
+        holds it back is (then it drains after it)."""
         op_id = self.selected_operation()
-        if op_id is not None:
-            self._decide(op_id, "retry")
+        row = self._selected_row()
+        if op_id is not None and row is not None:
+            self._decide(row.cause if row.cause is not None else op_id, "retry")
 
     @Slot()
     def discard_selected(self) -> None:
@@ -431,32 +496,53 @@ class SyncPanel(QWidget):
         op_id = self.selected_operation()
         if op_id is None:
             return
-        row = self.decisions_model.rows[self.decisions_view.currentIndex().row()]
+        row = self._selected_row()
+        assert row is not None
+        dependants = dependants_of(self.status or {}, op_id)
         box = QMessageBox(self)
         box.setObjectName("confirmDiscard")
         box.setIcon(QMessageBox.Icon.Warning)
         box.setWindowTitle("Discard the operation?")
-        box.setText(
+        text = (
             f"Operation {op_id} ({row.cells[2]} of {row.cells[1]}) will never be sent "
             "to the vendor. It stays listed as superseded."
         )
-        box.setInformativeText(f"The vendor said: {row.cells[4]}")
+        if dependants:
+            kinds = ", ".join(f"{d['id']} {d['operation']}" for d in dependants[:8])
+            more = f" and {len(dependants) - 8} more" if len(dependants) > 8 else ""
+            text += (
+                f"\n\nIt is the incident's creation: its {len(dependants)} later "
+                f"operation(s) ({kinds}{more}) cannot be sent without it and will be "
+                "discarded with it. To keep them, Cancel, fix the cause and Retry instead."
+            )
+        box.setText(text)
+        said = "Why it is blocked" if row.cells[3] == "blocked" else "The vendor said"
+        box.setInformativeText(f"{said}: {row.cells[4]}")
         box.setStandardButtons(
             QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel
         )
+        if dependants:
+            button = box.button(QMessageBox.StandardButton.Discard)
+            button.setText(f"Discard all {len(dependants) + 1}")
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.finished.connect(lambda answer: self._discard_answered(op_id, answer))
+        with_dependants = bool(dependants)
+        box.finished.connect(lambda answer: self._discard_answered(op_id, answer, with_dependants))
         self.confirm_box = box
         box.open()
 
-    def _discard_answered(self, op_id: int, answer: int) -> None:
+    def _discard_answered(self, op_id: int, answer: int, with_dependants: bool = False) -> None:
         self.confirm_box = None
         if answer == QMessageBox.StandardButton.Discard.value:
-            self._decide(op_id, "discard")
+            self._decide(op_id, "discard", with_dependants=with_dependants)
 
-    def _decide(self, op_id: int, action: str) -> None:
+    def _decide(self, op_id: int, action: str, *, with_dependants: bool = False) -> None:
         outbox = Outbox(self._context.workspace.db, clock=self._context.clock)
-        decide = outbox.retry if action == "retry" else outbox.discard
+
+        def decide(op_id: int) -> OutboxOp:
+            if action == "retry":
+                return outbox.retry(op_id)
+            return outbox.discard(op_id, with_dependants=with_dependants)
+
         self._context.runner.write(
             lambda: decide(op_id),
             lambda op: self._decided(op, action),
