@@ -63,7 +63,7 @@ if TYPE_CHECKING:
     from ui.declare_dialog import Declaration
     from ui.events import AppEvents
     from ui.oncall.area import OnCallArea
-    from ui.palette import PaletteEntry
+    from ui.palette import CommandPalette, PaletteEntry
     from ui.runbooks.area import RunbooksArea
     from ui.services.area import ServicesArea
     from ui.sync.controller import SyncController
@@ -1044,9 +1044,25 @@ class MainWindow(QMainWindow):
                 )
             )
         entries += self._service_palette_entries()
-        chosen = CommandPalette.ask(self, entries)
+        chosen = CommandPalette.ask(self, entries, self._connect_palette_search)
         if chosen is not None:
             self.run_palette_key(chosen.key)
+
+    def _connect_palette_search(self, palette: CommandPalette) -> None:
+        """Runbooks and people matching the palette's query, found on the reader lane."""
+        context = self._context
+        if context is None:
+            return
+        from ui.palette_search import find_entries
+
+        def search(query: str) -> None:
+            context.runner.read(
+                lambda: find_entries(context.workspace, query),
+                lambda found: palette.show_found(query, found),
+                lambda error: report_failure(context.events, error, "Searching"),
+            )
+
+        palette.search_requested.connect(search)
 
     def run_palette_key(self, key: str) -> None:
         kind, _, value = key.partition(":")
@@ -1056,6 +1072,16 @@ class MainWindow(QMainWindow):
             self.actions_by_name[value].trigger()
         elif kind == "service":
             self.show_service(value)
+        elif kind == "runbook" and value.isdigit():
+            self._open_runbook_from_map(int(value))
+        elif kind == "runbook-search" and self.runbooks is not None:
+            self.tabs.setCurrentWidget(self.runbooks)
+            self.runbooks.search_for(value)
+        elif kind == "person" and self.oncall is not None:
+            self.tabs.setCurrentWidget(self.oncall)
+            self.oncall.show_people()
+            self.oncall.people.search_line.setText(value)
+            self.oncall.people.run_search()
 
     @Slot()
     def open_compact(self) -> None:
