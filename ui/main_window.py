@@ -754,6 +754,7 @@ class MainWindow(QMainWindow):
         view_menu.addAction(compact)
         view_menu.addAction(active_only)
         view_menu.addMenu(theme_menu)
+        view_menu.addAction(self._time_zone_action(a))
 
         toolbar = QToolBar("Main", self)
         toolbar.setObjectName("mainToolbar")
@@ -777,6 +778,26 @@ class MainWindow(QMainWindow):
 
     def _severity_slot(self, severity: Severity) -> Callable[[], None]:
         return lambda: self.set_severity(severity)
+
+    def _time_zone_action(self, a: Callable[..., QAction]) -> QAction:
+        """View → Times in UTC: one setting for every time the window shows (issue 16,
+        item 5); unchecked is this machine's zone. Every time is labelled either way."""
+        from console.domain.times import DisplayZone
+        from ui.times import display_zone, set_display_zone
+
+        def toggle() -> None:
+            set_display_zone(DisplayZone.UTC if action.isChecked() else DisplayZone.LOCAL)
+
+        action: QAction = a(
+            "times_utc",
+            "Times in &UTC",
+            "Ctrl+Alt+U",
+            toggle,
+            "Show every time in UTC instead of this computer's time zone",
+        )
+        action.setCheckable(True)
+        action.setChecked(display_zone() is DisplayZone.UTC)
+        return action
 
     def _theme_slot(self, mode: str) -> Callable[[], None]:
         return lambda: self.set_theme(mode)

@@ -20,6 +20,7 @@ from console.domain.errors import ConsoleError
 from console.domain.views import ChecklistItem
 from ui.models import IncidentReader
 from ui.models.roles import ItemRole, is_checked
+from ui.times import shown
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def cadence_text(item: ChecklistItem) -> str:
         return ""
     text = f"every {item.every_minutes} min"
     if item.due_at is not None:
-        text += f" · due {item.due_at.astimezone():%H:%M}"
+        text += f" · due {shown(item.due_at)}"
     return text
 
 
@@ -149,7 +150,7 @@ class ChecklistModel(QAbstractListModel):
                 lines.append(f"For the {item.role.label.lower()}")
             if item.done_at is not None:
                 last = "Last done" if item.recurring else "Done"
-                lines.append(f"{last} {item.done_at.astimezone():%H:%M} by {item.done_by or '?'}")
+                lines.append(f"{last} {shown(item.done_at)} by {item.done_by or '?'}")
             if item.recurring:
                 lines.append("Recurring: ticking it schedules the next one")
             return "\n".join(lines)

@@ -24,6 +24,7 @@ from console.domain.incident import EntryKind
 from console.domain.views import TimelineEntry
 from ui.models import IncidentReader
 from ui.models.roles import ItemRole
+from ui.times import hover, shown
 
 log = logging.getLogger(__name__)
 
@@ -297,7 +298,7 @@ class TimelineModel(QAbstractTableModel):
         if column == COL_SEQ:
             return str(entry.seq)
         if column == COL_TIME:
-            return entry.occurred_at.astimezone().strftime("%H:%M:%S")
+            return shown(entry.occurred_at, "seconds")
         if column == COL_WHO:
             return entry.author
         if column == COL_KIND:
@@ -310,9 +311,7 @@ class TimelineModel(QAbstractTableModel):
 
     def _tooltip(self, entry: TimelineEntry, column: int) -> str | None:
         if column == COL_TIME:
-            local = entry.occurred_at.astimezone()
-            utc = entry.occurred_at.strftime("%Y-%m-%d %H:%M:%S UTC")
-            return f"{utc}\n{local:%Y-%m-%d %H:%M:%S %Z} (local)"
+            return hover(entry.occurred_at)
         if entry.superseded_by is not None:
             seq = self._correction_seq(entry.superseded_by)
             where = f"entry #{seq}" if seq is not None else "a later correction entry"

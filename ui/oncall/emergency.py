@@ -37,6 +37,7 @@ from ui.incident_view import report_failure
 from ui.oncall.printout import chain_html, print_page, save_pdf
 from ui.oncall.widgets import BODY_SCALE, NAME_SCALE, PersonBlock, scaled
 from ui.theme import alert_color, is_dark
+from ui.times import display_zone, hover, notifier
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,7 @@ class EmergencyView(QWidget):
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
+        notifier().changed.connect(self.refresh)  # times are shown in the chosen zone
 
     # ------------------------------------------------------------------ public
 
@@ -258,10 +260,12 @@ class EmergencyView(QWidget):
         self._shown = seq
         self.answer = answer
         now = self._directory.now()
-        self.freshness.setText(f"As of {local_time(answer.at)}. {cache_ages(answer, now)}")
+        zone = display_zone()
+        self.freshness.setText(f"As of {local_time(answer.at, zone)}. {cache_ages(answer, now)}")
+        self.freshness.setToolTip(hover(answer.at))
         lines = list(answer.warnings)
         for status in answer.schedules:
-            lines += [f"{status.name}: {notice}" for notice in gap_notices(status, None)]
+            lines += [f"{status.name}: {notice}" for notice in gap_notices(status, zone)]
         self.warnings.setText("\n".join(f"⚠ {line}" for line in lines))
         self.warnings.setStyleSheet(f"color: {alert_color(is_dark()).name()};")
         self.warnings.setVisible(bool(lines))

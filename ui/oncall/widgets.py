@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVB
 from console.domain.oncall import OnCallPerson, ReachKind, ReachMethod
 from console.oncall.export import local_time
 from ui.theme import alert_color, is_dark
+from ui.times import display_zone, hover
 
 #: text size multipliers over the application font (the view is read from a distance)
 NAME_SCALE = 1.55
@@ -156,7 +157,8 @@ class PersonBlock(QWidget):
             )
             head.addWidget(badge)
         if show_shift and person.shift_end is not None:
-            until = QLabel(f"on call until {local_time(person.shift_end)}", self)
+            until = QLabel(f"on call until {local_time(person.shift_end, display_zone())}", self)
+            until.setToolTip(hover(person.shift_end))
             until.setFont(scaled(self.font(), BODY_SCALE))
             head.addWidget(until)
         head.addStretch(1)
