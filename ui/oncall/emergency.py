@@ -17,6 +17,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, QStringListModel, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QCompleter,
     QFrame,
@@ -36,7 +37,7 @@ from ui.context import UiContext
 from ui.incident_view import report_failure
 from ui.oncall.printout import chain_html, print_page, save_pdf
 from ui.oncall.widgets import BODY_SCALE, NAME_SCALE, PersonBlock, scaled
-from ui.theme import alert_color, is_dark
+from ui.theme import alert_color, is_dark, theme_notifier
 from ui.times import display_zone, hover, notifier
 
 log = logging.getLogger(__name__)
@@ -132,6 +133,7 @@ class EmergencyView(QWidget):
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
         notifier().changed.connect(self.refresh)  # times are shown in the chosen zone
+        theme_notifier().changed.connect(self._restyle)  # cards and alerts follow a switch
 
     # ------------------------------------------------------------------ public
 
@@ -258,6 +260,9 @@ class EmergencyView(QWidget):
             log.debug("dropped on-call answer %d (showing %d)", seq, self._shown)
             return
         self._shown = seq
+        self._show_answer(answer)
+
+    def _show_answer(self, answer: OnCallAnswer) -> None:
         self.answer = answer
         now = self._directory.now()
         zone = display_zone()
@@ -271,6 +276,11 @@ class EmergencyView(QWidget):
         self.warnings.setVisible(bool(lines))
         self._build_chain(answer)
         self.answer_shown.emit()
+
+    @Slot(bool)
+    def _restyle(self, _dark: bool) -> None:
+        if self.answer is not None:
+            self._show_answer(self.answer)
 
     # ------------------------------------------------------------------ build
 
@@ -318,7 +328,9 @@ class EmergencyView(QWidget):
         card = QFrame(parent)
         card.setObjectName(f"level{level.level}")
         card.setFrameShape(QFrame.Shape.StyledPanel)
-        palette = self.palette()
+        # the application's palette: a widget's own copy follows a theme switch only
+        # after the posted palette events, later than the switch's restyle runs
+        palette = QApplication.palette()
         card.setStyleSheet(
             f"QFrame#{card.objectName()} {{ border: 2px solid {palette.mid().color().name()}; "
             f"border-radius: 6px; background: {palette.base().color().name()}; }}"

@@ -50,7 +50,7 @@ from ui.services.on_call import ServiceOnCall
 from ui.services.panel import ServicePanel
 from ui.services.scene import DARK, LIGHT, MapData, ServiceScene, prepare_map
 from ui.services.view import ServiceMapView
-from ui.theme import is_dark
+from ui.theme import is_dark, theme_notifier
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +171,7 @@ class ServicesArea(QWidget):
         self._age_timer.timeout.connect(self._show_age)
         self._age_timer.start()
         context.events.changes_applied.connect(self.on_changes)
+        theme_notifier().changed.connect(self._restyle)
         self._show_legend()
 
     # ------------------------------------------------------------------ loading
@@ -227,6 +228,19 @@ class ServicesArea(QWidget):
             self.panel.show_nothing("Select a service on the map, or type its name above.")
         log.info("service map shown: %s", data.timings)
         self.map_shown.emit()
+
+    @Slot(bool)
+    def _restyle(self, dark: bool) -> None:
+        """A live theme switch: the canvas, nodes, edges and legend follow."""
+        scene = self.scene()
+        if scene is None:
+            self._show_legend()
+            return
+        scene.recolour(DARK if dark else LIGHT)
+        if scene.selected is None:
+            self._show_legend()
+        else:
+            self._show_legend(len(scene.dependents), len(scene.suspects))
 
     def _by_label_display(self) -> list[str]:
         return [n.label for n in self._nodes.values()]
