@@ -308,15 +308,21 @@ class ServicesArea(QWidget):
         )
         self.on_call.show_service(node.name)
         self._load_details(service_id)
+        self._frame_selection(scene, service_id)
+
+    def _frame_selection(self, scene: ServiceScene, service_id: int) -> None:
+        """The selection and its blast radius (what depends on it) in view, readable."""
+        focus = scene.node_items[service_id].sceneBoundingRect()
+        others = [
+            scene.node_items[r.node].sceneBoundingRect()
+            for r in scene.dependents
+            if r.node in scene.node_items
+        ]
+        self.view.frame(focus, others)
 
     @Slot(int)
     def _select_and_centre(self, service_id: int) -> None:
-        self.select(service_id)
-        scene = self.scene()
-        item = scene.node_items.get(service_id) if scene is not None else None
-        if item is not None:
-            self.view.reading_zoom()
-            self.view.centerOn(item)
+        self.select(service_id)  # frames it with its blast radius
 
     @Slot()
     def clear_selection(self) -> None:
