@@ -132,8 +132,10 @@ class EmergencyView(QWidget):
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
-        notifier().changed.connect(self.refresh)  # times are shown in the chosen zone
-        theme_notifier().changed.connect(self._restyle)  # cards and alerts follow a switch
+        # re-rendered from the answer shown (no read): times in the chosen zone, and
+        # cards and alert colours after a live theme switch
+        notifier().changed.connect(self._rerender)
+        theme_notifier().changed.connect(self._rerender)
 
     # ------------------------------------------------------------------ public
 
@@ -277,8 +279,8 @@ class EmergencyView(QWidget):
         self._build_chain(answer)
         self.answer_shown.emit()
 
-    @Slot(bool)
-    def _restyle(self, _dark: bool) -> None:
+    @Slot()
+    def _rerender(self) -> None:
         if self.answer is not None:
             self._show_answer(self.answer)
 
