@@ -54,6 +54,11 @@ def alert_color(dark: bool) -> QColor:
     return QColor("#ff6b6b" if dark else "#c62828")
 
 
+def muted_color(dark: bool) -> QColor:
+    """Grey for done or superseded text, still ≥ 4.5:1 on the palette's base."""
+    return QColor("#9ca3af" if dark else "#6b7280")
+
+
 def is_dark(app: QGuiApplication | None = None) -> bool:
     """Whether the palette in use is dark (judged by the window colour, so it is
     right whether the theme was chosen, followed from the system or left alone)."""

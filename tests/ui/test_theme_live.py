@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QFrame, QLabel, QWidget
 from pytestqt.qtbot import QtBot
@@ -152,6 +153,20 @@ def _check_view_colours(window: MainWindow, dark: bool) -> None:
             if label.text() and not label.styleSheet():
                 ratio = contrast_ratio(label.palette().color(role.WindowText), fill)
                 assert ratio >= AA, (label.text(), round(ratio, 2))
+
+    # the checklist's overdue and done items, the timeline's superseded entries
+    base = palette.color(role.Base)
+    coloured = 0
+    checklist, timeline = window.incident_view.checklist_model, window.incident_view.timeline_model
+    for model, columns in ((checklist, 1), (timeline, timeline.columnCount())):
+        for row in range(model.rowCount()):
+            for column in range(columns):
+                colour = model.index(row, column).data(Qt.ItemDataRole.ForegroundRole)
+                if isinstance(colour, QColor):
+                    coloured += 1
+                    ratio = contrast_ratio(colour, base)
+                    assert ratio >= AA, (type(model).__name__, row, colour.name(), round(ratio, 2))
+    assert coloured, "the demo incident has an overdue checklist item"
 
     # banners: error, reminder, overdue action items, pack expiry
     banners: list[QWidget] = [

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QFont
 
 from console.domain.errors import ConsoleError
 from console.domain.incident import EntryKind
 from console.domain.views import TimelineEntry
 from ui.models import IncidentReader
 from ui.models.roles import ItemRole
+from ui.theme import alert_color, is_dark, muted_color
 from ui.times import hover, shown
 
 log = logging.getLogger(__name__)
@@ -54,8 +55,6 @@ _KIND_LABELS = {
     EntryKind.STATUS_UPDATE: "Update",
     EntryKind.IMPORTED: "Imported",
 }
-_GREY = QColor("#8a8a8a")
-_ERROR = QColor("#c62828")
 
 
 @dataclass
@@ -277,7 +276,7 @@ class TimelineModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(entry, column)
         if role == Qt.ItemDataRole.ForegroundRole:
-            return _GREY if superseded else None
+            return muted_color(is_dark()) if superseded else None
         if role == Qt.ItemDataRole.FontRole:
             return self._strike if superseded and column == COL_TEXT else None
         if role == Qt.ItemDataRole.TextAlignmentRole and column == COL_SEQ:
@@ -326,7 +325,7 @@ class TimelineModel(QAbstractTableModel):
                 return str(row + 1)
             return f"⚠ could not load this entry: {message}" if column == COL_TEXT else "—"
         if role == Qt.ItemDataRole.ForegroundRole:
-            return _ERROR
+            return alert_color(is_dark())
         if role == Qt.ItemDataRole.ToolTipRole:
             return message
         if role == ItemRole.LOAD_ERROR:
