@@ -14,6 +14,7 @@ from PySide6.QtGui import (
     QPainter,
     QPaintEvent,
     QPalette,
+    QResizeEvent,
     QWheelEvent,
 )
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QWidget
@@ -50,6 +51,10 @@ class ServiceMapView(QGraphicsView):
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._pressed_at: QPoint | None = None
+        #: the last framed selection, kept while the user has not zoomed or panned:
+        #: the view is framed again when it is resized (the panel beside it fills in
+        #: after the selection, and a narrower view would cut the selection off)
+        self._framed: tuple[QRectF, list[QRectF]] | None = None
 
     def map_scene(self) -> ServiceScene | None:
         scene = self.scene()
@@ -61,6 +66,7 @@ class ServiceMapView(QGraphicsView):
         return float(self.transform().m11())
 
     def zoom_by(self, factor: float) -> None:
+        self._framed = None
         current = self.scale_factor()
         target = min(MAX_SCALE, max(MIN_SCALE, current * factor))
         if current > 0 and target != current:
@@ -78,6 +84,7 @@ class ServiceMapView(QGraphicsView):
         scene = self.map_scene()
         if scene is None:
             return
+        self._framed = None
         self.resetTransform()
         self.fitInView(scene.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
         if self.scale_factor() > 1.0:
@@ -101,6 +108,7 @@ class ServiceMapView(QGraphicsView):
         """Show ``focus`` with as much of ``others`` as fits at a zoom where names can be
         read: all of them when they fit (never magnified beyond 1:1), else centred on
         ``focus`` at the smallest legible zoom."""
+        self._framed = (QRectF(focus), [QRectF(r) for r in others])
         whole = QRectF(focus)
         for rect in others:
             whole = whole.united(rect)
@@ -145,7 +153,13 @@ class ServiceMapView(QGraphicsView):
 
     # ------------------------------------------------------------------ clicks
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._framed is not None:
+            self.frame(*self._framed)
+
     def mousePressEvent(self, event: QMouseEvent) -> None:
+        self._framed = None  # a drag pans: the user's view from here on
         if event.button() == Qt.MouseButton.LeftButton:
             self._pressed_at = event.position().toPoint()
         super().mousePressEvent(event)
