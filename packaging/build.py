@@ -38,8 +38,6 @@ NAME = "responder-console"
 INSTALL_DIR = f"/opt/{NAME}"
 #: where the frozen app finds baked files (console.resources.baked_dir)
 BAKED = Path("_internal") / "resources" / "baked"
-#: what Qt's xcb platform plugin needs from the system; PyInstaller bundles the rest
-DEB_DEPENDS = "libc6 (>= 2.31), libgl1, libegl1, libxcb1, libfontconfig1, libdbus-1-3"
 PASSPHRASE_ENV = "RESPONDER_CONSOLE_PACK_PASSPHRASE"
 CHUNK = 1 << 20
 
@@ -131,6 +129,13 @@ def debian(frozen: Path, dist: Path, work: Path, release: str) -> Path:
     icons.mkdir(parents=True)
     shutil.copyfile(ROOT / "resources" / "icons" / "app.svg", icons / f"{NAME}.svg")
     size_kib = sum(p.lstat().st_size for p in root.rglob("*") if not p.is_dir()) // 1024
+    # what the bundled libraries need and the folder does not hold (packaging/depends.py)
+    from depends import DependsError, compute  # packaging/ is the script folder
+
+    try:
+        depends = compute(frozen)
+    except DependsError as error:
+        raise BuildError(f"Depends: {error}") from error
     control = root / "DEBIAN" / "control"
     control.parent.mkdir()
     control.write_text(
@@ -140,7 +145,7 @@ def debian(frozen: Path, dist: Path, work: Path, release: str) -> Path:
         "Priority: optional\n"
         "Architecture: amd64\n"
         "Maintainer: Responder Console maintainers <responder-console@localhost>\n"
-        f"Depends: {DEB_DEPENDS}\n"
+        f"Depends: {depends}\n"
         f"Installed-Size: {size_kib}\n"
         "Description: offline-first incident response console\n"
         " Runbooks, service dependency maps, contacts and the live incident on the\n"

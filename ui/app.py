@@ -8,6 +8,10 @@ Benchmark hook: with ``RESPONDER_CONSOLE_BENCH_FIRST_PAINT`` set, the process
 prints ``first-paint`` once the main window's first paint (with the selected
 incident's first timeline page) completed, and exits with code 0.
 
+Benchmark hook: with ``RESPONDER_CONSOLE_BENCH_READY`` set, the process prints
+``ready`` once the window accepts Ctrl+N with the catalog loaded (the declare
+action enabled and the services known to complete from), and exits with code 0.
+
 Smoke hook for frozen builds: with ``RESPONDER_CONSOLE_SMOKE_METRICS`` set, the
 window opens the Metrics view once attached, prints ``metrics-charts`` and exits 0
 when its charts are drawn (pyqtgraph and numpy are bundled and work), or exits 1
@@ -44,6 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BENCH_ENV = "RESPONDER_CONSOLE_BENCH_FIRST_PAINT"
+READY_ENV = "RESPONDER_CONSOLE_BENCH_READY"
 SMOKE_METRICS_ENV = "RESPONDER_CONSOLE_SMOKE_METRICS"
 APP_NAME = "Responder Console"
 ORG_NAME = "responder-console"
@@ -218,7 +223,29 @@ class _Startup(QObject):
         self.runner.write(lambda: _apply_baked(workspace), self._baked_applied, _baked_failed)
         if os.environ.get(SMOKE_METRICS_ENV):
             QTimer.singleShot(0, self._smoke_metrics)
+        if os.environ.get(READY_ENV):
+            self._watch_ready()
         return True
+
+    def _watch_ready(self) -> None:
+        """The ``ready`` benchmark's hook: checked every few ms (the catalog arrives
+        from the reader lane), so the moment is within a timer tick of the truth."""
+        timer = QTimer(self)
+        timer.setInterval(2)
+
+        def check() -> None:
+            window = self._window
+            if window is None or not window.actions_by_name["declare"].isEnabled():
+                return
+            if window.services is None or not window.services.known_names():
+                return
+            timer.stop()
+            sys.stdout.write("ready\n")
+            sys.stdout.flush()
+            self._app.exit(0)
+
+        timer.timeout.connect(check)
+        timer.start()
 
     def _smoke_metrics(self) -> None:
         """The frozen build's check that the Metrics charts draw (see the module doc)."""

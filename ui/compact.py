@@ -187,6 +187,11 @@ class CompactChecklistWindow(QWidget):
 
     def __init__(self, context: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Tool | Qt.WindowType.WindowStaysOnTopHint)
+        # A Tool window on macOS hides whenever the app loses focus, which would
+        # drop the checklist behind the bridge call it is meant to sit over.
+        # The attribute is a no-op elsewhere; the always-on-top hint is kept on
+        # every platform (docs/ARCHITECTURE.md, "The compact window").
+        self.setAttribute(Qt.WidgetAttribute.WA_MacAlwaysShowToolWindow, True)
         self.setObjectName("compactChecklist")
         self.setWindowTitle("Checklist — Responder Console")
         self._context = context

@@ -10,6 +10,14 @@ from console.cli import main as cli_main
 
 
 def _launch(request: GuiRequest) -> int:
+    from console.syslibs import missing_libraries_message, missing_platform_libraries
+
+    # Before Qt is loaded: a missing xcb library would end in Qt's "could not load
+    # the Qt platform plugin" abort, which names neither the library nor the fix.
+    missing = missing_platform_libraries()
+    if missing:
+        print(missing_libraries_message(missing), file=sys.stderr)
+        return 1
     from ui.app import run  # Qt is imported only when a window is wanted
 
     code: int = run(request)

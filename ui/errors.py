@@ -48,6 +48,7 @@ from console.domain.errors import ConsoleError, DatabaseCorruptError, StorageErr
 from console.logs import RingBufferHandler, redact
 from console.storage import restore_backup, set_aside
 from ui.events import AppEvents
+from ui.theme import banner_style, follow_theme
 
 log = logging.getLogger(__name__)
 
@@ -496,10 +497,7 @@ class ErrorBanner(QWidget):
         super().__init__(parent)
         self.setObjectName("errorBanner")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.setStyleSheet(
-            "#errorBanner { background: #fdecea; border: 1px solid #d32f2f; border-radius: 4px; }"
-            "#errorBanner QLabel { color: #611a15; }"
-        )
+        follow_theme(self, lambda: self.setStyleSheet(banner_style("errorBanner", "error")))
         self._messages: list[str] = []
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 4, 4, 4)

@@ -30,6 +30,7 @@ from ui.models.checklist import ChecklistModel
 from ui.models.incidents import SEVERITY_COLORS, STATUS_COLORS, format_duration, incident_age
 from ui.models.timeline import COL_KIND, COL_SEQ, COL_TEXT, COL_TIME, COL_WHO, TimelineModel
 from ui.quick_entry import QuickEntry
+from ui.times import hover, notifier, shown
 
 if TYPE_CHECKING:
     from console.ops.incidents import IncidentService, Outcome
@@ -152,6 +153,8 @@ class IncidentView(QWidget):
         for column, width in ((COL_SEQ, 56), (COL_TIME, 76), (COL_WHO, 120), (COL_KIND, 92)):
             horizontal.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             self.timeline.setColumnWidth(column, width)
+        self._fit_time_column()
+        notifier().changed.connect(self._zone_changed)
         horizontal.setSectionResizeMode(COL_TEXT, QHeaderView.ResizeMode.Stretch)
         self.timeline_model.rowsAboutToBeInserted.connect(self._before_insert)
         self.timeline_model.rowsInserted.connect(self._after_insert)
@@ -361,8 +364,22 @@ class IncidentView(QWidget):
         self.elapsed_label.setText(
             f"Elapsed {duration}" if word == "elapsed" else f"Lasted {duration}"
         )
-        since = incident.declared_at.astimezone()
-        self.elapsed_label.setToolTip(f"Declared {since:%Y-%m-%d %H:%M:%S %Z}")
+        self.elapsed_label.setToolTip(f"Declared {hover(incident.declared_at)}")
+
+    def _fit_time_column(self) -> None:
+        """Wide enough for a labelled time in the chosen zone (``14:05:03 EST``)."""
+        sample = shown(self._clock(), "seconds")
+        width = self.timeline.fontMetrics().horizontalAdvance(f"{sample}0") + 16
+        self.timeline.setColumnWidth(COL_TIME, max(width, 76))
+
+    @Slot(str)
+    def _zone_changed(self, _zone: str) -> None:
+        """The user chose another time zone: every shown time follows."""
+        self._fit_time_column()
+        self.timeline.viewport().update()
+        self.checklist.doItemsLayout()
+        self.checklist.viewport().update()
+        self._show_elapsed()
 
     @Slot()
     def _tick(self) -> None:

@@ -63,7 +63,7 @@ if TYPE_CHECKING:
     from ui.declare_dialog import Declaration
     from ui.events import AppEvents
     from ui.oncall.area import OnCallArea
-    from ui.palette import PaletteEntry
+    from ui.palette import CommandPalette, PaletteEntry
     from ui.runbooks.area import RunbooksArea
     from ui.services.area import ServicesArea
     from ui.sync.controller import SyncController
@@ -754,6 +754,7 @@ class MainWindow(QMainWindow):
         view_menu.addAction(compact)
         view_menu.addAction(active_only)
         view_menu.addMenu(theme_menu)
+        view_menu.addAction(self._time_zone_action(a))
 
         toolbar = QToolBar("Main", self)
         toolbar.setObjectName("mainToolbar")
@@ -777,6 +778,26 @@ class MainWindow(QMainWindow):
 
     def _severity_slot(self, severity: Severity) -> Callable[[], None]:
         return lambda: self.set_severity(severity)
+
+    def _time_zone_action(self, a: Callable[..., QAction]) -> QAction:
+        """View → Times in UTC: one setting for every time the window shows (issue 16,
+        item 5); unchecked is this machine's zone. Every time is labelled either way."""
+        from console.domain.times import DisplayZone
+        from ui.times import display_zone, set_display_zone
+
+        def toggle() -> None:
+            set_display_zone(DisplayZone.UTC if action.isChecked() else DisplayZone.LOCAL)
+
+        action: QAction = a(
+            "times_utc",
+            "Times in &UTC",
+            "Ctrl+Alt+U",
+            toggle,
+            "Show every time in UTC instead of this computer's time zone",
+        )
+        action.setCheckable(True)
+        action.setChecked(display_zone() is DisplayZone.UTC)
+        return action
 
     def _theme_slot(self, mode: str) -> Callable[[], None]:
         return lambda: self.set_theme(mode)
@@ -1044,9 +1065,25 @@ class MainWindow(QMainWindow):
                 )
             )
         entries += self._service_palette_entries()
-        chosen = CommandPalette.ask(self, entries)
+        chosen = CommandPalette.ask(self, entries, self._connect_palette_search)
         if chosen is not None:
             self.run_palette_key(chosen.key)
+
+    def _connect_palette_search(self, palette: CommandPalette) -> None:
+        """Runbooks and people matching the palette's query, found on the reader lane."""
+        context = self._context
+        if context is None:
+            return
+        from ui.palette_search import find_entries
+
+        def search(query: str) -> None:
+            context.runner.read(
+                lambda: find_entries(context.workspace, query),
+                lambda found: palette.show_found(query, found),
+                lambda error: report_failure(context.events, error, "Searching"),
+            )
+
+        palette.search_requested.connect(search)
 
     def run_palette_key(self, key: str) -> None:
         kind, _, value = key.partition(":")
@@ -1056,6 +1093,16 @@ class MainWindow(QMainWindow):
             self.actions_by_name[value].trigger()
         elif kind == "service":
             self.show_service(value)
+        elif kind == "runbook" and value.isdigit():
+            self._open_runbook_from_map(int(value))
+        elif kind == "runbook-search" and self.runbooks is not None:
+            self.tabs.setCurrentWidget(self.runbooks)
+            self.runbooks.search_for(value)
+        elif kind == "person" and self.oncall is not None:
+            self.tabs.setCurrentWidget(self.oncall)
+            self.oncall.show_people()
+            self.oncall.people.search_line.setText(value)
+            self.oncall.people.run_search()
 
     @Slot()
     def open_compact(self) -> None:

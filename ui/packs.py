@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QLabel, QProgressDialog, QWidget
 from console.packs import PackError, PackImportReport, expiry_notice, import_pack
 from ui.context import UiContext
 from ui.incident_view import report_failure
+from ui.theme import banner_colours, follow_theme
 
 log = logging.getLogger(__name__)
 
@@ -25,12 +26,16 @@ class PackExpiryLabel(QLabel):
         super().__init__(parent)
         self.setObjectName("packExpiry")
         self.setTextFormat(Qt.TextFormat.PlainText)
-        self.setStyleSheet(
-            "#packExpiry { background: #fff3cd; color: #5c4400; border: 1px solid #d4a017;"
-            " border-radius: 3px; padding: 1px 6px; }"
-        )
+        follow_theme(self, self._restyle)
         self._context = context
         self.hide()
+
+    def _restyle(self) -> None:
+        c = banner_colours("notice")
+        self.setStyleSheet(
+            f"#packExpiry {{ background: {c.background}; color: {c.text};"
+            f" border: 1px solid {c.border}; border-radius: 3px; padding: 1px 6px; }}"
+        )
 
     def start(self) -> None:
         workspace, clock = self._context.workspace, self._context.clock

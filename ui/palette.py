@@ -1,5 +1,11 @@
 """The command palette: type a few letters of any action, press Enter.
 
+Besides the fixed entries (actions, incidents, services) the palette asks its
+owner for entries found by the query (:attr:`CommandPalette.search_requested`,
+answered with :meth:`CommandPalette.show_found`): runbooks through the core's
+runbook search and people from the contacts. Whatever was typed, the last row
+offers the full runbook search, and an empty result says "No matches".
+
 Matching is a fuzzy subsequence match ranked so the obvious hit comes first:
 a title that starts with the query, then the query at a word start, then a
 scattered match (best alignment first: word starts and runs of letters win),
@@ -8,7 +14,7 @@ then matches in the subtitle only. :func:`rank` is pure and unit-tested.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -22,6 +28,8 @@ from PySide6.QtCore import (
     QRect,
     QSize,
     Qt,
+    QTimer,
+    Signal,
     Slot,
 )
 from PySide6.QtGui import QFont, QKeyEvent, QPainter, QPalette, QShowEvent
@@ -30,6 +38,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QDialog,
     QFrame,
+    QLabel,
     QLineEdit,
     QListView,
     QStyle,
@@ -132,6 +141,19 @@ def _fuzzy_score(needle: str, haystack: str) -> int:
     return max(previous)
 
 
+#: the key of the last row: open the full runbook search for the query
+SEARCH_RUNBOOKS_KEY: Final = "runbook-search"
+
+
+def search_all_entry(query: str) -> PaletteEntry:
+    text = " ".join(query.split())
+    return PaletteEntry(
+        key=f"{SEARCH_RUNBOOKS_KEY}:{text}",
+        title=f"Search all runbooks for “{text}”",
+        subtitle="Opens the runbook search",
+    )
+
+
 # --------------------------------------------------------------------- model
 
 SUBTITLE_ROLE: Final = Qt.ItemDataRole.UserRole + 1
@@ -148,11 +170,42 @@ class PaletteModel(QAbstractListModel):
         super().__init__(parent)
         self._all: tuple[PaletteEntry, ...] = tuple(entries)
         self._shown: list[PaletteEntry] = list(self._all)
+        self._query = ""
+        self._found: tuple[PaletteEntry, ...] = ()
+        #: end a non-empty query's rows with "Search all runbooks for …"
+        self.full_search = False
 
     def set_query(self, query: str) -> None:
+        """Rank the fixed entries; entries found for an earlier query are dropped."""
         self.beginResetModel()
-        self._shown = rank(query, self._all)
+        self._query = query
+        self._found = ()
+        self._shown = self._compose()
         self.endResetModel()
+
+    def set_found(self, query: str, entries: Sequence[PaletteEntry]) -> bool:
+        """Entries found by searching for ``query``; ignored (False) if it is no longer typed."""
+        if query != self._query:
+            return False
+        self.beginResetModel()
+        self._found = tuple(entries)
+        self._shown = self._compose()
+        self.endResetModel()
+        return True
+
+    def matches(self) -> int:
+        """Rows that match the query (the "Search all runbooks" row is not a match)."""
+        return sum(1 for e in self._shown if not e.key.startswith(SEARCH_RUNBOOKS_KEY + ":"))
+
+    def _compose(self) -> list[PaletteEntry]:
+        ranked = rank(self._query, self._all)
+        if not self._query.strip() or not self.full_search:
+            return ranked
+        # fixed hits first (actions are what a palette is for), then what the
+        # search found in the order it ranked them, then the full search
+        seen = {e.key for e in ranked}
+        found = [e for e in self._found if e.key not in seen]
+        return [*ranked, *found, search_all_entry(self._query)]
 
     def entry(self, row: int) -> PaletteEntry | None:
         return self._shown[row] if 0 <= row < len(self._shown) else None
@@ -241,7 +294,14 @@ class _EntryDelegate(QStyledItemDelegate):
 
 
 class CommandPalette(QDialog):
-    """A frameless popup: a search line over the ranked list."""
+    """A frameless popup: a search line over the ranked list.
+
+    :attr:`search_requested` is emitted (debounced) with each non-empty query;
+    the owner searches off the GUI thread and answers with :meth:`show_found`.
+    """
+
+    search_requested = Signal(str)
+    SEARCH_DELAY_MS: Final = 120
 
     _NAVIGATION: Final = {
         Qt.Key.Key_Up,
@@ -286,6 +346,19 @@ class CommandPalette(QDialog):
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # typing always goes to the search line
         layout.addWidget(self.view)
+        self.empty_label = QLabel("No matches", frame)
+        self.empty_label.setObjectName("paletteNoMatches")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.empty_label.hide()
+        layout.addWidget(self.empty_label)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(self.SEARCH_DELAY_MS)
+        self._search_timer.timeout.connect(self._request_search)
+        self._searching = False
+        #: set by :meth:`connect_search`: someone answers :attr:`search_requested`
+        self.searches = False
 
         self.search.textChanged.connect(self._on_text_changed)
         self.search.returnPressed.connect(self._on_return)
@@ -296,9 +369,18 @@ class CommandPalette(QDialog):
         self.search.setFocus()
 
     @classmethod
-    def ask(cls, parent: QWidget | None, entries: Sequence[PaletteEntry]) -> PaletteEntry | None:
-        """Show the palette modally; the chosen entry, or None when dismissed."""
+    def ask(
+        cls,
+        parent: QWidget | None,
+        entries: Sequence[PaletteEntry],
+        connect: Callable[[CommandPalette], None] | None = None,
+    ) -> PaletteEntry | None:
+        """Show the palette modally; the chosen entry, or None when dismissed.
+        ``connect`` wires :attr:`search_requested` before it is shown."""
         dialog = cls(parent, entries)
+        if connect is not None:
+            connect(dialog)
+            dialog.searches = dialog.model.full_search = True
         try:
             dialog.exec()
             return dialog.chosen()
@@ -354,10 +436,40 @@ class CommandPalette(QDialog):
         self.view.setCurrentIndex(index)
         self.view.scrollTo(index)
 
+    def show_found(self, query: str, entries: Sequence[PaletteEntry]) -> None:
+        """What searching for ``query`` found (dropped if the query changed since)."""
+        current = self.current_entry()
+        if not self.model.set_found(query, entries):
+            return
+        self._searching = False
+        row = 0
+        if current is not None and not current.key.startswith(SEARCH_RUNBOOKS_KEY + ":"):
+            keys = [self.model.entry(r) for r in range(self.model.rowCount())]
+            row = next((r for r, e in enumerate(keys) if e == current), 0)
+        self._select_row(row)
+        self._update_empty()
+
+    def _update_empty(self) -> None:
+        typed = bool(self.search.text().strip())
+        self.empty_label.setText("Searching…" if self._searching else "No matches")
+        self.empty_label.setVisible(typed and self.model.matches() == 0)
+
+    @Slot()
+    def _request_search(self) -> None:
+        query = self.search.text()
+        if query.strip() and self.searches:
+            self.search_requested.emit(query)
+
     @Slot(str)
     def _on_text_changed(self, text: str) -> None:
         self.model.set_query(text)
         self._select_row(0)
+        self._searching = bool(text.strip()) and self.searches
+        self._update_empty()
+        if text.strip():
+            self._search_timer.start()
+        else:
+            self._search_timer.stop()
 
     @Slot()
     def _on_return(self) -> None:

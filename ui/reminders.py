@@ -31,6 +31,7 @@ from console.domain.views import Changes, Reminder
 from console.ops.incidents import Outcome
 from ui.context import UiContext
 from ui.errors import report_task_error
+from ui.theme import banner_style, follow_theme
 
 log = logging.getLogger(__name__)
 
@@ -188,10 +189,11 @@ class ReminderBanner(QWidget):
         super().__init__(parent)
         self.setObjectName("reminderBanner")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.setStyleSheet(
-            "#reminderBanner { background: #fff4e5; border: 1px solid #e65100;"
-            " border-radius: 4px; }"
-            "#reminderBanner QLabel { color: #4e2600; font-weight: 600; }"
+        follow_theme(
+            self,
+            lambda: self.setStyleSheet(
+                banner_style("reminderBanner", "warning", label_css="font-weight: 600;")
+            ),
         )
         self._context = context
         self._reminders: list[Reminder] = []

@@ -8,11 +8,12 @@ severity colours are tuned per palette so a badge stays readable on either.
 from __future__ import annotations
 
 import logging
-from typing import Final
+from collections.abc import Callable
+from typing import Final, NamedTuple
 
-from PySide6.QtCore import QObject, Qt, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from console.domain.incident import Severity
 
@@ -51,6 +52,11 @@ def severity_text_color(severity: Severity, dark: bool) -> QColor:
 def alert_color(dark: bool) -> QColor:
     """Red for "overdue" and "not saved" text, readable on the palette's background."""
     return QColor("#ff6b6b" if dark else "#c62828")
+
+
+def muted_color(dark: bool) -> QColor:
+    """Grey for done or superseded text, still ≥ 4.5:1 on the palette's base."""
+    return QColor("#9ca3af" if dark else "#6b7280")
 
 
 def is_dark(app: QGuiApplication | None = None) -> bool:
@@ -171,6 +177,107 @@ class _SchemeFollower(QObject):
 def _set_palette(app: QApplication, *, dark: bool) -> None:
     app.setProperty(_PROPERTY_DARK, dark)
     app.setPalette(dark_palette() if dark else light_palette())
+    _relink_labels(app)
+    theme_notifier().changed.emit(dark)
+
+
+def link_css() -> str:
+    """A document stylesheet putting links in the palette's link colour (rich text bakes
+    the colour in when it is set, so a live switch must set the text again)."""
+    app = QGuiApplication.instance()
+    colour = (
+        app.palette().color(QPalette.ColorRole.Link).name()
+        if isinstance(app, QGuiApplication)
+        else "#0b57d0"
+    )
+    return f"a {{ color: {colour}; }}"
+
+
+def _relink_labels(app: QApplication) -> None:
+    """Rich-text labels with links take the new link colour (their text set again)."""
+    for widget in app.allWidgets():
+        if isinstance(widget, QLabel) and widget.textFormat() != Qt.TextFormat.PlainText:
+            text = widget.text()
+            if "<a " in text:
+                widget.clear()
+                widget.setText(text)
+
+
+# ------------------------------------------------------------- following a switch
+
+
+class ThemeNotifier(QObject):
+    """Emits :attr:`changed` (dark?) after the palette changed: views that baked
+    colours into a stylesheet, a scene or rich text re-render from it."""
+
+    changed = Signal(bool)
+
+
+_notifier: ThemeNotifier | None = None
+
+
+def theme_notifier() -> ThemeNotifier:
+    global _notifier
+    if _notifier is None:
+        _notifier = ThemeNotifier()
+    return _notifier
+
+
+class _Restyler(QObject):
+    """A child of the widget it restyles, so the connection dies with the widget."""
+
+    def __init__(self, widget: QWidget, restyle: Callable[[], None]) -> None:
+        super().__init__(widget)
+        self._restyle = restyle
+        theme_notifier().changed.connect(self._on_changed)
+
+    @Slot(bool)
+    def _on_changed(self, _dark: bool) -> None:
+        self._restyle()
+
+
+def follow_theme(widget: QWidget, restyle: Callable[[], None]) -> None:
+    """Call ``restyle`` now and after every live theme switch while ``widget`` lives."""
+    restyle()
+    _Restyler(widget, restyle)
+
+
+class BannerColours(NamedTuple):
+    background: str
+    border: str
+    text: str
+
+
+#: banner kind → (light, dark): text on background ≥ 7:1 in both (tests/ui/test_theme_live.py)
+_BANNERS: Final[dict[str, tuple[BannerColours, BannerColours]]] = {
+    "error": (
+        BannerColours("#fdecea", "#d32f2f", "#611a15"),
+        BannerColours("#3a1517", "#ef5350", "#ffd6d6"),
+    ),
+    "warning": (
+        BannerColours("#fff4e5", "#e65100", "#4e2600"),
+        BannerColours("#3a2412", "#ff9e5e", "#ffe3c4"),
+    ),
+    "notice": (
+        BannerColours("#fff3cd", "#d4a017", "#5c4400"),
+        BannerColours("#332a0e", "#d4a017", "#ffeab0"),
+    ),
+}
+
+
+def banner_colours(kind: str, dark: bool | None = None) -> BannerColours:
+    light, darker = _BANNERS[kind]
+    return darker if (is_dark() if dark is None else dark) else light
+
+
+def banner_style(object_name: str, kind: str, *, label_css: str = "", radius: int = 4) -> str:
+    """The stylesheet of a banner (``#name`` frame, its labels) in the current theme."""
+    c = banner_colours(kind)
+    return (
+        f"#{object_name} {{ background: {c.background}; border: 1px solid {c.border};"
+        f" border-radius: {radius}px; }}"
+        f"#{object_name} QLabel {{ color: {c.text}; {label_css} }}"
+    )
 
 
 def _palette(

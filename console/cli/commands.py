@@ -33,6 +33,7 @@ from console.domain.errors import (
     StorageError,
 )
 from console.domain.incident import parse_role, parse_severity, parse_status
+from console.domain.times import DisplayZone, format_time
 from console.paths import data_dir, database_path, demo_dir
 
 #: Command areas with a module of their own (``console/cli/<area>.py``). Each has
@@ -457,7 +458,7 @@ def _incident(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
             incidents = queries.incidents(active_only=args.active)
             lines = [
                 f"{i.id:>5}  {i.severity.value}  {i.status.value:<13} "
-                f"{i.declared_at:%Y-%m-%d %H:%M}Z  {i.title}"
+                f"{format_time(i.declared_at, DisplayZone.UTC, 'datetime')}  {i.title}"
                 for i in incidents
             ]
             _emit(
@@ -471,7 +472,11 @@ def _incident(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
         if action == "show":
             entries = queries.timeline(incident.id)
             text = [f"{incident.title} — {incident.severity.value}, {incident.status.value}"]
-            text += [f"{e.seq:>5} {e.occurred_at:%H:%M:%S}Z {e.author}: {e.text}" for e in entries]
+            text += [
+                f"{e.seq:>5} {format_time(e.occurred_at, DisplayZone.UTC, 'seconds')} "
+                f"{e.author}: {e.text}"
+                for e in entries
+            ]
             _emit(
                 out,
                 args.json,

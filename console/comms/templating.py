@@ -18,12 +18,14 @@ customer never reaches the picker.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from console.domain.oncall import Refusal
+from console.domain.times import parse_zone
 
 MAX_TEMPLATE_BYTES = 256 * 1024
 _PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}")
@@ -38,6 +40,9 @@ class Template:
     body: str
     path: str
     user: bool = False  # from the user's folder, not the shipped one
+    #: front matter ``timezone:`` (local, UTC or an IANA name) for the times its
+    #: readers see; empty: the zone the person drafting chose
+    timezone: str = ""
 
     def render(self, values: Mapping[str, str]) -> str:
         return _PLACEHOLDER.sub(lambda m: values.get(m.group(1).strip(), ""), self.body)
@@ -63,6 +68,11 @@ def parse_template(
         if not colon or not _NAME.match(key.strip()):
             raise TemplateError(path, number, f"front matter line is not 'key: value': {line!r}")
         meta[key.strip()] = value.strip().strip("\"'")
+        if key.strip() == "timezone":
+            try:
+                parse_zone(meta["timezone"])
+            except ValueError as error:
+                raise TemplateError(path, number, str(error)) from error
     if end is None:
         raise TemplateError(path, 1, "front matter opened on line 1 is never closed with '---'")
     if not meta.get("title"):
@@ -77,6 +87,7 @@ def parse_template(
         audience=meta.get("audience", ""),
         body=body,
         path=path,
+        timezone=meta.get("timezone", ""),
     )
 
 
@@ -137,9 +148,7 @@ def load_folders(
             except OSError as error:
                 refused.append(Refusal(str(path), f"cannot be read ({error.strerror})"))
                 continue
-            chosen[template.id] = Template(
-                template.id, template.title, template.audience, template.body, template.path, user
-            )
+            chosen[template.id] = dataclasses.replace(template, user=user)
     return list(chosen.values()), refused
 
 

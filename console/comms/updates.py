@@ -15,6 +15,7 @@ from console.domain.clock import Clock, utc_now
 from console.domain.errors import NotFoundError
 from console.domain.incident import Role, Status
 from console.domain.oncall import Refusal
+from console.domain.times import DisplayZone, Zone, format_time, parse_zone
 from console.domain.views import IncidentSummary
 from console.ops.incidents import IncidentService, Outcome
 from console.ops.queries import Queries
@@ -30,14 +31,14 @@ VARIABLES: dict[str, str] = {
     "impact": "the impact / summary written when it was declared",
     "status": "open, triage, mitigating, resolved, …",
     "status_label": "the status as a word (Investigating, Identified, Monitoring, Resolved)",
-    "started_at": "when it was declared (UTC)",
+    "started_at": "when it was declared (in the template's time zone, labelled)",
     "duration": "time since declared, or until resolved",
     "services": "the affected services, comma separated",
     "commander": "the incident commander",
     "comms_lead": "the communications lead",
     "cadence": "how often updates go out at this severity",
-    "next_update": "when the next update is due (UTC)",
-    "now": "the time of drafting (UTC)",
+    "next_update": "when the next update is due (template's zone, labelled)",
+    "now": "the time of drafting (template's zone, labelled)",
 }
 
 #: status-page words for the lifecycle (what customers read)
@@ -50,7 +51,6 @@ STATUS_PAGE_WORDS = {
     Status.CLOSED: "Resolved",
 }
 USER_TEMPLATES = Path("templates") / "comms"
-TIME = "%Y-%m-%d %H:%M UTC"
 
 
 @dataclass(frozen=True)
@@ -116,10 +116,10 @@ class Communications:
         names = ", ".join(sorted(t.id for t in found))
         raise NotFoundError(f"there is no template {name!r}; the templates are: {names}")
 
-    def values(self, incident_id: int) -> dict[str, str]:
-        return self._facts(incident_id)[0]
+    def values(self, incident_id: int, zone: Zone = DisplayZone.UTC) -> dict[str, str]:
+        return self._facts(incident_id, zone)[0]
 
-    def _facts(self, incident_id: int) -> tuple[dict[str, str], datetime | None]:
+    def _facts(self, incident_id: int, zone: Zone) -> tuple[dict[str, str], datetime | None]:
         incident = self._queries.incident(incident_id)
         now = self._clock()
         with self._db.raw_reader() as raw:
@@ -141,20 +141,28 @@ class Communications:
             "impact": summary or "We are assessing the impact.",
             "status": incident.status.value,
             "status_label": STATUS_PAGE_WORDS[incident.status],
-            "started_at": f"{incident.declared_at:{TIME}}",
+            "started_at": format_time(incident.declared_at, zone, "datetime"),
             "duration": format_minutes((end - incident.declared_at).total_seconds() / 60),
             "services": ", ".join(s.name for s in incident.services) or "none named yet",
             "commander": incident.holder(Role.INCIDENT_COMMANDER) or "not assigned",
             "comms_lead": incident.holder(Role.COMMUNICATIONS_LEAD) or "not assigned",
             "cadence": f"every {format_minutes(cadence)}" if cadence else "as needed",
-            "next_update": f"{next_update:{TIME}}" if next_update else "when there is news",
-            "now": f"{now:{TIME}}",
+            "next_update": (
+                format_time(next_update, zone, "datetime") if next_update else "when there is news"
+            ),
+            "now": format_time(now, zone, "datetime"),
         }
         return values, next_update
 
-    def draft(self, incident_id: int, template: str | Template) -> Draft:
+    def draft(
+        self, incident_id: int, template: str | Template, zone: Zone = DisplayZone.UTC
+    ) -> Draft:
+        """The template filled in. Times are in the zone the template asks for (its
+        ``timezone:``, e.g. UTC for customers anywhere), else in ``zone``."""
         chosen = template if isinstance(template, Template) else self.template(template)
-        values, next_update = self._facts(incident_id)
+        if chosen.timezone:
+            zone = parse_zone(chosen.timezone)
+        values, next_update = self._facts(incident_id, zone)
         return Draft(chosen, chosen.render(values), next_update)
 
     def send(self, incident_id: int, template: Template, text: str) -> Outcome:

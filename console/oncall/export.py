@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime
 from typing import Any
 
 from icalendar import Calendar, Event, vCalAddress, vText
@@ -26,6 +26,7 @@ from console.domain.oncall import (
     TargetStatus,
     name_key,
 )
+from console.domain.times import DisplayZone, Zone, format_time
 from console.storage.models import format_utc, parse_utc
 
 PRODID = "-//Responder Console//On-call export//EN"
@@ -228,11 +229,10 @@ def shifts_ics(person: PersonShifts, *, now: datetime) -> str:
 # ------------------------------------------------------------------- text
 
 
-def _local(value: datetime | None, tz: tzinfo | None) -> str:
+def _local(value: datetime | None, tz: Zone) -> str:
     if value is None or value in (FOREVER_START, FOREVER_END):
         return "open-ended"
-    shown = value.astimezone(tz) if tz is not None else value.astimezone()
-    return shown.strftime("%a %d %b %H:%M %Z").strip()
+    return format_time(value, tz, "day")
 
 
 def _reach_text(person: OnCallPerson) -> list[str]:
@@ -245,18 +245,18 @@ def _reach_text(person: OnCallPerson) -> list[str]:
     return lines
 
 
-def _person_text(person: OnCallPerson, tz: tzinfo | None) -> list[str]:
+def _person_text(person: OnCallPerson, tz: Zone) -> list[str]:
     until = f"  until {_local(person.shift_end, tz)}" if person.shift_end else ""
     tag = "  [override]" if person.override else ""
     return [f"    {person.name}{tag}{until}", *_reach_text(person)]
 
 
-def local_time(value: datetime | None, tz: tzinfo | None = None) -> str:
+def local_time(value: datetime | None, tz: Zone = None) -> str:
     """``Tue 24 Nov 09:00 GMT`` in ``tz`` (None: this machine's zone); open-ended ends say so."""
     return _local(value, tz)
 
 
-def gap_notices(status: ScheduleStatus, tz: tzinfo | None) -> list[str]:
+def gap_notices(status: ScheduleStatus, tz: Zone) -> list[str]:
     """The coverage gaps of one schedule, for people: a count and the next one."""
     if not status.gaps:
         return []
@@ -268,10 +268,11 @@ def gap_notices(status: ScheduleStatus, tz: tzinfo | None) -> list[str]:
     ]
 
 
-def answer_text(answer: OnCallAnswer, *, now: datetime, tz: tzinfo | None) -> str:
+def answer_text(answer: OnCallAnswer, *, now: datetime, tz: Zone) -> str:
     """The ``oncall`` answer for a terminal: local times, the caches' ages, warnings last."""
     lines = [
-        f"On call at {_local(answer.at, tz)} ({answer.at:%Y-%m-%d %H:%M}Z). "
+        f"On call at {_local(answer.at, tz)} "
+        f"({format_time(answer.at, DisplayZone.UTC, 'datetime')}). "
         f"Schedules cached {describe_age(answer.schedules_cached_at, now)}, "
         f"contacts cached {describe_age(answer.people_cached_at, now)}.",
         "",

@@ -23,6 +23,7 @@ from tests.benchmarks.bench_packs import pack_build_10k, pack_verify_100mb
 from tests.benchmarks.bench_postmortem import postmortem_draft_10k
 from tests.benchmarks.bench_pull import pull_large
 from tests.benchmarks.bench_pull_opsgenie import pull_large_opsgenie
+from tests.benchmarks.bench_ready import ready
 from tests.benchmarks.bench_render import render_large
 from tests.benchmarks.bench_runbooks import import_10k, reimport_10k_unchanged, search_p95_10k
 from tests.benchmarks.bench_startup import startup
@@ -36,6 +37,8 @@ REGISTRY: dict[str, Callable[[], BenchResult]] = {
     "timeline_write_p99": timeline_write_p99,
     "timeline_open_100k": timeline_open_100k,
     "startup": startup,
+    # spawn until Ctrl+N takes a declaration with the catalog loaded (demo workspace)
+    "ready": ready,
     "render_large": render_large,
     # The runbook benchmarks share one 10k-file library and its imported database
     # (built once per run); import_10k first lets the others reuse its import.

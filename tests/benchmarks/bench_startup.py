@@ -73,10 +73,14 @@ def bench_env(home: Path, pycache: Path) -> dict[str, str]:
 
 
 def time_to_first_paint(
-    command: Command, env: dict[str, str], after: list[str] | None = None
+    command: Command,
+    env: dict[str, str],
+    after: list[str] | None = None,
+    *,
+    marker: str = FIRST_PAINT,
 ) -> float:
-    """Wall time (ms) from spawning ``command`` to its ``first-paint`` stdout line.
-    ``after`` collects the stdout lines printed after it (a child's own timings)."""
+    """Wall time (ms) from spawning ``command`` to its ``first-paint`` (``marker``) stdout
+    line. ``after`` collects the stdout lines printed after it (a child's own timings)."""
     start = now_ms()
     process = subprocess.Popen(
         command.argv,
@@ -91,7 +95,7 @@ def time_to_first_paint(
     elapsed: float | None = None
     try:
         for line in process.stdout:
-            if line.strip() == FIRST_PAINT:
+            if line.strip() == marker:
                 elapsed = now_ms() - start
                 break
         rest, errors = process.communicate(timeout=RUN_TIMEOUT_S)

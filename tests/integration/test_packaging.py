@@ -190,6 +190,9 @@ def test_deb_unpacks_into_a_scratch_root_and_runs_from_there(
     assert f"Package: {NAME}\nVersion: {__version__}\nArchitecture: amd64\n" in fields
     assert "libgl1" in fields
     assert "libxcb1" in fields
+    # computed from the build (packaging/depends.py): the xcb helpers Qt's plugin loads
+    for package in ("libxcb-icccm4", "libxcb-keysyms1", "libxcb-cursor0", "libxkbcommon-x11-0"):
+        assert package in fields
     contents = subprocess.run(
         ["dpkg-deb", "--contents", str(release.deb)], capture_output=True, text=True, check=True
     ).stdout

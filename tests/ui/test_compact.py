@@ -60,6 +60,17 @@ def test_is_an_always_on_top_tool_window(window: CompactChecklistWindow) -> None
     assert window.width() <= 480
 
 
+def test_stays_shown_when_the_app_loses_focus_on_macos(window: CompactChecklistWindow) -> None:
+    # Without the attribute macOS hides a Tool window when the app is deactivated.
+    assert window.testAttribute(Qt.WidgetAttribute.WA_MacAlwaysShowToolWindow)
+    assert window.windowFlags() & Qt.WindowType.WindowStaysOnTopHint
+    window.hide()
+    window.show()  # re-shown (e.g. toggled off and on) keeps both
+    assert window.testAttribute(Qt.WidgetAttribute.WA_MacAlwaysShowToolWindow)
+    assert window.windowHandle() is not None
+    assert window.windowHandle().flags() & Qt.WindowType.WindowStaysOnTopHint
+
+
 def test_shows_incident_and_numbered_checklist(
     window: CompactChecklistWindow, setup: Setup
 ) -> None:

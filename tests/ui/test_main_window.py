@@ -159,7 +159,7 @@ def test_palette_lists_actions_and_incidents(
     window = _window(qtbot, context)
     seen: list[list[str]] = []
 
-    def ask(cls: object, parent: object, entries: list[object]) -> object:
+    def ask(cls: object, parent: object, entries: list[object], *connect: object) -> object:
         seen.append([e.title for e in entries])  # type: ignore[attr-defined]
         return next(e for e in entries if e.title == "Go to: Old outage")  # type: ignore[attr-defined]
 

@@ -118,7 +118,7 @@ def test_window_action_shortcut_and_palette_entry(
     assert action in comms.actions()
     offered: list[str] = []
 
-    def ask(cls: object, parent: object, entries: list[PaletteEntry]) -> PaletteEntry:
+    def ask(cls: object, parent: object, entries: list[PaletteEntry], *_: object) -> PaletteEntry:
         offered.extend(e.title for e in entries)
         return next(e for e in entries if e.key == "action:metrics")
 

@@ -449,7 +449,7 @@ def test_the_window_has_a_sync_tab_menu_and_palette_entries(
     assert "no account yet" in window.sync_panel.state_label.text()
     seen: list[str] = []
 
-    def ask(cls: object, parent: object, entries: list[PaletteEntry]) -> PaletteEntry:
+    def ask(cls: object, parent: object, entries: list[PaletteEntry], *_: object) -> PaletteEntry:
         seen.extend(entry.title for entry in entries)
         return next(entry for entry in entries if entry.title == "Sync panel")
 

@@ -28,6 +28,7 @@ from console.domain.oncall import Refusal
 from console.ops.incidents import Outcome
 from ui.context import UiContext
 from ui.incident_view import report_failure
+from ui.times import display_zone, shown
 
 
 class DraftUpdateDialog(QDialog):
@@ -144,9 +145,9 @@ class DraftUpdateDialog(QDialog):
         if template is None:
             return
         self._set_busy(True)
-        updates, incident_id = self._kit.updates, self._incident_id
+        updates, incident_id, zone = self._kit.updates, self._incident_id, display_zone()
         self._context.runner.read(
-            lambda: updates.draft(incident_id, template), self._draft_loaded, self._failed
+            lambda: updates.draft(incident_id, template, zone), self._draft_loaded, self._failed
         )
 
     def _draft_loaded(self, draft: Draft) -> None:
@@ -154,7 +155,7 @@ class DraftUpdateDialog(QDialog):
             return  # the picker moved on while this was read
         self.editor.setPlainText(draft.markdown)
         self.next_label.setText(
-            f"Next update due {draft.next_update:%H:%M} UTC" if draft.next_update else ""
+            f"Next update due {shown(draft.next_update)}" if draft.next_update else ""
         )
         self._set_busy(False)
 

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWi
 from console.comms.actions import ActionItem, ActionItems
 from ui.context import UiContext
 from ui.incident_view import report_failure
+from ui.theme import banner_style, follow_theme
 
 
 class OverdueBanner(QWidget):
@@ -25,10 +26,11 @@ class OverdueBanner(QWidget):
         super().__init__(parent)
         self.setObjectName("overdueBanner")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.setStyleSheet(
-            "#overdueBanner { background: #fdecea; border: 1px solid #c62828;"
-            " border-radius: 4px; }"
-            "#overdueBanner QLabel { color: #5f1010; font-weight: 600; }"
+        follow_theme(
+            self,
+            lambda: self.setStyleSheet(
+                banner_style("overdueBanner", "error", label_css="font-weight: 600;")
+            ),
         )
         self._context = context
         self._open_postmortem = open_postmortem

@@ -13,13 +13,15 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QFont
 
 from console.domain.clock import Clock, utc_now
 from console.domain.errors import ConsoleError
 from console.domain.views import ChecklistItem
 from ui.models import IncidentReader
 from ui.models.roles import ItemRole, is_checked
+from ui.theme import alert_color, is_dark, muted_color
+from ui.times import shown
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +29,6 @@ _Index = QModelIndex | QPersistentModelIndex
 _ROW_FLAGS = (
     Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
 )
-_OVERDUE = QColor("#c62828")
-_DONE = QColor("#8a8a8a")
 
 
 def cadence_text(item: ChecklistItem) -> str:
@@ -37,7 +37,7 @@ def cadence_text(item: ChecklistItem) -> str:
         return ""
     text = f"every {item.every_minutes} min"
     if item.due_at is not None:
-        text += f" · due {item.due_at.astimezone():%H:%M}"
+        text += f" · due {shown(item.due_at)}"
     return text
 
 
@@ -137,8 +137,8 @@ class ChecklistModel(QAbstractListModel):
             return Qt.CheckState.Checked if item.done else Qt.CheckState.Unchecked
         if role == Qt.ItemDataRole.ForegroundRole:
             if overdue:
-                return _OVERDUE
-            return _DONE if item.done else None
+                return alert_color(is_dark())  # asked at paint: follows a live switch
+            return muted_color(is_dark()) if item.done else None
         if role == Qt.ItemDataRole.FontRole:
             if item.done:
                 return self._done_font
@@ -149,7 +149,7 @@ class ChecklistModel(QAbstractListModel):
                 lines.append(f"For the {item.role.label.lower()}")
             if item.done_at is not None:
                 last = "Last done" if item.recurring else "Done"
-                lines.append(f"{last} {item.done_at.astimezone():%H:%M} by {item.done_by or '?'}")
+                lines.append(f"{last} {shown(item.done_at)} by {item.done_by or '?'}")
             if item.recurring:
                 lines.append("Recurring: ticking it schedules the next one")
             return "\n".join(lines)

@@ -21,6 +21,7 @@ from console.domain.incident import Severity, Status
 from console.domain.views import IncidentSummary
 from ui.models import IncidentReader
 from ui.models.roles import ItemRole
+from ui.times import hover
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +198,8 @@ class IncidentListModel(QAbstractListModel):
             held = " · ".join(f"{h.role.short}: {h.person}" for h in incident.roles)
             return (
                 f"{incident.title}\n{incident.severity.value} — {incident.severity.definition}\n"
-                f"Status: {incident.status.label}\n{held or 'No roles assigned'}"
+                f"Status: {incident.status.label}\n{held or 'No roles assigned'}\n"
+                f"Declared {hover(incident.declared_at, 'datetime')}"
             )
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return f"{incident.severity.value}, {incident.status.label}: {incident.title}"

@@ -17,13 +17,15 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QFont
 
 from console.domain.errors import ConsoleError
 from console.domain.incident import EntryKind
 from console.domain.views import TimelineEntry
 from ui.models import IncidentReader
 from ui.models.roles import ItemRole
+from ui.theme import alert_color, is_dark, muted_color
+from ui.times import hover, shown
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +55,6 @@ _KIND_LABELS = {
     EntryKind.STATUS_UPDATE: "Update",
     EntryKind.IMPORTED: "Imported",
 }
-_GREY = QColor("#8a8a8a")
-_ERROR = QColor("#c62828")
 
 
 @dataclass
@@ -276,7 +276,7 @@ class TimelineModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(entry, column)
         if role == Qt.ItemDataRole.ForegroundRole:
-            return _GREY if superseded else None
+            return muted_color(is_dark()) if superseded else None
         if role == Qt.ItemDataRole.FontRole:
             return self._strike if superseded and column == COL_TEXT else None
         if role == Qt.ItemDataRole.TextAlignmentRole and column == COL_SEQ:
@@ -297,7 +297,7 @@ class TimelineModel(QAbstractTableModel):
         if column == COL_SEQ:
             return str(entry.seq)
         if column == COL_TIME:
-            return entry.occurred_at.astimezone().strftime("%H:%M:%S")
+            return shown(entry.occurred_at, "seconds")
         if column == COL_WHO:
             return entry.author
         if column == COL_KIND:
@@ -310,9 +310,7 @@ class TimelineModel(QAbstractTableModel):
 
     def _tooltip(self, entry: TimelineEntry, column: int) -> str | None:
         if column == COL_TIME:
-            local = entry.occurred_at.astimezone()
-            utc = entry.occurred_at.strftime("%Y-%m-%d %H:%M:%S UTC")
-            return f"{utc}\n{local:%Y-%m-%d %H:%M:%S %Z} (local)"
+            return hover(entry.occurred_at)
         if entry.superseded_by is not None:
             seq = self._correction_seq(entry.superseded_by)
             where = f"entry #{seq}" if seq is not None else "a later correction entry"
@@ -327,7 +325,7 @@ class TimelineModel(QAbstractTableModel):
                 return str(row + 1)
             return f"⚠ could not load this entry: {message}" if column == COL_TEXT else "—"
         if role == Qt.ItemDataRole.ForegroundRole:
-            return _ERROR
+            return alert_color(is_dark())
         if role == Qt.ItemDataRole.ToolTipRole:
             return message
         if role == ItemRole.LOAD_ERROR:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, QStringListModel, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QCompleter,
     QFrame,
@@ -36,7 +37,8 @@ from ui.context import UiContext
 from ui.incident_view import report_failure
 from ui.oncall.printout import chain_html, print_page, save_pdf
 from ui.oncall.widgets import BODY_SCALE, NAME_SCALE, PersonBlock, scaled
-from ui.theme import alert_color, is_dark
+from ui.theme import alert_color, is_dark, theme_notifier
+from ui.times import display_zone, hover, notifier
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +132,10 @@ class EmergencyView(QWidget):
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
+        # re-rendered from the answer shown (no read): times in the chosen zone, and
+        # cards and alert colours after a live theme switch
+        notifier().changed.connect(self._rerender)
+        theme_notifier().changed.connect(self._rerender)
 
     # ------------------------------------------------------------------ public
 
@@ -256,17 +262,27 @@ class EmergencyView(QWidget):
             log.debug("dropped on-call answer %d (showing %d)", seq, self._shown)
             return
         self._shown = seq
+        self._show_answer(answer)
+
+    def _show_answer(self, answer: OnCallAnswer) -> None:
         self.answer = answer
         now = self._directory.now()
-        self.freshness.setText(f"As of {local_time(answer.at)}. {cache_ages(answer, now)}")
+        zone = display_zone()
+        self.freshness.setText(f"As of {local_time(answer.at, zone)}. {cache_ages(answer, now)}")
+        self.freshness.setToolTip(hover(answer.at))
         lines = list(answer.warnings)
         for status in answer.schedules:
-            lines += [f"{status.name}: {notice}" for notice in gap_notices(status, None)]
+            lines += [f"{status.name}: {notice}" for notice in gap_notices(status, zone)]
         self.warnings.setText("\n".join(f"⚠ {line}" for line in lines))
         self.warnings.setStyleSheet(f"color: {alert_color(is_dark()).name()};")
         self.warnings.setVisible(bool(lines))
         self._build_chain(answer)
         self.answer_shown.emit()
+
+    @Slot()
+    def _rerender(self) -> None:
+        if self.answer is not None:
+            self._show_answer(self.answer)
 
     # ------------------------------------------------------------------ build
 
@@ -314,7 +330,9 @@ class EmergencyView(QWidget):
         card = QFrame(parent)
         card.setObjectName(f"level{level.level}")
         card.setFrameShape(QFrame.Shape.StyledPanel)
-        palette = self.palette()
+        # the application's palette: a widget's own copy follows a theme switch only
+        # after the posted palette events, later than the switch's restyle runs
+        palette = QApplication.palette()
         card.setStyleSheet(
             f"QFrame#{card.objectName()} {{ border: 2px solid {palette.mid().color().name()}; "
             f"border-radius: 6px; background: {palette.base().color().name()}; }}"

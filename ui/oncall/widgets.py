@@ -9,19 +9,23 @@ is copied instead and the view says so.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import QSize, Qt, QUrl, Signal
 from PySide6.QtGui import (
     QDesktopServices,
     QFont,
     QFontDatabase,
     QFontMetrics,
     QGuiApplication,
+    QPainter,
+    QPaintEvent,
+    QPalette,
 )
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from console.domain.oncall import OnCallPerson, ReachKind, ReachMethod
 from console.oncall.export import local_time
 from ui.theme import alert_color, is_dark
+from ui.times import display_zone, hover
 
 #: text size multipliers over the application font (the view is read from a distance)
 NAME_SCALE = 1.55
@@ -54,6 +58,44 @@ def open_link(url: str) -> bool:
     return QDesktopServices.openUrl(QUrl(url))
 
 
+class ElidedLabel(QLabel):
+    """A one-line value that, when narrower than its text, shows it elided in the middle
+    (``hanna.berg…@larkspur.example``: both ends of an address stay readable); ``text()``
+    and the tooltip keep the whole value, and the row's Copy copies it."""
+
+    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setToolTip(text)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        return QSize(
+            min(hint.width(), self.fontMetrics().horizontalAdvance("M" * 8)), hint.height()
+        )
+
+    def is_elided(self) -> bool:
+        return self.fontMetrics().horizontalAdvance(self.text()) > self.contentsRect().width()
+
+    def shown_text(self) -> str:
+        """What is drawn: the text, or its middle-elided form when it does not fit."""
+        return self.fontMetrics().elidedText(
+            self.text(), Qt.TextElideMode.ElideMiddle, self.contentsRect().width()
+        )
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        if not self.is_elided():
+            super().paintEvent(event)
+            return
+        painter = QPainter(self)
+        painter.setPen(self.palette().color(QPalette.ColorRole.WindowText))
+        painter.drawText(
+            self.contentsRect(), int(self.alignment() | Qt.AlignmentFlag.AlignVCenter),
+            self.shown_text(),
+        )  # fmt: skip
+        painter.end()
+
+
 class ReachRow(QWidget):
     """``Mobile   +44 20 7946 0456   [Copy] [Call]`` — one way to reach someone."""
 
@@ -72,7 +114,7 @@ class ReachRow(QWidget):
         kind = QLabel(method.kind.label, self)
         kind.setFont(scaled(self.font(), BODY_SCALE))
         kind.setMinimumWidth(kind.fontMetrics().horizontalAdvance("Backup__"))
-        self.value_label = QLabel(method.display, self)
+        self.value_label = ElidedLabel(method.display, self)
         self.value_label.setObjectName("reachValue")
         phone_like = method.kind.is_phone and method.e164 is not None
         self.value_label.setFont(
@@ -82,7 +124,8 @@ class ReachRow(QWidget):
         self.value_label.setAccessibleName(f"{method.kind.label} {method.display}")
         # one column for every number, so the Copy buttons line up down the page
         column = QFontMetrics(number_font(self.font())).horizontalAdvance(NUMBER_COLUMN)
-        self.value_label.setMinimumWidth(column)
+        if phone_like:  # an address may be narrower than its text: elided, not cut off
+            self.value_label.setMinimumWidth(column)
         layout.addWidget(kind)
         layout.addWidget(self.value_label)
         self.copy_button = QPushButton("Copy", self)
@@ -156,7 +199,8 @@ class PersonBlock(QWidget):
             )
             head.addWidget(badge)
         if show_shift and person.shift_end is not None:
-            until = QLabel(f"on call until {local_time(person.shift_end)}", self)
+            until = QLabel(f"on call until {local_time(person.shift_end, display_zone())}", self)
+            until.setToolTip(hover(person.shift_end))
             until.setFont(scaled(self.font(), BODY_SCALE))
             head.addWidget(until)
         head.addStretch(1)

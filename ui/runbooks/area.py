@@ -45,6 +45,12 @@ class RunbooksArea(QWidget):
     def focus_search(self) -> None:
         self.library_view.focus_search()
 
+    def search_for(self, text: str) -> None:
+        """The full runbook search, run for ``text`` (the palette's "Search all runbooks")."""
+        self.library_view.search_line.setText(text)
+        self.library_view.run_query()
+        self.library_view.focus_search()
+
     @Slot(int)
     def open_runbook(self, runbook_id: int) -> None:
         self.viewer.open_runbook(runbook_id)

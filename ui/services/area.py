@@ -50,7 +50,7 @@ from ui.services.on_call import ServiceOnCall
 from ui.services.panel import ServicePanel
 from ui.services.scene import DARK, LIGHT, MapData, ServiceScene, prepare_map
 from ui.services.view import ServiceMapView
-from ui.theme import is_dark
+from ui.theme import is_dark, theme_notifier
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +171,7 @@ class ServicesArea(QWidget):
         self._age_timer.timeout.connect(self._show_age)
         self._age_timer.start()
         context.events.changes_applied.connect(self.on_changes)
+        theme_notifier().changed.connect(self._restyle)
         self._show_legend()
 
     # ------------------------------------------------------------------ loading
@@ -227,6 +228,19 @@ class ServicesArea(QWidget):
             self.panel.show_nothing("Select a service on the map, or type its name above.")
         log.info("service map shown: %s", data.timings)
         self.map_shown.emit()
+
+    @Slot(bool)
+    def _restyle(self, dark: bool) -> None:
+        """A live theme switch: the canvas, nodes, edges and legend follow."""
+        scene = self.scene()
+        if scene is None:
+            self._show_legend()
+            return
+        scene.recolour(DARK if dark else LIGHT)
+        if scene.selected is None:
+            self._show_legend()
+        else:
+            self._show_legend(len(scene.dependents), len(scene.suspects))
 
     def _by_label_display(self) -> list[str]:
         return [n.label for n in self._nodes.values()]
@@ -294,15 +308,21 @@ class ServicesArea(QWidget):
         )
         self.on_call.show_service(node.name)
         self._load_details(service_id)
+        self._frame_selection(scene, service_id)
+
+    def _frame_selection(self, scene: ServiceScene, service_id: int) -> None:
+        """The selection and its blast radius (what depends on it) in view, readable."""
+        focus = scene.node_items[service_id].sceneBoundingRect()
+        others = [
+            scene.node_items[r.node].sceneBoundingRect()
+            for r in scene.dependents
+            if r.node in scene.node_items
+        ]
+        self.view.frame(focus, others)
 
     @Slot(int)
     def _select_and_centre(self, service_id: int) -> None:
-        self.select(service_id)
-        scene = self.scene()
-        item = scene.node_items.get(service_id) if scene is not None else None
-        if item is not None:
-            self.view.reading_zoom()
-            self.view.centerOn(item)
+        self.select(service_id)  # frames it with its blast radius
 
     @Slot()
     def clear_selection(self) -> None:

@@ -74,6 +74,7 @@ class ServiceOnCall(QGroupBox):
     def _clear(self) -> None:
         for widget in self._content:
             self._layout.removeWidget(widget)
+            widget.hide()  # gone now, not when the deletion is processed: no overlap
             widget.deleteLater()
         self._content = []
 

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from console.domain.catalog import ServiceDetails, ServiceNode
 from console.domain.freshness import describe_age
 from console.graph.traversal import Reach
+from ui.theme import link_css, theme_notifier
 
 #: services listed per section before "… and N more"
 LISTED = 60
@@ -70,7 +71,10 @@ class ServicePanel(QWidget):
         self._layout.addWidget(self.subtitle)
         self._layout.addWidget(self.on_call)
         self._layout.addWidget(self.browser, 1)
+        self._now: datetime | None = None
+        self._message = ""
         self.show_nothing("Select a service on the map, or type its name above.")
+        theme_notifier().changed.connect(self._restyle)
 
     def set_on_call_widget(self, widget: QWidget) -> None:
         """Put the real on-call answer where the placeholder is."""
@@ -84,7 +88,8 @@ class ServicePanel(QWidget):
         self.node = self.details = None
         self.title.setText("No service selected")
         self.subtitle.setText(message)
-        self.browser.setHtml(f"<p>{html.escape(message)}</p>")
+        self._message = message
+        self._set_html(f"<p>{html.escape(message)}</p>")
         self._dependents: list[Reach[int]] = []
         self._suspects: list[Reach[int]] = []
         self._nodes: dict[int, ServiceNode] = {}
@@ -117,7 +122,21 @@ class ServicePanel(QWidget):
         self.details = details
         self._render(now)
 
+    def _set_html(self, text: str) -> None:
+        # links in the palette's link colour: the document bakes it in at setHtml
+        self.browser.document().setDefaultStyleSheet(link_css())
+        self.browser.setHtml(text)
+
+    @Slot(bool)
+    def _restyle(self, _dark: bool) -> None:
+        """A live theme switch: the text again, with the new link colour."""
+        if self.node is not None and self._now is not None:
+            self._render(self._now)
+        else:
+            self._set_html(f"<p>{html.escape(self._message)}</p>")
+
     def _render(self, now: datetime) -> None:
+        self._now = now
         node, details = self.node, self.details
         assert node is not None
         parts: list[str] = []
@@ -134,7 +153,7 @@ class ServicePanel(QWidget):
         parts.append(self._reach_html("Suspects", "it depends on", self._suspects))
         if details is not None:
             parts.append(_facts_html(details, now))
-        self.browser.setHtml("".join(parts))
+        self._set_html("".join(parts))
 
     def _reach_html(self, title: str, meaning: str, reached: Sequence[Reach[int]]) -> str:
         head = f"<h3>{title} — {len(reached)} {html.escape(meaning)}</h3>"

@@ -73,7 +73,7 @@ LIGHT = MapColours(
     # the selected service: ink, unlike either highlight colour
     selected="#111827",
     selected_text="#ffffff",
-    blast="#d55e00",  # Okabe–Ito vermillion
+    blast="#b84f00",  # Okabe–Ito vermillion, darkened: white names on it ≥ 4.5:1
     suspect="#0072b2",  # Okabe–Ito blue
     highlight_text="#ffffff",
 )
@@ -376,6 +376,35 @@ class ServiceScene(QGraphicsScene):
             start, end = edge_path(path, positions[dependent], positions[dependency])
             _arrow(path, end, downward=end.y() >= start.y())
         return path
+
+    def recolour(self, colours: MapColours) -> None:
+        """A live theme switch: every colour of the map, the selection kept."""
+        self.colours = colours
+        self.setBackgroundBrush(QColor(colours.background))
+        for item in (*self.edge_items, self.ring, self.blast_edges, self.suspect_edges):
+            pen = item.pen()
+            pen.setColor(
+                QColor(
+                    colours.blast
+                    if item is self.blast_edges
+                    else colours.suspect
+                    if item is self.suspect_edges
+                    else colours.selected
+                    if item is self.ring
+                    else colours.edge
+                )
+            )
+            item.setPen(pen)
+        veil = QColor(colours.background)
+        veil.setAlphaF(1 - colours.dimmed_opacity)
+        self.veil.setBrush(veil)
+        for node in self.node_items.values():
+            pen = node.pen()
+            pen.setColor(QColor(colours.border))
+            node.setPen(pen)
+        self._painted.clear()
+        self._text.clear()
+        self.highlight(self.selected)
 
     def set_labels_visible(self, visible: bool) -> None:
         if visible == self.labels_visible:

@@ -3,8 +3,20 @@ click a service to select it, Escape or a click on the background to clear."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QRectF, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QWheelEvent
+from collections.abc import Sequence
+
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QFont,
+    QFontInfo,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QResizeEvent,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QWidget
 
 from ui.services.scene import LABEL_SCALE, ServiceScene
@@ -12,6 +24,12 @@ from ui.services.scene import LABEL_SCALE, ServiceScene
 ZOOM_STEP = 1.25
 MIN_SCALE, MAX_SCALE = 0.02, 4.0
 CLICK_SLOP = 4  # pixels a press may move and still be a click, not a drag
+#: names are never drawn smaller than this many pixels on screen: below it they
+#: are hidden (and the view says how to read them) instead of drawn as 5 px smudges
+MIN_LABEL_PX = 10.0
+#: room around a framed selection, in view pixels
+FRAME_MARGIN = 36
+HIDDEN_NOTE = "Names are hidden at this zoom — Ctrl+= zooms in, selecting a service frames it"
 
 
 class ServiceMapView(QGraphicsView):
@@ -33,6 +51,10 @@ class ServiceMapView(QGraphicsView):
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._pressed_at: QPoint | None = None
+        #: the last framed selection, kept while the user has not zoomed or panned:
+        #: the view is framed again when it is resized (the panel beside it fills in
+        #: after the selection, and a narrower view would cut the selection off)
+        self._framed: tuple[QRectF, list[QRectF]] | None = None
 
     def map_scene(self) -> ServiceScene | None:
         scene = self.scene()
@@ -44,6 +66,7 @@ class ServiceMapView(QGraphicsView):
         return float(self.transform().m11())
 
     def zoom_by(self, factor: float) -> None:
+        self._framed = None
         current = self.scale_factor()
         target = min(MAX_SCALE, max(MIN_SCALE, current * factor))
         if current > 0 and target != current:
@@ -61,6 +84,7 @@ class ServiceMapView(QGraphicsView):
         scene = self.map_scene()
         if scene is None:
             return
+        self._framed = None
         self.resetTransform()
         self.fitInView(scene.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
         if self.scale_factor() > 1.0:
@@ -72,13 +96,54 @@ class ServiceMapView(QGraphicsView):
         if self.scale_factor() < 0.8:
             self.zoom_by(1.0 / self.scale_factor())
 
+    def legible_scale(self) -> float:
+        """The smallest zoom at which names are drawn at least :data:`MIN_LABEL_PX` high."""
+        pixels = QFontInfo(QFont()).pixelSize() or 13
+        return max(LABEL_SCALE, MIN_LABEL_PX / pixels)
+
+    def labels_legible(self) -> bool:
+        return self.scale_factor() >= self.legible_scale() - 1e-9
+
+    def frame(self, focus: QRectF, others: Sequence[QRectF]) -> None:
+        """Show ``focus`` with as much of ``others`` as fits at a zoom where names can be
+        read: all of them when they fit (never magnified beyond 1:1), else centred on
+        ``focus`` at the smallest legible zoom."""
+        self._framed = (QRectF(focus), [QRectF(r) for r in others])
+        whole = QRectF(focus)
+        for rect in others:
+            whole = whole.united(rect)
+        viewport = (
+            self.viewport()
+            .rect()
+            .adjusted(FRAME_MARGIN, FRAME_MARGIN, -FRAME_MARGIN, -FRAME_MARGIN)
+        )
+        if viewport.width() <= 0 or viewport.height() <= 0:
+            return
+        fits = min(viewport.width() / whole.width(), viewport.height() / whole.height())
+        legible = self.legible_scale()
+        scale = min(1.0, max(fits, legible))
+        self.resetTransform()
+        self.scale(scale, scale)
+        centre = whole.center() if fits >= legible else self._towards(focus, whole, scale)
+        self.centerOn(centre)
+        self._level_of_detail()
+
+    def _towards(self, focus: QRectF, whole: QRectF, scale: float) -> QPointF:
+        """A centre that keeps ``focus`` in view and shows as much of ``whole`` as it can."""
+        half_w = (self.viewport().width() / scale) / 2 - FRAME_MARGIN / scale
+        half_h = (self.viewport().height() / scale) / 2 - FRAME_MARGIN / scale
+        x = min(max(whole.center().x(), focus.right() - half_w), focus.left() + half_w)
+        y = min(max(whole.center().y(), focus.bottom() - half_h), focus.top() + half_h)
+        return QPointF(x, y)
+
     def centre_on(self, rect: QRectF) -> None:
         self.centerOn(rect.center())
 
     def _level_of_detail(self) -> None:
         scene = self.map_scene()
         if scene is not None:
-            scene.set_labels_visible(self.scale_factor() >= LABEL_SCALE)
+            scene.set_labels_visible(self.labels_legible())
+            self.viewport().update()
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120
@@ -88,7 +153,13 @@ class ServiceMapView(QGraphicsView):
 
     # ------------------------------------------------------------------ clicks
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._framed is not None:
+            self.frame(*self._framed)
+
     def mousePressEvent(self, event: QMouseEvent) -> None:
+        self._framed = None  # a drag pans: the user's view from here on
         if event.button() == Qt.MouseButton.LeftButton:
             self._pressed_at = event.position().toPoint()
         super().mousePressEvent(event)
@@ -125,4 +196,26 @@ class ServiceMapView(QGraphicsView):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
+        scene = self.map_scene()
+        if scene is not None and scene.node_items and not scene.labels_visible:
+            self._paint_hidden_note()
         self.painted.emit()
+
+    def _paint_hidden_note(self) -> None:
+        """Say why there are no names, and how to get them (instead of 5 px text)."""
+        painter = QPainter(self.viewport())
+        palette = self.palette()
+        metrics = painter.fontMetrics()
+        width = metrics.horizontalAdvance(HIDDEN_NOTE) + 16
+        box = self.viewport().rect()
+        rect = QRectF(
+            box.left() + 8, box.bottom() - metrics.height() - 14, width, metrics.height() + 8
+        )
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(palette.color(QPalette.ColorRole.ToolTipBase))
+        painter.setOpacity(0.9)
+        painter.drawRoundedRect(rect, 4, 4)
+        painter.setOpacity(1.0)
+        painter.setPen(palette.color(QPalette.ColorRole.ToolTipText))
+        painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), HIDDEN_NOTE)
+        painter.end()
