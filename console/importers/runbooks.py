@@ -266,7 +266,7 @@ def parse_runbook(
         or heading
         or nav_title
         or (_any_heading(body) if title is None else None)
-        or _file_title(path, root, landing)
+        or _file_title(path, root, landing and fmt != formats.WIKI)
     )
     digest = hashlib.sha256(data).hexdigest()
     slug = fields.pop("id", None) or _relative_slug(path, root, landing=landing)
