@@ -242,7 +242,7 @@ def parse_runbook(
         line, fence = scan.unclosed
         warnings.append(
             f"line {line}: code fence never closed: shown running to the end of the file, "
-            f"as Markdown renderers show it (add a line {fence} where the code ends)"
+            f"as Markdown renderers show it (add a line {fence.lstrip()} where the code ends)"
         )
         body = body.rstrip("\n") + "\n" + fence + "\n"
     if scan.comment is not None:
@@ -495,7 +495,10 @@ def _scan_body(body: str, first_line: int, path: str, *, heading: bool = True) -
     scan.heading = found
     if opened is not None:
         char, length, offset = opened
-        scan.unclosed = (first_line + body.count("\n", 0, offset), char * length)
+        # closed as it was opened: at the same indentation (a fence inside a list item)
+        opening = body[offset : body.find("\n", offset) if "\n" in body[offset:] else None]
+        indent = opening[: len(opening) - len(opening.lstrip())]
+        scan.unclosed = (first_line + body.count("\n", 0, offset), indent + char * length)
     if comment_at is not None:
         scan.comment = first_line + body.count("\n", 0, comment_at)
     return scan

@@ -374,3 +374,9 @@ def test_folder_readme_is_a_landing_page_runbook(tmp_path: Path) -> None:
         assert rows == [("Disk full", 0), ("Payments api", 1)]
     finally:
         db.close()
+
+
+def test_an_unclosed_fence_in_a_list_item_is_closed_at_its_indentation() -> None:
+    parsed = parse_runbook(b"# T\n\n1. Step\n\n   ```sh\n   ls\n", path="/r/a.md", root="/r")
+    assert parsed.body.endswith("   ```sh\n   ls\n   ```\n")
+    assert "(add a line ``` where the code ends)" in parsed.warnings[0]
