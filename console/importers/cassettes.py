@@ -48,6 +48,9 @@ def parse_cassette(
     document = _load(text, path)
     if isinstance(document, Refusal):
         return document
+    # a body already parsed is taken only from JSON: YAML aliases could make a small
+    # cassette's body a structure billions of nodes large once written out
+    parsed_bodies = text.lstrip().startswith("{")
     interactions = next(
         (document[key] for key in _KEYS if isinstance(document, dict) and key in document), None
     )
@@ -56,7 +59,7 @@ def parse_cassette(
     result = ParsedFile(kind=KIND)
     passed: list[str] = []
     for number, interaction in enumerate(interactions, 1):
-        label, body, problem = _response(interaction, number)
+        label, body, problem = _response(interaction, number, parsed_bodies)
         if problem is not None:
             passed.append(f"{label}: {problem}")
             continue
@@ -104,7 +107,7 @@ def _load(text: str, path: str) -> Any:
         return Refusal(path, f"recorded HTTP, not CSV: invalid YAML: {problem}", line)
 
 
-def _response(interaction: object, number: int) -> tuple[str, Any, str | None]:
+def _response(interaction: object, number: int, parsed_bodies: bool) -> tuple[str, Any, str | None]:
     """(label, the response's JSON, why it is passed over or None)."""
     label = f"interaction {number}"
     if not isinstance(interaction, dict):
@@ -121,7 +124,7 @@ def _response(interaction: object, number: int) -> tuple[str, Any, str | None]:
     code = status.get("code") if isinstance(status, dict) else status
     if isinstance(code, int | str) and not str(code).startswith("2"):
         return label, None, f"HTTP {code}"
-    raw = _body_bytes(response.get("body"))
+    raw = _body_bytes(response.get("body"), parsed_bodies)
     if raw is None or not raw.strip():
         return label, None, "no response body"
     raw = _decompressed(raw)
@@ -131,7 +134,7 @@ def _response(interaction: object, number: int) -> tuple[str, Any, str | None]:
         return label, None, "the response body is not JSON"
 
 
-def _body_bytes(body: object) -> bytes | None:
+def _body_bytes(body: object, parsed_bodies: bool) -> bytes | None:
     """VCR.py: ``body: {string: ...}`` (text, or bytes from ``!!binary``); Ruby VCR:
     ``body: {encoding: UTF-8, string: ...}`` or ``base64_string``; some tools: a str."""
     if isinstance(body, dict):
@@ -145,7 +148,7 @@ def _body_bytes(body: object) -> bytes | None:
         return body
     if isinstance(body, str):
         return body.encode("utf-8")
-    if isinstance(body, dict | list):  # already parsed JSON (some JSON cassettes)
+    if parsed_bodies and isinstance(body, dict | list):  # parsed JSON (JSON cassettes)
         return json.dumps(body).encode("utf-8")
     return None
 

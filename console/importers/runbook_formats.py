@@ -317,19 +317,26 @@ def _has_catalog_info(folder: str) -> bool:
     )
 
 
+#: nav entries visited at most: YAML aliases can make a small file name the same
+#: list billions of times (a "billion laughs" nav)
+MAX_NAV_ENTRIES = 20_000
+
+
 def _walk_nav(items: object, base: str, nav: dict[str, NavEntry]) -> None:
-    """Depth first, in order: ``- Title: page.md``, ``- page.md``, ``- Section: [...]``."""
-    if not isinstance(items, list):
-        return
-    for item in items:
+    """Depth first, in order: ``- Title: page.md``, ``- page.md``, ``- Section: [...]``
+    (at most :data:`MAX_NAV_ENTRIES` entries visited)."""
+    stack: list[tuple[str | None, object]] = [(None, items)]
+    visited = 0
+    while stack and visited < MAX_NAV_ENTRIES:
+        title, item = stack.pop()
+        visited += 1
         if isinstance(item, str):
-            _nav_page(None, item, base, nav)
+            _nav_page(title, item, base, nav)
+        elif isinstance(item, list):
+            stack.extend((None, child) for child in reversed(item[:MAX_NAV_ENTRIES]))
         elif isinstance(item, dict):
-            for title, value in item.items():
-                if isinstance(value, str):
-                    _nav_page(str(title), value, base, nav)
-                elif isinstance(value, list):
-                    _walk_nav(value, base, nav)
+            entries = list(item.items())[:MAX_NAV_ENTRIES]
+            stack.extend((str(key), value) for key, value in reversed(entries))
 
 
 def _nav_page(title: str | None, target: str, base: str, nav: dict[str, NavEntry]) -> None:

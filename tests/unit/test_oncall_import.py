@@ -613,3 +613,21 @@ def test_pagerduty_oncalls_and_opsgenie_periods_of_no_length(
         assert len(found) == 1, (document, parsed)
         words = "shift of no length skipped" if outcome == "note" else "ends before it starts"
         assert words in found[0].reason
+
+
+def test_a_cassette_body_made_of_yaml_aliases_is_not_written_out(
+    db: Database, tmp_path: Path, clock: FakeClock
+) -> None:
+    levels = ["a0: &a0 [x, x]"] + [f"a{n}: &a{n} [*a{n - 1}, *a{n - 1}]" for n in range(1, 40)]
+    cassette = tmp_path / "laughs.yaml"
+    cassette.write_text(
+        "anchors:\n"
+        + "".join(f"  {line}\n" for line in levels)
+        + "interactions:\n- request: {method: GET, uri: https://api.opsgenie.com/v2/x}\n"
+        "  response:\n    status: {code: 200}\n    body: {string: *a39}\n",
+        encoding="utf-8",
+    )
+    report = import_people_and_schedules(db, [cassette], clock=clock)
+    [refusal] = report.refused
+    assert "recorded HTTP, not CSV" in refusal.reason
+    assert "no response body" in refusal.reason

@@ -313,3 +313,19 @@ def test_strip_suffix_and_erb_and_mdx_helpers() -> None:
     assert strip_suffix("b.MDX") == "b"
     assert strip_erb("a <%= x %>b<%# c\n d %> <%% e") == "a b <% e"
     assert strip_mdx("import X from 'x'\n\n<X a={1} />\ntext\n") == "\n\ntext\n"
+
+
+def test_a_billion_laughs_mkdocs_nav_is_cut_short(tmp_path: Path, db: Database) -> None:
+    """YAML aliases can make a 1 kB mkdocs.yml name one list 2^40 times: the nav walk
+    stops after MAX_NAV_ENTRIES entries instead of running for hours."""
+    levels = ["a0: &a0 [index.md, index.md]"]
+    levels += [f"a{n}: &a{n} [*a{n - 1}, *a{n - 1}]" for n in range(1, 40)]
+    site = tmp_path / "laughs"
+    (site / "docs").mkdir(parents=True)
+    (site / "mkdocs.yml").write_text(
+        "site_name: x\nanchors:\n" + "".join(f"  {line}\n" for line in levels) + "nav: *a39\n"
+    )
+    (site / "docs" / "index.md").write_text("Welcome.\n")
+    report = RunbookLibrary(db).import_paths([site])
+    assert (report.formats, report.refused) == ({"mkdocs": 1}, [])
+    assert RunbookLibrary(db).get("docs-index").nav_order == 1
