@@ -38,7 +38,8 @@ from console.storage.db import Database
 if TYPE_CHECKING:
     from console.ops.workspace import Workspace
 
-#: file endings of runbooks (a relative link to one opens it in the viewer)
+#: file endings of runbooks (a relative link to one opens it in the viewer): Markdown,
+#: Middleman's ``.md.erb``, MDX
 RUNBOOK_SUFFIXES = SUFFIXES
 
 #: characters of the body shown as the "snippet" of a listed (not searched) runbook
@@ -63,6 +64,14 @@ class RunbookDocument:
     review_every_days: int
     review_due: date
     overdue: bool
+    #: the format it was read as (console.importers.runbook_formats.FORMATS)
+    format: str = "markdown"
+    #: a folder's README or index page
+    landing: bool = False
+    #: what its import found wrong but showed anyway (to fix in the file)
+    warnings: tuple[str, ...] = ()
+    #: its place in its site's navigation
+    nav_order: int | None = None
 
     @property
     def folder(self) -> Path:
@@ -117,7 +126,7 @@ class RunbookLibrary:
         where, params = filter_clauses(service=service, owner=owner, stale=stale, today=today)
         sql = (
             "SELECT r.id, r.slug, r.title, r.path, r.symptoms, r.owner, r.services, "
-            "r.last_reviewed, r.review_every_days FROM runbooks r"
+            "r.last_reviewed, r.review_every_days, r.landing FROM runbooks r"
             + (f" WHERE {' AND '.join(where)}" if where else "")
             + " ORDER BY r.title COLLATE NOCASE, r.id LIMIT ?"
         )
@@ -125,7 +134,18 @@ class RunbookLibrary:
         with self._db.raw_reader() as raw:
             rows = raw.execute(sql, params).fetchall()
         hits = []
-        for row_id, slug, title, path, symptoms, row_owner, services, reviewed, every in rows:
+        for (
+            row_id,
+            slug,
+            title,
+            path,
+            symptoms,
+            row_owner,
+            services,
+            reviewed,
+            every,
+            landing,
+        ) in rows:
             last = date.fromisoformat(reviewed) if reviewed else None
             snippet = " · ".join(json.loads(symptoms or "[]"))
             if len(snippet) > LISTING_SNIPPET:
@@ -141,7 +161,7 @@ class RunbookLibrary:
                     owner=row_owner,
                     services=tuple(json.loads(services or "[]")),
                     last_reviewed=last,
-                    overdue=is_overdue(last, every, today),
+                    overdue=is_overdue(last, every, today, landing=bool(landing)),
                 )
             )
         return hits
@@ -166,7 +186,8 @@ class RunbookLibrary:
         with self._db.raw_reader() as raw:
             row = raw.execute(
                 "SELECT id, slug, title, path, body, owner, services, symptoms, alerts, "
-                f"severity_hint, last_reviewed, review_every_days FROM runbooks WHERE {column} = ?",
+                "severity_hint, last_reviewed, review_every_days, format, landing, warnings, "
+                f"nav_order FROM runbooks WHERE {column} = ?",
                 (runbook_id,),
             ).fetchone()
         if row is None:
@@ -184,6 +205,10 @@ class RunbookLibrary:
             hint,
             reviewed,
             every,
+            fmt,
+            landing,
+            warnings,
+            nav_order,
         ) = row
         today = self.today()
         last = date.fromisoformat(reviewed) if reviewed else None
@@ -201,7 +226,11 @@ class RunbookLibrary:
             last_reviewed=last,
             review_every_days=every,
             review_due=review_due(last, every, today),
-            overdue=is_overdue(last, every, today),
+            overdue=is_overdue(last, every, today, landing=bool(landing)),
+            format=fmt,
+            landing=bool(landing),
+            warnings=tuple(json.loads(warnings or "[]")),
+            nav_order=nav_order,
         )
 
     def facets(self) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -20,6 +20,7 @@ What counts as what:
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from collections import defaultdict
@@ -192,6 +193,31 @@ def check_runbook_reviews(raw: sqlite3.Connection, ctx: Context, found: Found) -
                 (AuditObject(kind, str(rid), title),),
                 f"Review {slug}{who}: walk its steps against the system as it is today, "
                 f"then set `last_reviewed: {stamp}` in its front matter and import it again.",
+            )
+        )
+
+
+def check_runbook_warnings(raw: sqlite3.Connection, ctx: Context, found: Found) -> None:
+    """Runbooks imported with warnings (an unclosed code fence, front matter that is
+    not YAML, a value of the wrong kind): shown, but their files need fixing."""
+    rows = raw.execute(
+        "SELECT id, slug, title, path, warnings FROM runbooks WHERE warnings != '[]' "
+        "ORDER BY title COLLATE NOCASE, id"
+    ).fetchall()
+    kind, area, low = ObjectKind.RUNBOOK, Area.RUNBOOKED, Severity.LOW
+    for rid, slug, title, path, stored in rows:
+        warnings = [str(w) for w in json.loads(stored or "[]")]
+        if not warnings:
+            continue
+        count = f"{len(warnings)} warning" + ("" if len(warnings) == 1 else "s")
+        found.findings.append(
+            finding(
+                "runbook-import-warnings",
+                area,
+                low,
+                f"Runbook {title} was imported with {count}",
+                (AuditObject(kind, str(rid), title),),
+                f"Fix {path} ({slug}): " + "; ".join(warnings) + ". Then import it again.",
             )
         )
 
@@ -510,6 +536,7 @@ CHECKS: tuple[Check, ...] = (
     check_schedules,
     check_contacts,
     check_runbook_reviews,
+    check_runbook_warnings,
     check_alerts,
     check_postmortems,
     check_action_items,

@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from console import __version__
 from console.cli.common import (
     EXIT_FAILED,
+    EXIT_NOTHING_FOUND,
     EXIT_OK,
     EXIT_PARTIAL,
     GuiLauncher,
@@ -673,26 +674,65 @@ def _import(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
 
     report = _import_with(args, folder, lambda ws, paths: import_runbooks(ws.db, paths))
     code = _import_exit(report.refused, report.read_any)
+    for warning in report.warnings:
+        print(f"{warning.path}: warning: {warning.reason}", file=sys.stderr)
+    for problem in report.site_problems:
+        print(f"note: {problem}", file=sys.stderr)
+    for skip in report.skipped:
+        print(f"{skip.path}: skipped: {skip.reason}", file=sys.stderr)
+    for nothing in report.nothing_found:
+        print(nothing.describe(), file=sys.stderr)
+    if report.nothing_found:
+        code = EXIT_NOTHING_FOUND
     counts = {
         "imported": report.imported,
         "updated": report.updated,
         "unchanged": report.unchanged,
         "removed": report.removed,
     }
+    warned = len({w.path for w in report.warnings})
+    formats = ", ".join(f"{n} {name}" for name, n in sorted(report.formats.items()))
+    lines = [
+        f"Runbooks: {report.imported} new, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {report.removed} removed, "
+        f"{len(report.refused)} refused"
+        + (f", {len(report.skipped)} skipped" if report.skipped else "")
+        + (
+            f"; {_plural(len(report.warnings), 'warning')} in {_plural(warned, 'runbook')}"
+            if warned
+            else ""
+        )
+        + "."
+    ]
+    if formats:
+        lines.append(
+            f"Read as: {formats}"
+            + (f" ({report.landing} landing pages)" if report.landing else "")
+            + "."
+        )
+    for nothing in report.nothing_found:
+        lines.append(f"Nothing recognised as a runbook in {nothing.folder}.")
     _emit(
         out,
         args.json,
         {
             **counts,
             "refused": [{"path": r.path, "reason": r.reason} for r in report.refused],
-            "skipped": report.skipped,
+            "skipped": [{"path": r.path, "reason": r.reason} for r in report.skipped],
+            "warnings": [{"path": w.path, "warning": w.reason} for w in report.warnings],
+            "formats": dict(sorted(report.formats.items())),
+            "landing": report.landing,
+            "nothing_found": [
+                {"folder": n.folder, "found": dict(n.found)} for n in report.nothing_found
+            ],
         },
-        f"Runbooks: {report.imported} new, {report.updated} updated, "
-        f"{report.unchanged} unchanged, {report.removed} removed, "
-        f"{len(report.refused)} refused"
-        + (f", {len(report.skipped)} folder READMEs skipped." if report.skipped else "."),
+        "\n".join(lines),
     )
     return code
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
 
 
 def _import_catalog(args: argparse.Namespace, folder: Path, out: TextIO) -> int:

@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+#: ``import runbooks``: a folder named held nothing recognised as a runbook (what it
+#: holds instead is listed on stderr); before 3 and 1, which say what was refused
+EXIT_NOTHING_FOUND = 4
 
 
 @dataclass(frozen=True)

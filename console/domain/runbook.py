@@ -173,6 +173,14 @@ class ParsedRunbook:
     review_every_days: int = DEFAULT_REVIEW_DAYS
     #: front-matter keys this version does not know, kept as given (JSON-safe values)
     extra: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    #: the format the file was read as (console.importers.runbook_formats.FORMATS)
+    format: str = "markdown"
+    #: a folder's README or index page (a landing page), not an incident's runbook
+    landing: bool = False
+    #: what was wrong with the file but shown anyway, each a sentence with its line
+    warnings: tuple[str, ...] = ()
+    #: the page's place in its site's navigation, None without one
+    nav_order: int | None = None
 
 
 def review_due(last_reviewed: date | None, every_days: int, today: date) -> date:
@@ -182,10 +190,13 @@ def review_due(last_reviewed: date | None, every_days: int, today: date) -> date
     return last_reviewed + timedelta(days=every_days)
 
 
-def is_overdue(last_reviewed: date | None, every_days: int, today: date) -> bool:
-    """Past its review date (the due day itself is not overdue), or never reviewed."""
+def is_overdue(
+    last_reviewed: date | None, every_days: int, today: date, *, landing: bool = False
+) -> bool:
+    """Past its review date (the due day itself is not overdue), or never reviewed
+    (a landing page, which indexes a folder, is not overdue until it has a date)."""
     if last_reviewed is None:
-        return True
+        return not landing
     return review_due(last_reviewed, every_days, today) < today
 
 

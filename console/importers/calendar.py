@@ -88,20 +88,34 @@ def parse_calendar(
             reason = f"cannot expand its repetition ({_first_line(error)})"
             parsed.refused.append(Refusal(path, f"{reason}{_which(first)}", line))
             continue
-        zero_length = False
+        zero_length = backwards = 0
         for occurrence in occurrences:
             if _str(occurrence.get("STATUS")).upper() == "CANCELLED":
                 continue
             begin, was_floating = _instant(_when(occurrence, "DTSTART"), floating)
             finish, _ = _instant(_end_of(occurrence), floating)
             used_floating = used_floating or was_floating
-            if finish <= begin:
-                zero_length = True
+            if finish == begin:
+                zero_length += 1
+                continue
+            if finish < begin:
+                backwards += 1
                 continue
             draft.shifts.append(_shift(occurrence, begin, finish))
         if zero_length:
+            # no time on call: nothing to keep, nothing wrong with the rest of the file
+            bounds = (
+                "its end equals its start"
+                if first.get("DTEND") is not None or first.get("DURATION") is not None
+                else "no DTEND or DURATION, so it ends when it starts"
+            )
+            times = f" ({zero_length} occurrences)" if zero_length > 1 else ""
+            parsed.notes.append(
+                Refusal(path, f"shift of no length skipped: {bounds}{times}{_which(first)}", line)
+            )
+        if backwards:
             parsed.refused.append(
-                Refusal(path, f"no DTEND or DURATION: a shift needs an end{_which(first)}", line)
+                Refusal(path, f"shift ends before it starts{_which(first)}", line)
             )
     if used_floating:
         where = zone_name or (str(local) if local is not None else "this machine's time zone")

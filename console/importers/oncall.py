@@ -26,6 +26,7 @@ from pathlib import Path
 from console.domain.clock import Clock, utc_now
 from console.domain.oncall import Refusal
 from console.importers.calendar import DEFAULT_WEEKS, parse_calendar
+from console.importers.cassettes import looks_like_cassette, parse_cassette
 from console.importers.contacts import decode_text, parse_csv, parse_vcard, store_contacts
 from console.importers.schedules import ParsedFile, store_policies, store_schedules
 from console.importers.vendors import ShapeError, parse_vendor_json
@@ -37,6 +38,9 @@ log = logging.getLogger(__name__)
 MAX_BYTES = 20 * 1024 * 1024
 #: read when a folder is given (a file named on the command line is read whatever its name)
 SUFFIXES = (".csv", ".tsv", ".vcf", ".vcard", ".ics", ".ical", ".ifb", ".json")
+#: read from a folder only when they are recorded HTTP (a VCR cassette)
+CASSETTE_SUFFIXES = (".yaml", ".yml")
+_PEEK = 64 * 1024
 #: the cache_sets rows this importer keeps
 PEOPLE_SET, SCHEDULES_SET = "people", "schedules"
 _SOURCE_NAMES = 6
@@ -121,14 +125,27 @@ def _files(paths: Sequence[Path | str], refused: list[Refusal]) -> list[str]:
         if os.path.isdir(absolute):
             for folder, dirs, names in os.walk(absolute):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                found.extend(
-                    os.path.join(folder, n) for n in sorted(names) if n.lower().endswith(SUFFIXES)
-                )
+                for name in sorted(names):
+                    full = os.path.join(folder, name)
+                    if name.lower().endswith(SUFFIXES) or (
+                        name.lower().endswith(CASSETTE_SUFFIXES) and _is_cassette(full)
+                    ):
+                        found.append(full)
         elif os.path.exists(absolute):
             found.append(absolute)
         else:
             refused.append(Refusal(absolute, "no such file or folder"))
     return found
+
+
+def _is_cassette(path: str) -> bool:
+    """A YAML file in a folder that holds recorded HTTP (other YAML is not ours)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(_PEEK)
+    except OSError:
+        return True  # named in the refusals with its reason
+    return looks_like_cassette(head.decode("utf-8", "replace"))
 
 
 def _parse(
@@ -171,6 +188,12 @@ def _parse(
         if head.startswith("BEGIN:VCARD"):
             drafts, bad = parse_vcard(text, path, region=region)
             return ParsedFile(kind="vcard", contacts=drafts, refused=bad)
+        if looks_like_cassette(text):
+            cassette = parse_cassette(text, path, saved_at=saved_at, region=region)
+            if isinstance(cassette, Refusal):
+                refused.append(cassette)
+                return None
+            return cassette
         if head.startswith(("{", "[")):
             try:
                 document = json.loads(text)
@@ -200,6 +223,9 @@ def _write(
     ordered = sorted(parsed_files, key=lambda item: _ORDER.get(item[1].kind, 0))
     people_sources: list[str] = []
     schedule_sources: list[str] = []
+    # counted once each however many files hold them (two saved copies of a roster)
+    schedule_keys: set[str] = set()
+    policy_keys: set[str] = set()
     with db.raw_writer() as raw:
         for path, parsed in ordered:
             source = f"file:{path}"
@@ -217,9 +243,9 @@ def _write(
             report.contacts_new += merged.new
             report.contacts_updated += merged.updated
             report.contacts_unchanged += merged.unchanged
-            report.schedules += stored.schedules
+            schedule_keys |= stored.keys
+            policy_keys |= policies.keys
             report.shifts += stored.shifts
-            report.policies += policies.policies
             taken = len(parsed.contacts) - len(merged.unknown)
             if taken:
                 people_sources.append(path)
@@ -235,6 +261,8 @@ def _write(
                     policies.policies,
                 )
             )
+        report.schedules = len(schedule_keys)
+        report.policies = len(policy_keys)
         for name, sources in ((PEOPLE_SET, people_sources), (SCHEDULES_SET, schedule_sources)):
             if sources:
                 record_cache_set(raw, name, _describe(sources), now)

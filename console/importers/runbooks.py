@@ -20,7 +20,7 @@ import sqlite3
 import stat
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -38,6 +38,8 @@ from console.domain.runbook import (
     parse_interval_days,
     slugify,
 )
+from console.importers import runbook_formats as formats
+from console.importers.runbook_formats import Site
 from console.importers.yaml_support import (
     LOAD_ERRORS,
     load_front_matter,
@@ -50,9 +52,10 @@ from console.storage.models import format_utc
 log = logging.getLogger(__name__)
 
 MAX_BYTES = 5 * 1024 * 1024
-SUFFIXES = (".md", ".markdown")
-#: Inside a folder these describe the folder, not a failure: passed over (a file
-#: named on the command line is still imported). docs/RUNBOOK_FORMAT.md says so.
+#: file endings read from a folder (formats: Markdown, Middleman, MDX)
+SUFFIXES = formats.SUFFIXES
+#: a folder's README: imported as its landing page (``landing``), no longer passed
+#: over (issue 15: a service's README is often its main page)
 FOLDER_NOTES = frozenset({"readme.md", "readme.markdown"})
 #: Rows go to the writer as soon as it is free and at least MIN_BATCH are ready;
 #: while it is busy they gather up to MAX_BATCH, and up to two such batches queue
@@ -93,6 +96,13 @@ ALIASES = {
     "team": "owner",
     "severity": "severity_hint",
     "symptom": "symptoms",
+    # the navigation's title and place (Docusaurus, Hugo, just-the-docs, MkDocs plugins)
+    "sidebar_label": "nav_title",
+    "linktitle": "nav_title",
+    "nav_title": "nav_title",
+    "sidebar_position": "nav_order",
+    "weight": "nav_order",
+    "nav_order": "nav_order",
 }
 KNOWN_KEYS = frozenset(
     {
@@ -105,6 +115,8 @@ KNOWN_KEYS = frozenset(
         "owner",
         "last_reviewed",
         "review_every_days",
+        "nav_title",
+        "nav_order",
     }
 )
 
@@ -130,6 +142,27 @@ class CancelToken(Protocol):
 Progress = Callable[[int, int], None]
 
 
+@dataclass(frozen=True)
+class NothingFound:
+    """A folder named for import in which no file was recognised as a runbook:
+    what it holds instead, by file ending (``{".txt": 3, "(no ending)": 1}``)."""
+
+    folder: str
+    found: Mapping[str, int]
+
+    def describe(self) -> str:
+        if not self.found:
+            return f"{self.folder}: nothing recognised as a runbook: the folder holds no files"
+        listed = ", ".join(
+            f"{count} {ending}"
+            for ending, count in sorted(self.found.items(), key=lambda item: (-item[1], item[0]))
+        )
+        return (
+            f"{self.folder}: nothing recognised as a runbook (read are "
+            f"{', '.join('*' + s for s in SUFFIXES)}); found instead: {listed}"
+        )
+
+
 @dataclass
 class ImportReport:
     """What one import did. ``refused`` lists (path, reason), in walk order."""
@@ -139,8 +172,18 @@ class ImportReport:
     unchanged: int = 0
     removed: int = 0
     refused: list[RunbookRefusal] = field(default_factory=list)
-    #: folder READMEs passed over (they describe a folder; they are not runbooks)
-    skipped: list[str] = field(default_factory=list)
+    #: files passed over, each with why (a wiki's sidebar, a Docusaurus partial)
+    skipped: list[RunbookRefusal] = field(default_factory=list)
+    #: runbooks imported with problems a renderer shows past: (path, warning), in order
+    warnings: list[RunbookRefusal] = field(default_factory=list)
+    #: runbooks read (new, updated or unchanged) by format
+    formats: dict[str, int] = field(default_factory=dict)
+    #: of those, landing pages (folder READMEs, index pages)
+    landing: int = 0
+    #: folders named in which nothing was recognised as a runbook, with what they hold
+    nothing_found: list[NothingFound] = field(default_factory=list)
+    #: a site's config that could not be read (the pages still are)
+    site_problems: list[str] = field(default_factory=list)
     cancelled: bool = False
 
     @property
@@ -157,34 +200,76 @@ def parse_runbook(
     path: str,
     root: str,
     mtime_ns: int = 0,
+    site: Site | None = None,
 ) -> ParsedRunbook:
-    """Parse one file's bytes. Raises :class:`RunbookError` (path + reason) when refused."""
+    """Parse one file's bytes. Raises :class:`RunbookError` (path + reason) when refused:
+    only what cannot be shown or is unsafe (too large, empty, binary, not text in an
+    encoding we can detect, hostile front matter). Everything else a Markdown renderer
+    shows is imported, its problems listed in ``warnings`` (each with its line).
+
+    ``site`` is the site generator's folder the file is in (the walk finds it), for
+    the format and the navigation's titles and order."""
     if len(data) > MAX_BYTES:
         raise RunbookError(path, _too_big(len(data)))
     if not data or data.isspace():  # not data.strip(): no copy of every file
-        raise RunbookError(path, "empty file")
-    nul = data.find(b"\x00")
-    if nul >= 0:
-        raise RunbookError(path, f"binary file (NUL byte at byte offset {nul}), not Markdown")
-    bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
-    try:
-        text = data[bom:].decode("utf-8")
-    except UnicodeDecodeError as error:
-        offset = error.start + bom
-        raise RunbookError(
-            path,
-            f"not UTF-8: byte 0x{data[offset]:02x} at byte offset {offset} "
-            "(save the file as UTF-8)",
-        ) from None
+        raise RunbookError(path, "empty file (nothing to show)")
+    warnings: list[str] = []
+    text = _decode(data, path, warnings)
+    if not text or text.isspace():
+        raise RunbookError(path, "empty file (nothing to show)")
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    meta, body, body_line = _split_front_matter(text, path)
-    fields = _normalise(meta, path)
+    name = os.path.basename(path)
+    lower = name.lower()
+    fmt = formats.format_of_name(lower)
+    meta, body, body_line, toml = _split_front_matter(text, path, warnings)
+    if fmt is None:
+        fmt = formats.HUGO if toml else site.kind if site is not None else None
+    if fmt == formats.MIDDLEMAN:
+        body = formats.strip_erb(body)
+    elif lower.endswith(".mdx"):
+        body = formats.strip_mdx(body)
+    fields = _normalise(meta, path, warnings)
+    if fmt is None:
+        fmt = _format_of_keys(meta)
     title = fields.pop("title", None)
-    heading = _scan_body(body, body_line, path, heading=title is None)
+    if title is not None and ("<%" in title or "{" in title):
+        title = formats.clean_title(title) or None
+    nav_title = fields.pop("nav_title", None)
+    nav_order = fields.pop("nav_order", None)
+    scan = _scan_body(body, body_line, path, heading=title is None)
+    if scan.unclosed is not None:
+        line, fence = scan.unclosed
+        warnings.append(
+            f"line {line}: code fence never closed: shown running to the end of the file, "
+            f"as Markdown renderers show it (add a line {fence.lstrip()} where the code ends)"
+        )
+        body = body.rstrip("\n") + "\n" + fence + "\n"
+    if scan.comment is not None:
+        warnings.append(
+            f"line {scan.comment}: HTML comment (<!--) never closed: renderers hide "
+            "everything after it (add --> where the comment ends)"
+        )
+    heading = scan.heading
+    if heading is not None and ("<%" in heading or "{" in heading):
+        heading = formats.clean_title(heading) or None
+    if fmt is None:
+        fmt = formats.RUNME if scan.attributes else formats.MARKDOWN
+    if site is not None and site.nav:
+        entry = site.nav.get(os.path.normpath(path))
+        if entry is not None:
+            nav_title = nav_title or entry.title
+            nav_order = nav_order if nav_order is not None else entry.order
+    landing = formats.is_landing(lower, fmt)
+    title = (
+        title
+        or heading
+        or nav_title
+        or (_any_heading(body) if title is None else None)
+        or _file_title(path, root, landing and fmt != formats.WIKI)
+    )
     digest = hashlib.sha256(data).hexdigest()
-    title = title or heading or Path(path).name.split(".")[0]
-    slug = fields.pop("id", None) or _relative_slug(path, root)
+    slug = fields.pop("id", None) or _relative_slug(path, root, landing=landing)
     return ParsedRunbook(
         slug=slug,
         title=title,
@@ -194,6 +279,10 @@ def parse_runbook(
         mtime_ns=mtime_ns,
         size=len(data),
         body=body,
+        format=fmt,
+        landing=landing,
+        warnings=tuple(warnings),
+        nav_order=nav_order,
         **fields,
     )
 
@@ -202,17 +291,79 @@ def _too_big(size: int) -> str:
     return f"too large ({size / 1024 / 1024:.1f} MB; the limit is {MAX_BYTES // 1024 // 1024} MB)"
 
 
-def _split_front_matter(text: str, path: str) -> tuple[dict[str, Any], str, int]:
-    """(front matter, body, line number of the body's first line)."""
+#: C0 control characters no text file holds (tab, newlines, form feed and escape do)
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
+
+
+def _decode(data: bytes, path: str, warnings: list[str]) -> str:
+    """The file's text: UTF-8 (a BOM removed), UTF-16 with its BOM, else Windows-1252
+    with a warning. Refused: a NUL byte in a file without a UTF-16 BOM (binary), and
+    bytes that are text in none of these."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")[0:].lstrip("\ufeff")
+        except UnicodeDecodeError as error:
+            raise RunbookError(
+                path,
+                f"not text: UTF-16 byte order mark, then bytes that are not UTF-16 "
+                f"(byte offset {error.start}); save the file as UTF-8",
+            ) from None
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise RunbookError(path, f"binary file (NUL byte at byte offset {nul}), not Markdown")
+    bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    try:
+        return data[bom:].decode("utf-8")
+    except UnicodeDecodeError as error:
+        offset = error.start + bom
+        not_utf8 = f"not UTF-8: byte 0x{data[offset]:02x} at byte offset {offset}"
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError as error:
+        raise RunbookError(
+            path,
+            f"not text in an encoding we can detect ({not_utf8}; not Windows-1252 either: "
+            f"byte 0x{data[error.start]:02x}); save the file as UTF-8",
+        ) from None
+    control = _CONTROL.search(text)
+    if control is not None:
+        raise RunbookError(
+            path,
+            f"binary file ({not_utf8}, and a control character 0x{ord(control.group()):02x} "
+            f"at byte offset {control.start()}), not Markdown",
+        )
+    warnings.append(f"{not_utf8}: read as Windows-1252 (Latin-1); save the file as UTF-8")
+    return text
+
+
+_TOML_END = re.compile(r"^\+\+\+[^\S\n]*$", re.M)
+
+
+def _split_front_matter(
+    text: str, path: str, warnings: list[str]
+) -> tuple[dict[str, Any], str, int, bool]:
+    """(front matter, body, line number of the body's first line, whether it was TOML).
+
+    Front matter a renderer would not take (never closed, not YAML, not a mapping)
+    gives a warning and no keys; YAML nested deeply enough to be an attack refuses
+    the file."""
     first_end = text.find("\n")
-    first = text if first_end < 0 else text[:first_end]
-    if first.rstrip() != "---":
-        return {}, text, 1
+    first = (text if first_end < 0 else text[:first_end]).rstrip()
+    if first == "+++":
+        return _toml_front_matter(text, path, first_end, warnings)
+    if first != "---":
+        return {}, text, 1, False
     end = _FRONT_MATTER_END.search(text, first_end + 1) if first_end >= 0 else None
     if end is None:
-        raise RunbookError(path, "front matter opened on line 1 is never closed with '---'")
+        warnings.append(
+            "line 1: front matter opened with '---' is never closed: read as text, "
+            "its keys ignored (add a line --- where it ends)"
+        )
+        return {}, text, 1, False
     # without the newline that ends the last line, as the lines joined would be
     source = text[first_end + 1 : max(end.start() - 1, first_end + 1)]
+    closing_line = text.count("\n", 0, end.start())  # 0-based
+    body, body_line = text[end.end() + 1 :], closing_line + 2
     deep = too_deep(source)
     if deep is not None:
         raise RunbookError(path, f"invalid YAML front matter: {deep}")
@@ -221,16 +372,42 @@ def _split_front_matter(text: str, path: str) -> tuple[dict[str, Any], str, int]
     except LOAD_ERRORS:
         # rare: re-parsed by the pure loader for the clearer line number
         reason = yaml_error_reason(source, first_line=2)
-        raise RunbookError(path, f"invalid YAML front matter{reason}") from None
+        where, _, problem = reason.partition(": ")
+        place = where.strip().removeprefix("on ") or "front matter"
+        warnings.append(f"{place}: invalid YAML front matter ({problem}): its keys were ignored")
+        return {}, body, body_line, False
     if loaded is None:
         loaded = {}
     if not isinstance(loaded, dict):
-        raise RunbookError(
-            path,
-            f"front matter must be a mapping of keys to values, not a {_kind(loaded)}",
+        warnings.append(
+            f"line 2: front matter is a {_kind(loaded)}, not a mapping of keys to values: ignored"
         )
-    closing_line = text.count("\n", 0, end.start())  # 0-based
-    return loaded, text[end.end() + 1 :], closing_line + 2
+        return {}, body, body_line, False
+    return loaded, body, body_line, False
+
+
+def _toml_front_matter(
+    text: str, path: str, first_end: int, warnings: list[str]
+) -> tuple[dict[str, Any], str, int, bool]:
+    """Hugo's TOML front matter between ``+++`` lines."""
+    end = _TOML_END.search(text, first_end + 1) if first_end >= 0 else None
+    if end is None:
+        warnings.append(
+            "line 1: front matter opened with '+++' is never closed: read as text, "
+            "its keys ignored (add a line +++ where it ends)"
+        )
+        return {}, text, 1, True
+    source = text[first_end + 1 : max(end.start() - 1, first_end + 1)]
+    closing_line = text.count("\n", 0, end.start())
+    body, body_line = text[end.end() + 1 :], closing_line + 2
+    try:
+        loaded = formats.load_toml(source)
+    except RecursionError:
+        raise RunbookError(path, "invalid TOML front matter: nested too deeply") from None
+    except ValueError as error:
+        warnings.append(f"line 2: invalid TOML front matter ({error}): its keys were ignored")
+        return {}, body, body_line, True
+    return loaded, body, body_line, True
 
 
 def _kind(value: object) -> str:
@@ -241,26 +418,61 @@ def _kind(value: object) -> str:
     return type(value).__name__
 
 
-def _scan_body(body: str, first_line: int, path: str, *, heading: bool = True) -> str | None:
-    """Refuse an unclosed code fence; return the first ``#`` heading outside fences
-    (None without looking when ``heading`` is False: the front matter has the title).
+def _format_of_keys(meta: dict[Any, Any]) -> str | None:
+    """A site generator's keys in front matter of a file outside any site folder."""
+    if not meta:
+        return None
+    keys = {str(key).lower() for key in meta}
+    if keys & {"sidebar_position", "sidebar_label"}:
+        return formats.DOCUSAURUS
+    if keys & {"linktitle", "weight"}:
+        return formats.HUGO
+    return None
+
+
+def _file_title(path: str, root: str, landing: bool) -> str:
+    """A title from the file's name: ``disk-full_alerts.md`` → "Disk full alerts";
+    a landing page's from its folder's name (``payments/README.md`` → "Payments")."""
+    if landing:
+        folder = os.path.dirname(path)
+        return formats.humanise(os.path.basename(folder) or os.path.basename(root) or "Index")
+    return formats.humanise(formats.strip_suffix(os.path.basename(path)))
+
+
+@dataclass
+class _Scan:
+    heading: str | None = None
+    #: (line, closing fence) of a code fence never closed
+    unclosed: tuple[int, str] | None = None
+    #: line of an HTML comment never closed
+    comment: int | None = None
+    #: a fence with attributes (```sh {"name": "x"}```): Runme's blocks
+    attributes: bool = False
+
+
+def _scan_body(body: str, first_line: int, path: str, *, heading: bool = True) -> _Scan:
+    """The first ``#`` heading outside fences (not looked for when ``heading`` is
+    False: the front matter has the title), a code fence or comment never closed,
+    and whether a fence has attributes.
 
     Only the lines that can change the state are visited (a regex finds fence,
     comment and heading lines): a fence opens with three or more backticks or
     tildes, any indented line of only that character (at least as many) closes
     it, and an HTML comment block hides fences from Markdown.
     """
+    scan = _Scan()
     opened: tuple[str, int, int] | None = None  # (char, length, offset of its line)
-    in_comment = False
+    comment_at: int | None = None
     found: str | None = None
     for start, line in _marker_lines(body, headings=heading):
-        if in_comment:
-            in_comment = "-->" not in line
+        if comment_at is not None:
+            if "-->" in line:
+                comment_at = None
             continue
         if opened is None:
             comment = line.find("<!--")
             if comment >= 0 and "-->" not in line[comment:]:
-                in_comment = True
+                comment_at = start
                 continue
             fence = _FENCE_OPEN.match(line)
             if fence is None:
@@ -271,6 +483,8 @@ def _scan_body(body: str, first_line: int, path: str, *, heading: bool = True) -
             ticks, info = fence.group(1), fence.group(2)
             if ticks[0] == "`" and "`" in info:
                 continue  # inline code such as ```a``` is not a fence
+            if "{" in info:
+                scan.attributes = True
             opened = (ticks[0], len(ticks), start)
         else:
             # Any indentation closes: fences inside list items are indented.
@@ -278,15 +492,64 @@ def _scan_body(body: str, first_line: int, path: str, *, heading: bool = True) -
             stripped = line.strip()
             if len(stripped) >= length and set(stripped) == {char}:
                 opened = None
+    scan.heading = found
     if opened is not None:
         char, length, offset = opened
-        number = first_line + body.count("\n", 0, offset)
-        raise RunbookError(
-            path,
-            f"code fence opened on line {number} is never closed "
-            f"(add a line {char * length} where the code ends)",
-        )
-    return found
+        # closed as it was opened: at the same indentation (a fence inside a list item)
+        opening = body[offset : body.find("\n", offset) if "\n" in body[offset:] else None]
+        indent = opening[: len(opening) - len(opening.lstrip())]
+        scan.unclosed = (first_line + body.count("\n", 0, offset), indent + char * length)
+    if comment_at is not None:
+        scan.comment = first_line + body.count("\n", 0, comment_at)
+    return scan
+
+
+_ANY_HEADING = re.compile(
+    r"^ {0,3}#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$|^([^\n]+)\n {0,3}(?:=+|-+)[ \t]*$", re.M
+)
+
+
+def _any_heading(body: str) -> str | None:
+    """The first heading of any level (ATX or a setext underline) outside code
+    fences whose text is more than template tags: for a runbook without a title
+    and without a ``# `` heading, so that it never shows as its file name."""
+    fenced = _fenced_spans(body)
+    for match in _ANY_HEADING.finditer(body):
+        if any(start <= match.start() < end for start, end in fenced):
+            continue
+        text = match.group(1) if match.group(1) is not None else match.group(2)
+        if match.group(2) is not None:
+            stripped = text.strip()
+            # a setext underline needs paragraph text above it, not a list, table or rule
+            if not stripped or stripped[0] in "-*+|>" or set(stripped) <= {"-", "=", " "}:
+                continue
+        title = formats.clean_title(text.strip().strip("#").strip())
+        if title:
+            return title
+    return None
+
+
+def _fenced_spans(body: str) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    opened: tuple[str, int] | None = None
+    offset = 0
+    for line in body.split("\n"):
+        stripped = line.strip()
+        if opened is None:
+            fence = _FENCE_OPEN.match(line)
+            if fence is not None and not (fence.group(1)[0] == "`" and "`" in fence.group(2)):
+                opened = (fence.group(1), offset)
+        elif (
+            stripped.startswith(opened[0][0])
+            and set(stripped) == {opened[0][0]}
+            and len(stripped) >= len(opened[0])
+        ):
+            spans.append((opened[1], offset + len(line)))
+            opened = None
+        offset += len(line) + 1
+    if opened is not None:
+        spans.append((opened[1], len(body)))
+    return spans
 
 
 def _marker_lines(body: str, *, headings: bool) -> Iterator[tuple[int, str]]:
@@ -310,21 +573,29 @@ def _marker_lines(body: str, *, headings: bool) -> Iterator[tuple[int, str]]:
     return iter(sorted(lines.items()))
 
 
-def _relative_slug(path: str, root: str) -> str:
+def _relative_slug(path: str, root: str, *, landing: bool = False) -> str:
+    """The path relative to the imported folder, without its endings, as a slug. The
+    landing page of the imported folder itself (its README) is named after that
+    folder: every collection has a README.md, and two folders imported side by side
+    must not both claim ``readme``."""
     inside = root.rstrip(os.sep) + os.sep
+    if landing and os.path.dirname(path) == root.rstrip(os.sep) and os.path.basename(root):
+        return slugify(f"{os.path.basename(root)}-{formats.strip_suffix(os.path.basename(path))}")
     if path.startswith(inside):
         relative = path[len(inside) :]  # the walk joined it: relpath would find the same
     else:
         relative = os.path.relpath(path, root) if path != root else os.path.basename(path)
-    for suffix in SUFFIXES:
-        if relative.lower().endswith(suffix):
-            relative = relative[: -len(suffix)]
-            break
-    return slugify(relative)
+    folder, name = os.path.split(relative)
+    return slugify(os.path.join(folder, formats.strip_suffix(name)))
 
 
-def _normalise(meta: dict[Any, Any], path: str) -> dict[str, Any]:
-    """Resolve aliases, check types; unknown keys go to ``extra``."""
+class _BadValueError(ValueError):
+    """A front-matter value of the wrong kind: the key is left out, with a warning."""
+
+
+def _normalise(meta: dict[Any, Any], path: str, warnings: list[str]) -> dict[str, Any]:
+    """Resolve aliases, check types; unknown keys go to ``extra``. A known key with
+    a value of the wrong kind is left out with a warning (the runbook still shows)."""
     canonical: dict[str, tuple[str, Any]] = {}  # key → (as written, value)
     extra: dict[str, Any] = {}
     for raw_key, value in meta.items():
@@ -341,49 +612,60 @@ def _normalise(meta: dict[Any, Any], path: str) -> dict[str, Any]:
     for target, (written, value) in canonical.items():
         if value is None:
             continue
-        if target in ("id", "title", "owner", "severity_hint"):
-            if isinstance(value, dict | list):
-                raise RunbookError(
-                    path, f"'{written}' must be a single value, not a {_kind(value)}"
-                )
-            text = str(value).strip()
-            if target == "severity_hint" and re.fullmatch(r"(?i)sev\s*-?\s*\d", text):
-                text = "SEV" + text[-1]
-            if text:
-                fields[target] = text
-        elif target in ("services", "symptoms", "alerts"):
-            fields[target] = _names(value, written, path)
-        elif target == "last_reviewed":
-            fields[target] = _date(value, written, path)
-        else:  # review_every_days
-            try:
-                fields[target] = parse_interval_days(value)
-            except ValueError as error:
-                raise RunbookError(path, f"'{written}': {error}") from None
+        try:
+            fields[target] = _value(target, written, value)
+        except _BadValueError as error:
+            warnings.append(f"front matter: {error}: ignored")
+        if fields.get(target) is None or fields.get(target) == "":
+            fields.pop(target, None)
     fields.setdefault("review_every_days", DEFAULT_REVIEW_DAYS)
     return fields
 
 
-def _names(value: object, written: str, path: str) -> tuple[str, ...]:
+def _value(target: str, written: str, value: object) -> Any:
+    if target in ("id", "title", "owner", "severity_hint", "nav_title"):
+        if isinstance(value, dict | list):
+            raise _BadValueError(f"'{written}' must be a single value, not a {_kind(value)}")
+        text = str(value).strip()
+        if target == "severity_hint" and re.fullmatch(r"(?i)sev\s*-?\s*\d", text):
+            text = "SEV" + text[-1]
+        return text or None
+    if target in ("services", "symptoms", "alerts"):
+        return _names(value, written)
+    if target == "last_reviewed":
+        return _date(value, written)
+    if target == "nav_order":
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return int(value)
+        if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+            return int(value)
+        raise _BadValueError(f"'{written}' is not a number: {value!r}")
+    try:  # review_every_days
+        return parse_interval_days(value)
+    except ValueError as error:
+        raise _BadValueError(f"'{written}': {error}") from None
+
+
+def _names(value: object, written: str) -> tuple[str, ...]:
     if isinstance(value, str | int | float) and not isinstance(value, bool):
         items: list[object] = [value]
     elif isinstance(value, list):
         items = value
     else:
-        raise RunbookError(
-            path, f"'{written}' must be a list of names or one name, not a {_kind(value)}"
+        raise _BadValueError(
+            f"'{written}' must be a list of names or one name, not a {_kind(value)}"
         )
     names: list[str] = []
     for item in items:
         if isinstance(item, dict | list):
-            raise RunbookError(path, f"'{written}' must hold plain names, found a {_kind(item)}")
+            raise _BadValueError(f"'{written}' must hold plain names, found a {_kind(item)}")
         text = str(item).strip()
         if text and text not in names:
             names.append(text)
     return tuple(names)
 
 
-def _date(value: object, written: str, path: str) -> date:
+def _date(value: object, written: str) -> date:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -393,7 +675,7 @@ def _date(value: object, written: str, path: str) -> date:
             return date.fromisoformat(value.strip()[:10])
         except ValueError:
             pass
-    raise RunbookError(path, f"'{written}' is not a date: {value!r} (write YYYY-MM-DD)")
+    raise _BadValueError(f"'{written}' is not a date: {value!r} (write YYYY-MM-DD)")
 
 
 def _json_safe(value: Any) -> Any:
@@ -411,15 +693,31 @@ class _Candidate:
     root: str
     size: int
     mtime_ns: int
+    #: the site generator's folder it is in (format, nav titles and order)
+    site: Site | None = None
+
+
+@dataclass
+class _Walked:
+    candidates: list[_Candidate] = field(default_factory=list)
+    roots: list[str] = field(default_factory=list)
+    nothing_found: list[NothingFound] = field(default_factory=list)
+    site_problems: list[str] = field(default_factory=list)
+
+
+_NO_ENDING = "(no ending)"
 
 
 def _walk(
-    paths: Iterable[Path | str], refused: list[RunbookRefusal], skipped: list[str]
-) -> tuple[list[_Candidate], list[str]]:
-    """Markdown files under ``paths`` (sorted), and the roots given."""
-    found: list[_Candidate] = []
-    roots: list[str] = []
+    paths: Iterable[Path | str],
+    refused: list[RunbookRefusal],
+    skipped: list[RunbookRefusal],
+) -> _Walked:
+    """Runbook files under ``paths`` (sorted), the roots given, and the folders in
+    which nothing was recognised (with what they hold instead)."""
+    walked = _Walked()
     seen_files: set[tuple[int, int]] = set()  # (st_dev, st_ino): one read per real file
+    problems: dict[str, None] = {}  # a site's config problems, once each, in order
     for given in paths:
         absolute = os.path.abspath(os.fspath(given))
         try:
@@ -428,46 +726,83 @@ def _walk(
             refused.append(RunbookRefusal(absolute, os_reason(error)))
             continue
         if stat.S_ISDIR(info.st_mode):
-            roots.append(absolute)
-            found.extend(_walk_folder(absolute, refused, skipped, seen_files))
-        elif absolute.lower().endswith(SUFFIXES):
-            roots.append(absolute)
+            walked.roots.append(absolute)
+            others: dict[str, int] = {}
+            before, skipped_before = len(walked.candidates), len(skipped)
+            walked.candidates.extend(
+                _walk_folder(absolute, refused, skipped, seen_files, others, problems)
+            )
+            if len(walked.candidates) == before and len(skipped) == skipped_before:
+                walked.nothing_found.append(NothingFound(absolute, others))
+        elif formats.is_markdown_name(absolute):
+            walked.roots.append(absolute)
             identity = (info.st_dev, info.st_ino)
             if identity not in seen_files:
                 seen_files.add(identity)
-                found.append(
-                    _Candidate(absolute, os.path.dirname(absolute), info.st_size, info.st_mtime_ns)
+                folder = os.path.dirname(absolute)
+                site = _site_of_folder(folder) or formats.site_above(folder)
+                if site is not None:
+                    problems.update(dict.fromkeys(site.problems))
+                walked.candidates.append(
+                    _Candidate(absolute, folder, info.st_size, info.st_mtime_ns, site)
                 )
-        else:
+        elif stat.S_ISREG(info.st_mode):
             refused.append(
-                RunbookRefusal(absolute, "not a Markdown file (only .md and .markdown are read)")
+                RunbookRefusal(
+                    absolute,
+                    "not a Markdown file: its name does not end in "
+                    + ", ".join(SUFFIXES)
+                    + " (rename it if it is Markdown)",
+                )
             )
-    return found, roots
+        else:
+            refused.append(RunbookRefusal(absolute, "not a file or a folder"))
+    walked.site_problems = list(problems)
+    return walked
+
+
+def _site_of_folder(folder: str) -> Site | None:
+    try:
+        listed = os.listdir(folder)
+    except OSError:
+        return None
+    return formats.detect_site(
+        folder, {n.lower(): n for n in listed if n.lower() in formats.MARKERS}
+    )
 
 
 def _walk_folder(
     root: str,
     refused: list[RunbookRefusal],
-    skipped: list[str],
+    skipped: list[RunbookRefusal],
     seen_files: set[tuple[int, int]],
+    others: dict[str, int],
+    problems: dict[str, None],
 ) -> Iterator[_Candidate]:
     # Depth first with the chain of real folder paths: a symlink back into the
     # chain is a loop; a folder reached twice by different links is read once.
     seen_dirs: set[str] = set()
 
-    def visit(folder: str, chain: tuple[str, ...]) -> Iterator[_Candidate]:
+    def visit(folder: str, chain: tuple[str, ...], site: Site | None) -> Iterator[_Candidate]:
         try:
             with os.scandir(folder) as listing:
                 entries = sorted(listing, key=lambda e: e.name)
         except OSError as error:
             refused.append(RunbookRefusal(folder, os_reason(error)))
             return
+        markers = {e.name.lower(): e.name for e in entries if e.name.lower() in formats.MARKERS}
+        if markers:
+            found = formats.detect_site(folder, markers)
+            if found is not None:
+                site = found
+                problems.update(dict.fromkeys(found.problems))
         for entry in entries:
             full = os.path.join(folder, entry.name)
+            lower = entry.name.lower()
             try:
                 info = os.stat(full)  # follows symlinks
             except OSError as error:
-                if entry.name.lower().endswith(SUFFIXES) or entry.is_symlink():
+                if lower.endswith(SUFFIXES) or entry.is_symlink():
                     refused.append(RunbookRefusal(full, os_reason(error)))
                 continue
             if stat.S_ISDIR(info.st_mode):
@@ -482,19 +817,49 @@ def _walk_folder(
                 if real in seen_dirs:
                     continue
                 seen_dirs.add(real)
-                yield from visit(full, (*chain, real))
-            elif stat.S_ISREG(info.st_mode) and entry.name.lower() in FOLDER_NOTES:
-                skipped.append(full)
-            elif stat.S_ISREG(info.st_mode) and entry.name.lower().endswith(SUFFIXES):
+                yield from visit(full, (*chain, real), site)
+            elif not stat.S_ISREG(info.st_mode):
+                continue
+            elif lower.endswith(SUFFIXES):
+                reason = _passed_over(lower, folder, site)
+                if reason is not None:
+                    skipped.append(RunbookRefusal(full, reason))
+                    continue
                 identity = (info.st_dev, info.st_ino)  # from the stat above, no realpath
                 if identity in seen_files:
                     continue
                 seen_files.add(identity)
-                yield _Candidate(full, root, info.st_size, info.st_mtime_ns)
+                yield _Candidate(full, root, info.st_size, info.st_mtime_ns, site)
+            else:
+                ending = os.path.splitext(lower)[1] or _NO_ENDING
+                others[ending] = others.get(ending, 0) + 1
 
     real_root = os.path.realpath(root)
     seen_dirs.add(real_root)
-    yield from visit(root, (real_root,))
+    yield from visit(root, (real_root,), formats.site_above(root))
+
+
+def _passed_over(lower: str, folder: str, site: Site | None) -> str | None:
+    """Why a Markdown file in a folder is not a runbook of its site, else None (a
+    file named on the command line is read whatever its name)."""
+    if site is None:
+        return None
+    if site.kind == formats.WIKI and lower in formats.WIKI_PARTS and folder == site.folder:
+        return (
+            f"a GitHub wiki's {formats.strip_suffix(lower).lstrip('_')}: shown around every "
+            "page, not a runbook (name the file to import it)"
+        )
+    if site.kind == formats.HUGO and folder.startswith(os.path.join(site.folder, "archetypes")):
+        return (
+            "a Hugo archetype: the template new pages start from, not a page "
+            "(name the file to import it)"
+        )
+    if site.kind == formats.DOCUSAURUS and lower.startswith("_"):
+        return (
+            "a Docusaurus partial: a name starting with _ is included in pages, not a page "
+            "(name the file to import it)"
+        )
+    return None
 
 
 def os_reason(error: OSError) -> str:
@@ -519,6 +884,9 @@ class _Stored:
     mtime_ns: int
     content_hash: str
     root: str
+    format: str
+    landing: bool
+    warnings: str  # JSON
 
 
 def import_runbooks(
@@ -531,12 +899,16 @@ def import_runbooks(
 ) -> ImportReport:
     """Import (incrementally) the runbooks in ``paths`` (folders or files)."""
     report = ImportReport()
-    candidates, roots = _walk(paths, report.refused, report.skipped)
+    walked = _walk(paths, report.refused, report.skipped)
+    candidates, roots = walked.candidates, walked.roots
+    report.nothing_found = walked.nothing_found
+    report.site_problems = walked.site_problems
     with db.raw_reader() as raw:
         stored = {
             row[0]: _Stored(*row[1:])
             for row in raw.execute(
-                "SELECT path, id, slug, size, mtime_ns, content_hash, source_root FROM runbooks"
+                "SELECT path, id, slug, size, mtime_ns, content_hash, source_root, format, "
+                "landing, warnings FROM runbooks"
             )
         }
     found_paths = {c.path for c in candidates}
@@ -561,6 +933,8 @@ def import_runbooks(
         else:
             changed.append(candidate)
     report.unchanged = len(unchanged)
+    for candidate in unchanged:
+        _count(report, candidate.path, stored[candidate.path])
     total = len(candidates)
     done = len(unchanged)
     if progress:
@@ -585,6 +959,7 @@ def import_runbooks(
                     assert old is not None
                     pending.append(("touch", (candidate.size, candidate.mtime_ns, old.id)))
                     report.unchanged += 1
+                    _count(report, candidate.path, old)
                 else:
                     parsed, may_be_cjk = read
                     holder = owners.get(parsed.slug)
@@ -599,6 +974,7 @@ def import_runbooks(
                         if old is not None and old.slug != parsed.slug:
                             owners.pop(old.slug, None)
                         owners[parsed.slug] = parsed.path
+                        _count(report, parsed.path, parsed)
                         if old is None:
                             # rows are built here, not on the writer's thread: the
                             # writer is the slower of the two
@@ -619,14 +995,31 @@ def import_runbooks(
     finally:
         writer.close()  # waits for the last batch; raises if it failed
     log.info(
-        "runbook import: %d new, %d updated, %d unchanged, %d removed, %d refused",
+        "runbook import: %d new, %d updated, %d unchanged, %d removed, %d refused, "
+        "%d warnings, formats %s",
         report.imported,
         report.updated,
         report.unchanged,
         report.removed,
         len(report.refused),
+        len(report.warnings),
+        report.formats,
     )
     return report
+
+
+def _count(report: ImportReport, path: str, runbook: ParsedRunbook | _Stored) -> None:
+    """Add a runbook read (parsed now or unchanged) to the report's formats, landing
+    pages and warnings."""
+    report.formats[runbook.format] = report.formats.get(runbook.format, 0) + 1
+    report.landing += bool(runbook.landing)
+    if isinstance(runbook, _Stored):
+        if runbook.warnings in ("[]", ""):
+            return
+        warnings: Sequence[str] = json.loads(runbook.warnings)
+    else:
+        warnings = runbook.warnings
+    report.warnings.extend(RunbookRefusal(path, warning) for warning in warnings)
 
 
 def _read_and_parse(
@@ -643,7 +1036,11 @@ def _read_and_parse(
     if old is not None and hashlib.sha256(data).hexdigest() == old.content_hash:
         return None
     parsed = parse_runbook(
-        data, path=candidate.path, root=candidate.root, mtime_ns=candidate.mtime_ns
+        data,
+        path=candidate.path,
+        root=candidate.root,
+        mtime_ns=candidate.mtime_ns,
+        site=candidate.site,
     )
     return parsed, may_hold_cjk(data)
 
@@ -679,7 +1076,7 @@ def read_file(path: str, size: int, limit: int) -> bytes:
 _COLUMNS = (
     "slug, title, path, source_root, content_hash, mtime_ns, size, body, services, symptoms, "
     "alerts, severity_hint, owner, last_reviewed, review_every_days, imported_at, extra, "
-    "cjk_names, cjk_body"
+    "cjk_names, cjk_body, format, landing, warnings, nav_order"
 )
 
 
@@ -703,6 +1100,10 @@ def _values(parsed: ParsedRunbook, now: str, may_be_cjk: bool) -> tuple[Any, ...
         now,
         json.dumps(dict(parsed.extra), ensure_ascii=False),
         *_cjk_columns(parsed, may_be_cjk),
+        parsed.format,
+        parsed.landing,
+        _json_names(parsed.warnings),
+        parsed.nav_order,
     )
 
 

@@ -80,6 +80,8 @@ class StoreCounts:
     schedules: int = 0
     shifts: int = 0
     policies: int = 0
+    #: the schedules and policies written (two files of the same one: one key)
+    keys: set[str] = field(default_factory=set)
 
 
 _SHIFT_COLUMNS = (
@@ -135,10 +137,40 @@ def store_schedules(
                 for s in draft.shifts
             ],
         )
+        merged = merge_overlapping(raw, schedule_id)
         refresh_extent(raw, schedule_id)
         counts.schedules += 1
-        counts.shifts += len(draft.shifts)
+        counts.shifts += len(draft.shifts) - merged
+        counts.keys.add(draft.key)
     return counts
+
+
+def merge_overlapping(raw: sqlite3.Connection, schedule_id: int) -> int:
+    """Join the shifts of one person in one layer of a schedule that overlap one
+    another into one (shifts that only touch stay apart: a handover), so that two
+    saved copies of the same roster (an on-call snapshot saved at 10:00 and again
+    at 10:20) list each person once. Returns the number of shifts merged away."""
+    rows = raw.execute(
+        "SELECT id, start_at, end_at, person_key, layer, priority, override FROM shifts "
+        "WHERE schedule_id = ? ORDER BY person_key, layer, priority, override, start_at, id",
+        (schedule_id,),
+    ).fetchall()
+    gone: list[tuple[int]] = []
+    grown: list[tuple[str, int]] = []
+    keep: tuple[int, str, tuple[object, ...]] | None = None  # (id, end, identity)
+    for row_id, start, end, *identity in rows:
+        who = tuple(identity)
+        if keep is not None and keep[2] == who and start < keep[1]:
+            gone.append((row_id,))
+            if end > keep[1]:
+                keep = (keep[0], end, who)
+                grown.append((end, keep[0]))
+            continue
+        keep = (row_id, end, who)
+    if gone:
+        raw.executemany("DELETE FROM shifts WHERE id = ?", gone)
+        raw.executemany("UPDATE shifts SET end_at = ? WHERE id = ?", grown)
+    return len(gone)
 
 
 def refresh_extent(raw: sqlite3.Connection, schedule_id: int) -> None:
@@ -207,6 +239,7 @@ def store_policies(
                 (service, policy_id),
             )
         counts.policies += 1
+        counts.keys.add(draft.key)
     return counts
 
 

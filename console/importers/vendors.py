@@ -46,6 +46,20 @@ class ShapeError(ValueError):
     """The document is not the response it looks like; the message names where."""
 
 
+class ZeroLengthShift(Exception):  # noqa: N818 - not an error: a note
+    """An entry whose end equals its start: no time on call, skipped with a note."""
+
+
+def _span(start: datetime, end: datetime, place: str) -> None:
+    """Refuse an entry that ends before it starts; skip (with a note) one of no length."""
+    if end < start:
+        raise ShapeError(f"{place}: ends before it starts")
+    if end == start:
+        raise ZeroLengthShift(
+            f"{place}: shift of no length skipped (its end equals its start, {start.isoformat()})"
+        )
+
+
 def parse_vendor_json(
     document: object, path: str, *, saved_at: datetime, region: str | None
 ) -> ParsedFile:
@@ -122,6 +136,8 @@ def _each(
             read(item, place)
         except ShapeError as error:
             parsed.refused.append(Refusal(path, str(error)))
+        except ZeroLengthShift as note:
+            parsed.notes.append(Refusal(path, str(note)))
 
 
 # ------------------------------------------------------------------ PagerDuty
@@ -148,8 +164,7 @@ def _pd_oncalls(
         name, email, ref = _pd_person(data.get("user"), f"{where}.user")
         start = _time(data["start"], f"{where}.start") if data.get("start") else FOREVER_START
         end = _time(data["end"], f"{where}.end") if data.get("end") else FOREVER_END
-        if end <= start:
-            raise ShapeError(f"{where}: ends ({end.isoformat()}) before it starts")
+        _span(start, end, where)
         schedule = data.get("schedule")
         level = data.get("escalation_level")
         if isinstance(schedule, dict) and schedule.get("id"):
@@ -188,8 +203,7 @@ def _pd_schedule(
             name, email, ref = _pd_person(item.get("user"), f"{place}.user")
             start = _time(item.get("start"), f"{place}.start")
             end = _time(item.get("end"), f"{place}.end")
-            if end <= start:
-                raise ShapeError(f"{place}: ends before it starts")
+            _span(start, end, place)
             draft.shifts.append(
                 Shift(start, end, name, email=email, ref=ref, layer=layer, priority=priority,
                       override=override)
@@ -469,8 +483,7 @@ def _opsgenie_timeline(data: dict[str, Any], path: str) -> ParsedFile:
                     return  # "none": nobody, a gap
                 start = _time(period.get("startDate"), f"{place}.startDate")
                 end = _time(period.get("endDate"), f"{place}.endDate")
-                if end <= start:
-                    raise ShapeError(f"{place}: ends before it starts")
+                _span(start, end, place)
                 kind = _text(period.get("type")).lower()
                 replaced = kind in ("override", "forwarding")
                 # The final timeline is Opsgenie's own resolution: every rotation in it is

@@ -280,7 +280,7 @@ def _run(
         row[0]: row
         for row in raw.execute(
             "SELECT id, slug, title, path, body, owner, services, last_reviewed, "
-            f"review_every_days FROM runbooks WHERE id IN ({','.join('?' * len(ids))})",
+            f"review_every_days, landing FROM runbooks WHERE id IN ({','.join('?' * len(ids))})",
             ids,
         )
     }
@@ -293,7 +293,7 @@ def _run(
     )
     hits = []
     for row_id, score_value in ranked:
-        _, slug, title, path, body, row_owner, services, reviewed, every = details[row_id]
+        _, slug, title, path, body, row_owner, services, reviewed, every, landing = details[row_id]
         last = date.fromisoformat(reviewed) if reviewed else None
         hits.append(
             SearchHit(
@@ -306,7 +306,7 @@ def _run(
                 owner=row_owner,
                 services=tuple(json.loads(services or "[]")),
                 last_reviewed=last,
-                overdue=is_overdue(last, every, today),
+                overdue=is_overdue(last, every, today, landing=bool(landing)),
             )
         )
     return hits
@@ -328,8 +328,9 @@ def filter_clauses(
     if stale is not None:
         if today is None:
             raise ValueError("filtering by staleness needs today's date")
+        # a landing page (a folder's README) never reviewed indexes a folder: not overdue
         overdue = (
-            "(r.last_reviewed IS NULL OR "
+            "(r.last_reviewed IS NULL AND NOT r.landing OR "
             "date(r.last_reviewed, '+' || r.review_every_days || ' days') < ?)"
         )
         where.append(overdue if stale else f"NOT {overdue}")

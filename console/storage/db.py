@@ -58,6 +58,7 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0013_opsgenie",
     "0014_fts_hashsize",
     "0015_cjk_bigrams",
+    "0016_runbook_format",
 )
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 

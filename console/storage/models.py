@@ -623,6 +623,16 @@ class RunbookRow(Base):
     cjk_names: Mapped[str] = mapped_column(Text, default="", server_default=sql_text("''"))
     #: the same of the body (``cjk_body``)
     cjk_body: Mapped[str] = mapped_column(Text, default="", server_default=sql_text("''"))
+    #: the format the file was read as (console.importers.runbook_formats.FORMATS)
+    format: Mapped[str] = mapped_column(
+        String(32), default="markdown", server_default=sql_text("'markdown'")
+    )
+    #: a folder's README, ``index.md``, Hugo's ``_index.md`` or a wiki's Home: a landing page
+    landing: Mapped[bool] = mapped_column(default=False, server_default=sql_text("0"))
+    #: what the import found wrong but showed anyway (texts; migration 0016)
+    warnings: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=sql_text("'[]'"))
+    #: the page's place in its site's navigation (mkdocs.yml nav, weight, sidebar_position)
+    nav_order: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (Index(None, "owner"), Index(None, "source_root"))
 

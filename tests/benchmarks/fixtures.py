@@ -470,9 +470,11 @@ def load_base_runbooks(corpus: Path) -> list[BaseRunbook]:
             continue
         data = path.read_bytes()
         try:
-            parse_runbook(data, path=str(path), root=str(corpus))
+            parsed = parse_runbook(data, path=str(path), root=str(corpus))
         except RunbookError:
             continue  # the corpus has a few deliberately broken files
+        if parsed.warnings:
+            continue  # imported with a warning (an unclosed fence, a Hugo archetype)
         base = split_runbook(path.name.split(".")[0], data.decode("utf-8-sig"))
         if base is not None:
             bases.append(base)

@@ -161,8 +161,8 @@ def test_snippet_markers_become_bold() -> None:
 def test_search_as_you_type(qtbot: QtBot, rb_context: UiContext, library: RunbookLibrary) -> None:
     view = library_view(qtbot, rb_context, library)
     view.refresh()
-    assert view.model.rowCount() == 10  # an empty query lists every runbook
-    assert "10 runbooks" in view.count_label.text()
+    assert view.model.rowCount() == 11  # every runbook, and the folder's README
+    assert "11 runbooks" in view.count_label.text()
 
     QTest.keyClicks(view.search_line, "pool tim")
     qtbot.waitUntil(lambda: view.last_query is not None and view.last_query.text == "pool tim")
@@ -313,9 +313,38 @@ def test_viewer_header_and_staleness(
         "Last reviewed 2026-03-10 (every 90 days) — overdue by 168 days"
     )
     assert "team-platform" in viewer.meta_label.text()
-    assert viewer.path_label.text().endswith("certificate-expiry.md")
+    assert viewer.path_label.text().endswith("certificate-expiry.md   ·   read as markdown")
+    assert not viewer.import_warnings_label.isVisibleTo(viewer)
     document = library.get("dns-failure")
     assert staleness_text(document, library.today()).startswith("Reviewed 7 days ago")
+
+
+def test_viewer_shows_the_import_warnings_of_a_runbook(
+    qtbot: QtBot, rb_context: UiContext, library: RunbookLibrary, tmp_path: Path
+) -> None:
+    """Issue 15: an unclosed fence is imported, shown running to the end, and the
+    runbook says what to fix in its file."""
+    folder = tmp_path / "lenient"
+    folder.mkdir()
+    (folder / "README.md").write_text("# Lenient\n", encoding="utf-8")
+    (folder / "open-fence.md").write_text(
+        "# Open fence\n\n```sh\nkubectl get pods\n", encoding="utf-8"
+    )
+    report = library.import_paths([folder])
+    assert (report.refused, len(report.warnings), report.landing) == ([], 1, 1)
+    viewer = make_viewer(qtbot, rb_context, library)
+    open_and_wait(qtbot, viewer, "open-fence")
+    assert viewer.import_warnings_label.isVisibleTo(viewer)
+    assert viewer.import_warnings_label.text() == (
+        "Import warnings (fix in the file): line 3: code fence never closed: shown running "
+        "to the end of the file, as Markdown renderers show it (add a line ``` where the "
+        "code ends)"
+    )
+    assert viewer.rendered is not None
+    assert [block.code for block in viewer.rendered.code_blocks] == ["kubectl get pods"]
+    open_and_wait(qtbot, viewer, "lenient-readme")
+    assert viewer.path_label.text().endswith("read as markdown   ·   landing page of its folder")
+    assert not viewer.import_warnings_label.isVisibleTo(viewer)
 
 
 def test_viewer_is_safe(
@@ -506,7 +535,8 @@ def _many(folder: Path, count: int) -> Path:
             f"# Generated {n}\n\n1. Do thing {n}.\n",
             encoding="utf-8",
         )
-    (folder / "broken.md").write_text("---\ntitle: [unclosed\n---\n# Broken\n", encoding="utf-8")
+    (folder / "broken.md").write_bytes(b"# Broken\n\x00")  # binary: refused
+    (folder / "warned.md").write_text("---\ntitle: [unclosed\n---\n# Warned\n", encoding="utf-8")
     return folder
 
 
@@ -517,22 +547,25 @@ def test_gui_import_shows_refused_files_and_refreshes(
     qtbot.addWidget(area)
     with qtbot.waitSignal(area.library_view.results_shown, timeout=5000):
         area.start()
-    assert area.library_view.model.rowCount() == 10
+    assert area.library_view.model.rowCount() == 11
     folder = _many(tmp_path / "many", 300)
     with qtbot.waitSignal(area.importer.finished, timeout=30_000) as finished:
         assert area.importer.start([folder])
         assert area.importer.dialog is not None
         assert area.importer.dialog.minimumDuration() == 500
     report = finished.args[0]
-    assert report.imported == 300
+    assert report.imported == 301
     assert [r.path for r in report.refused] == [str(folder / "broken.md")]
     box = area.importer.summary_box
     assert box is not None
     assert not box.isModal()
-    assert "300 new" in box.text()
-    assert "1 refused" in box.text()
+    assert "301 new" in box.text()
+    assert "1 refused; 1 warnings in 1 runbooks (shown on each)" in box.text()
     assert f"{folder / 'broken.md'}: " in box.informativeText()
-    qtbot.waitUntil(lambda: area.library_view.model.rowCount() == 310, timeout=5000)
+    assert f"Imported, but worth a look:\n{folder / 'warned.md'}: line 2: invalid YAML" in (
+        box.informativeText()
+    )
+    qtbot.waitUntil(lambda: area.library_view.model.rowCount() == 312, timeout=5000)
     assert area.library_view.owner_combo.findData("team-gen") > 0
     box.close()
 
@@ -566,7 +599,7 @@ def test_gui_import_can_be_cancelled(
     dialog = area.importer.dialog
     assert dialog is not None
     qtbot.waitUntil(lambda: dialog.value() >= 50, timeout=2000)  # the 150 ms poll
-    assert dialog.maximum() == 301
+    assert dialog.maximum() == 302
     with qtbot.waitSignal(area.importer.finished, timeout=10_000) as finished:
         button = dialog.findChild(QPushButton)
         assert button is not None
@@ -576,7 +609,7 @@ def test_gui_import_can_be_cancelled(
     report = finished.args[0]
     assert report.cancelled
     assert report.imported < 300
-    assert library_for(rb_pool_context.workspace).count() == 10 + report.imported
+    assert library_for(rb_pool_context.workspace).count() == 11 + report.imported
     box = area.importer.summary_box
     assert box is not None
     assert box.text().startswith("Runbook import cancelled")
@@ -602,7 +635,7 @@ def test_main_window_runbooks_tab_and_actions(qtbot: QtBot, rb_context: UiContex
 def check_window(qtbot: QtBot, window: MainWindow, rb_context: UiContext, incident_id: int) -> None:
     area = window.runbooks
     assert area is not None
-    qtbot.waitUntil(lambda: area.library_view.model.rowCount() == 10)
+    qtbot.waitUntil(lambda: area.library_view.model.rowCount() == 11)
     actions = window.actions_by_name
     assert actions["search_runbooks"].shortcut().toString() == "Ctrl+Shift+F"
     assert actions["import_runbooks"].shortcut().toString() == "Ctrl+I"

@@ -321,6 +321,24 @@ def test_runbooks_past_review_date(world: World) -> None:
     assert {f.area for f in found.values()} == {Area.RUNBOOKED}
 
 
+def test_runbooks_imported_with_warnings_are_listed_to_fix(world: World) -> None:
+    """Issue 15: a file every renderer shows is imported; its problems are things to fix."""
+    write_runbook(world.runbooks, "clean")
+    world.runbooks.mkdir(parents=True, exist_ok=True)
+    (world.runbooks / "open-fence.md").write_text(
+        "---\nlast_reviewed: 2026-02-20\nreview_in: soon\n---\n# Open fence\n\n```sh\nls\n",
+        encoding="utf-8",
+    )
+    world.import_runbooks()
+    [item] = only(world.audit(), "runbook-import-warnings")
+    assert item.title == "Runbook Open fence was imported with 2 warnings"
+    assert (item.severity, item.area) == (Severity.LOW, Area.RUNBOOKED)
+    assert item.objects[0].kind is ObjectKind.RUNBOOK
+    assert "'review_in': 'soon' is not an interval" in item.fix
+    assert "line 7: code fence never closed" in item.fix
+    assert item.fix.startswith(f"Fix {world.runbooks / 'open-fence.md'} (open-fence): ")
+
+
 # ------------------------------------------------------------------ alerts
 
 

@@ -301,6 +301,7 @@ def test_calendar_without_dtstart_unknown_tzid_and_broken_rule() -> None:
         "RRULE:FREQ=SOMETIMES\nSUMMARY:Dan",
         "UID:noend\nDTSTART:20261103T080000Z\nSUMMARY:Eve",
         "UID:nobody\nDTSTART:20261103T080000Z\nDTEND:20261103T200000Z",
+        "UID:zero\nDTSTART:20261104T080000Z\nDTEND:20261104T080000Z\nSUMMARY:Gus",
     )
     parsed = parse_calendar(text, "bad.ics", now=datetime(2026, 11, 1, tzinfo=UTC))
     assert [s.person for s in parsed.schedules[0].shifts] == ["Ana"]
@@ -308,9 +309,14 @@ def test_calendar_without_dtstart_unknown_tzid_and_broken_rule() -> None:
         (11, "event without DTSTART"),
         (15, "unknown time zone 'Mars/Olympus' in DTSTART"),
         (21, "cannot expand its repetition"),
-        (28, "no DTEND or DURATION: a shift needs an end"),
         (33, "no ATTENDEE and no SUMMARY: whose shift is it?"),
     ]
+    # an event of no length is nothing on call: skipped with a note, not refused
+    assert [(n.line, n.reason) for n in parsed.notes] == [
+        (28, "shift of no length skipped: no DTEND or DURATION, so it ends when it starts "
+             "(event 'Eve')"),
+        (38, "shift of no length skipped: its end equals its start (event 'Gus')"),
+    ]  # fmt: skip
 
 
 def test_floating_times_use_x_wr_timezone_and_all_day_events() -> None:
@@ -455,3 +461,167 @@ def test_opsgenie_escalations_become_levels_with_waits_between_them() -> None:
         "escalations[2].rules[0].recipient.type: 'escalation' is not a user, schedule or team",
         "escalations[3].id: an escalation needs its id",
     ]
+
+
+# ------------------------------------------------- issue 15: the same lesson, other files
+
+
+def test_two_saved_copies_of_the_same_roster_list_each_person_once(
+    db: Database, tmp_path: Path, clock: FakeClock
+) -> None:
+    """An on-call snapshot saved at 12:00 and again at 12:20 (two files): each person
+    is on call once, until the later copy's end; the summary counts one schedule."""
+    first, second = tmp_path / "oncalls.json", tmp_path / "oncalls (1).json"
+    for path, saved in ((first, SAVED), (second, SAVED + timedelta(minutes=20))):
+        path.write_bytes((FIXTURES / "opsgenie_oncalls.json").read_bytes())
+        os.utime(path, (saved.timestamp(), saved.timestamp()))
+    copies = tmp_path / "contacts (1).csv"
+    copies.write_bytes((FIXTURES / "contacts_google.csv").read_bytes())
+    report = import_people_and_schedules(
+        db, [first, second, FIXTURES / "contacts_google.csv", copies], clock=clock
+    )
+    assert (report.schedules, report.shifts) == (1, 2)
+    answer = who_is_on_call(db, SAVED + timedelta(minutes=30))
+    [status] = answer.schedules
+    assert [(p.name, p.shift_end) for p in status.on_call] == [
+        ("diego.alvarez@larkspur.example", SAVED + timedelta(minutes=80)),
+        ("lena.fischer@larkspur.example", SAVED + timedelta(minutes=80)),
+    ]
+    assert report.contacts_new == report.contacts_unchanged  # the copy adds nobody
+
+
+def test_the_summary_counts_schedules_not_files(db: Database, clock: FakeClock) -> None:
+    report = import_people_and_schedules(
+        db,
+        [
+            FIXTURES / "opsgenie_timeline.json",
+            FIXTURES / "opsgenie_timeline.vcr.yaml",  # the same schedule, recorded
+            FIXTURES / "pagerduty_escalation_policies.json",
+            FIXTURES / "pagerduty_escalation_policies.json",
+        ],
+        clock=clock,
+    )
+    assert report.refused == []
+    assert (report.schedules, report.policies, len(report.files)) == (1, 1, 4)
+
+
+def test_a_recorded_http_session_of_opsgenie_is_read_as_the_saved_responses(
+    db: Database, db_path: Path, clock: FakeClock
+) -> None:
+    report = import_people_and_schedules(db, [FIXTURES / "opsgenie_timeline.vcr.yaml"], clock=clock)
+    assert report.refused == []
+    assert [f.kind for f in report.files] == ["recorded-http"]
+    assert (report.schedules, report.shifts) == (1, 4)
+    # what is not an on-call response is passed over, and says so
+    assert [n.reason.split(":")[0] for n in report.notes] == [
+        "passed over",
+        "passed over",
+    ]
+    assert "(POST https://api.opsgenie.com/v2/alerts)" in report.notes[0].reason
+    assert report.notes[1].reason.endswith("HTTP 404")
+    answer = who_is_on_call(db, datetime(2026, 11, 3, 12, tzinfo=UTC))
+    assert [p.name for p in answer.schedules[0].on_call] == ["lena.fischer@larkspur.example"]
+    assert raw_scalar(db_path, "SELECT source FROM schedules").endswith(
+        "opsgenie_timeline.vcr.yaml"
+    )
+
+
+def test_a_ruby_vcr_cassette_in_json_with_a_base64_body(db: Database, clock: FakeClock) -> None:
+    report = import_people_and_schedules(
+        db, [FIXTURES / "opsgenie_oncalls.cassette.json"], clock=clock
+    )
+    assert report.refused == []
+    recorded = datetime(2026, 11, 2, 9, tzinfo=UTC)  # its recorded_at, not the file's time
+    answer = who_is_on_call(db, recorded + timedelta(minutes=5))
+    assert [p.name for p in answer.schedules[0].on_call] == [
+        "diego.alvarez@larkspur.example",
+        "lena.fischer@larkspur.example",
+    ]
+
+
+def test_recorded_http_without_an_oncall_response_is_refused_as_such(
+    db: Database, db_path: Path, tmp_path: Path, clock: FakeClock
+) -> None:
+    hostile = tmp_path / "deep.vcr.yaml"
+    hostile.write_text("interactions: " + "[" * 600 + "]" * 600 + "\n", encoding="utf-8")
+    report = import_people_and_schedules(
+        db, [FIXTURES / "opsgenie_alerts_only.vcr.yml", hostile], clock=clock
+    )
+    reasons = [r.reason for r in report.refused]
+    assert reasons[0].startswith(
+        "recorded HTTP, not CSV: none of its 2 recorded responses is an Opsgenie or "
+        "PagerDuty on-call, schedule, user or policy response (interaction 1 (POST "
+    )
+    assert reasons[1].startswith("recorded HTTP, not CSV: invalid YAML: nested too deeply")
+    assert not any("CSV header" in r or "column" in r for r in reasons)
+    assert raw_scalar(db_path, "SELECT count(*) FROM schedules") == 0
+
+
+def test_a_folder_reads_cassettes_but_not_other_yaml(
+    db: Database, tmp_path: Path, clock: FakeClock
+) -> None:
+    folder = tmp_path / "saved"
+    folder.mkdir()
+    (folder / "timeline.yaml").write_bytes((FIXTURES / "opsgenie_timeline.vcr.yaml").read_bytes())
+    (folder / "docker-compose.yml").write_text("services:\n  web: {image: nginx}\n")
+    report = import_people_and_schedules(db, [folder], clock=clock)
+    assert [Path(f.path).name for f in report.files] == ["timeline.yaml"]
+    assert report.refused == []
+
+
+def test_a_shift_of_no_length_is_skipped_with_a_note(db: Database, clock: FakeClock) -> None:
+    report = import_people_and_schedules(
+        db, [FIXTURES / "pagerduty_schedule_zero_length.json"], clock=clock
+    )
+    assert report.refused == []  # never "ends before it starts"
+    assert [n.reason for n in report.notes] == [
+        "schedule.final_schedule.rendered_schedule_entries[1]: shift of no length skipped "
+        "(its end equals its start, 2026-11-03T08:00:00+00:00)"
+    ]
+    assert (report.schedules, report.shifts) == (1, 2)
+    answer = who_is_on_call(db, datetime(2026, 11, 3, 8, tzinfo=UTC))
+    assert [p.name for p in answer.schedules[0].on_call] == ["Cleo Park"]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "outcome"),
+    [
+        ("2026-11-02T08:00:00Z", "2026-11-02T08:00:00Z", "note"),
+        ("2026-11-02T09:00:00Z", "2026-11-02T08:00:00Z", "refused"),
+    ],
+)
+def test_pagerduty_oncalls_and_opsgenie_periods_of_no_length(
+    start: str, end: str, outcome: str
+) -> None:
+    documents = [
+        {"oncalls": [{"user": {"id": "P1", "summary": "Ana"}, "schedule": {"id": "S1"},
+                      "start": start, "end": end}]},
+        {"data": {"_parent": {"id": "s1", "name": "S"}, "finalTimeline": {"rotations": [
+            {"name": "R", "periods": [{"startDate": start, "endDate": end, "type": "default",
+                                       "recipient": {"type": "user", "name": "ana@x.example"}}]}
+        ]}}},
+    ]  # fmt: skip
+    for document in documents:
+        parsed = parse_vendor_json(document, "x.json", saved_at=SAVED, region=None)
+        found = parsed.notes if outcome == "note" else parsed.refused
+        assert len(found) == 1, (document, parsed)
+        words = "shift of no length skipped" if outcome == "note" else "ends before it starts"
+        assert words in found[0].reason
+
+
+def test_a_cassette_body_made_of_yaml_aliases_is_not_written_out(
+    db: Database, tmp_path: Path, clock: FakeClock
+) -> None:
+    levels = ["a0: &a0 [x, x]"] + [f"a{n}: &a{n} [*a{n - 1}, *a{n - 1}]" for n in range(1, 40)]
+    cassette = tmp_path / "laughs.yaml"
+    cassette.write_text(
+        "anchors:\n"
+        + "".join(f"  {line}\n" for line in levels)
+        + "interactions:\n- request: {method: GET, uri: https://api.opsgenie.com/v2/x}\n"
+        "  response:\n    status: {code: 200}\n    body: {string: *a39}\n",
+        encoding="utf-8",
+    )
+    report = import_people_and_schedules(db, [cassette], clock=clock)
+    [refusal] = report.refused
+    assert "recorded HTTP, not CSV" in refusal.reason
+    assert "no response body" in refusal.reason

@@ -443,7 +443,8 @@ def test_a_bad_file_inside_a_signed_pack_is_listed_and_the_rest_applied(
     tmp_path: Path, source: Path, trusted: tuple[Database, Path, SecretKey]
 ) -> None:
     db, folder, secret = trusted
-    (source / "runbooks/broken.md").write_text("---\nid: [unclosed\n---\n# Broken\n")
+    # binary: refused (front matter that is not YAML is imported with a warning, issue 15)
+    (source / "runbooks/broken.md").write_bytes(b"# Broken\n\x00")
     report = import_pack(db, folder, build(source, tmp_path / "v1", secret), now=NOW)
     assert report.runbooks == 3
     [(path, reason)] = report.refused

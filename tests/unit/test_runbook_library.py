@@ -23,7 +23,8 @@ def library(db: Database) -> RunbookLibrary:
     lib = RunbookLibrary(db, clock=FakeClock(TODAY))
     report = lib.import_paths([REPO_RUNBOOKS])
     assert report.refused == []
-    assert report.imported == 10
+    # ten runbooks and the folder's README, a landing page (issue 15)
+    assert (report.imported, report.landing, report.formats) == (11, 1, {"markdown": 11})
     return lib
 
 
@@ -35,7 +36,7 @@ def test_search_ranks_and_marks(library: RunbookLibrary) -> None:
 
 def test_empty_query_lists_every_runbook_by_title(library: RunbookLibrary) -> None:
     hits = library.search("")
-    assert len(hits) == 10
+    assert len(hits) == 11
     titles = [h.title for h in hits]
     assert titles == sorted(titles, key=str.casefold)
     assert library.search("   ", limit=3) == hits[:3]
@@ -83,7 +84,7 @@ def test_facets(library: RunbookLibrary) -> None:
     assert "team-platform" in owners
     assert list(services) == sorted(services, key=str.casefold)
     assert len(set(owners)) == len(owners)
-    assert library.count() == 10
+    assert library.count() == 11
 
 
 def test_import_reports_progress_refusals_and_cancel(db: Database, tmp_path: Path) -> None:
@@ -92,7 +93,7 @@ def test_import_reports_progress_refusals_and_cancel(db: Database, tmp_path: Pat
     folder.mkdir()
     for n in range(30):
         (folder / f"r{n:03}.md").write_text(f"# Runbook {n}\n\nStep {n}.\n", encoding="utf-8")
-    (folder / "bad.md").write_text("---\ntitle: [unclosed\n---\n# Bad\n", encoding="utf-8")
+    (folder / "bad.md").write_bytes(b"# Bad\n\x00")
     seen: list[tuple[int, int]] = []
     report = lib.import_paths([folder], progress=lambda d, t: seen.append((d, t)))
     assert report.imported == 30

@@ -77,9 +77,9 @@ def test_no_front_matter_takes_first_heading_and_path_slug() -> None:
     assert parsed.last_reviewed is None
 
 
-def test_no_heading_takes_the_file_stem() -> None:
-    parsed = parse_runbook(b"just text", path="/r/disk-full.md", root="/r")
-    assert parsed.title == "disk-full"
+def test_no_heading_takes_the_file_name_as_a_person_writes_it() -> None:
+    parsed = parse_runbook(b"just text", path="/r/disk-full_alerts.md", root="/r")
+    assert parsed.title == "Disk full alerts"
 
 
 def test_bom_and_crlf() -> None:
@@ -121,11 +121,19 @@ def test_empty_front_matter_and_fences_inside_html_comments() -> None:
     assert parsed.body.endswith("body")  # type: ignore[attr-defined]
 
 
-# ------------------------------------------------------------------ refused
+# ------------------------------------------------------------------ warnings and refusals
 
 
-def test_invalid_yaml_names_the_line() -> None:
-    assert "invalid YAML front matter on line 3" in refusal("---\ntitle: a\nx: [1, 2\n---\n")
+def warned(data: bytes | str, name: str = "rb.md") -> tuple[str, ...]:
+    raw = data.encode() if isinstance(data, str) else data
+    return parse_runbook(raw, path=f"/r/{name}", root="/r").warnings
+
+
+def test_invalid_yaml_is_a_warning_naming_the_line_and_the_body_still_shows() -> None:
+    parsed = parse_runbook(b"---\ntitle: a\nx: [1, 2\n---\n# Body\n", path="/r/x.md", root="/r")
+    assert parsed.warnings[0].startswith("line 3: invalid YAML front matter (")
+    assert parsed.warnings[0].endswith("its keys were ignored")
+    assert (parsed.title, parsed.body) == ("Body", "# Body\n")
 
 
 def test_front_matter_nested_too_deeply_is_refused_before_libyaml_sees_it() -> None:
@@ -137,30 +145,50 @@ def test_front_matter_nested_too_deeply_is_refused_before_libyaml_sees_it() -> N
     )
 
 
-def test_a_date_that_does_not_exist_is_refused_not_raised() -> None:
+def test_a_date_that_does_not_exist_is_a_warning_not_raised() -> None:
     # PyYAML's constructor raises ValueError (not a YAMLError) for these
-    assert refusal("---\nlast_reviewed: 2026-13-45\n---\n# T\n") == (
-        "invalid YAML front matter: month must be in 1..12 (a date or time that does not exist?)"
+    assert warned("---\nlast_reviewed: 2026-13-45\n---\n# T\n") == (
+        "front matter: invalid YAML front matter (month must be in 1..12 (a date or time "
+        "that does not exist?)): its keys were ignored",
     )
-    assert "day is out of range" in refusal("---\nreviewed: 2026-02-30 10:00:00\n---\n")
+    assert "day is out of range" in warned("---\nreviewed: 2026-02-30 10:00:00\n---\n")[0]
 
 
-def test_front_matter_not_a_mapping() -> None:
-    assert "must be a mapping" in refusal("---\n- a\n- b\n---\nbody")
+def test_front_matter_not_a_mapping_is_ignored_with_a_warning() -> None:
+    assert warned("---\n- a\n- b\n---\nbody") == (
+        "line 2: front matter is a list, not a mapping of keys to values: ignored",
+    )
 
 
-def test_unclosed_front_matter() -> None:
-    assert "never closed" in refusal("---\ntitle: a\nbody")
+def test_unclosed_front_matter_reads_as_text_with_a_warning() -> None:
+    parsed = parse_runbook(b"---\ntitle: a\nbody", path="/r/x.md", root="/r")
+    assert "front matter opened with '---' is never closed" in parsed.warnings[0]
+    assert parsed.body == "---\ntitle: a\nbody"
 
 
-def test_latin1_names_the_byte_offset() -> None:
-    reason = refusal(b"# Caf\xe9 noir")
-    assert "not UTF-8" in reason
-    assert "byte offset 5" in reason
+def test_latin1_is_read_as_windows_1252_with_a_warning_naming_the_byte() -> None:
+    parsed = parse_runbook(b"# Caf\xe9 noir", path="/r/x.md", root="/r")
+    assert parsed.title == "Café noir"
+    assert parsed.warnings == (
+        "not UTF-8: byte 0xe9 at byte offset 5: read as Windows-1252 (Latin-1); "
+        "save the file as UTF-8",
+    )
 
 
 def test_latin1_offset_counts_the_bom() -> None:
-    assert "byte offset 4" in refusal(b"\xef\xbb\xbfa\xff")
+    assert "byte offset 4" in warned(b"\xef\xbb\xbfa\xff")[0]
+
+
+def test_utf16_with_its_byte_order_mark_is_text() -> None:
+    parsed = parse_runbook("# Größe\n".encode("utf-16"), path="/r/x.md", root="/r")
+    assert (parsed.title, parsed.warnings) == ("Größe", ())
+
+
+def test_bytes_that_are_text_in_no_encoding_are_refused() -> None:
+    # 0x81 is undefined in Windows-1252 and not UTF-8
+    assert "not text in an encoding we can detect" in refusal(b"# a\n\x81\x81")
+    # control characters: binary, whatever the encoding
+    assert "binary file" in refusal(b"# a\n\xe9\x02\x03")
 
 
 def test_nul_bytes_are_binary() -> None:
@@ -168,31 +196,50 @@ def test_nul_bytes_are_binary() -> None:
 
 
 def test_empty_file() -> None:
-    assert refusal(b"") == "empty file"
-    assert refusal(b" \n\n") == "empty file"
+    assert refusal(b"") == "empty file (nothing to show)"
+    assert refusal(b" \n\n") == "empty file (nothing to show)"
+    assert refusal(b"\xff\xfe") == "empty file (nothing to show)"  # a UTF-16 mark alone
 
 
 def test_too_large() -> None:
     assert "too large" in refusal(b"a" * (MAX_BYTES + 1))
 
 
-def test_unclosed_fence_names_the_opening_line() -> None:
-    reason = refusal("---\ntitle: t\n---\n# T\n\n```sh\necho hi\n")
-    assert "code fence opened on line 6" in reason
+def test_unclosed_fence_is_a_warning_and_runs_to_the_end_as_renderers_show_it() -> None:
+    parsed = parse_runbook(
+        b"---\ntitle: t\n---\n# T\n\n```sh\necho hi\n", path="/r/x.md", root="/r"
+    )
+    assert parsed.warnings == (
+        "line 6: code fence never closed: shown running to the end of the file, as "
+        "Markdown renderers show it (add a line ``` where the code ends)",
+    )
+    assert parsed.body == "# T\n\n```sh\necho hi\n```\n"
+
+
+def test_unclosed_html_comment_is_a_warning() -> None:
+    assert warned("# T\n\ntext\n<!-- draft\nhidden\n")[0].startswith(
+        "line 4: HTML comment (<!--) never closed"
+    )
 
 
 @pytest.mark.parametrize(
     ("front", "words"),
     [
-        ("last_reviewed: yesterday", "not a date"),
+        ("last_reviewed: yesterday", "'last_reviewed' is not a date: 'yesterday'"),
         ("review_in: soon", "not an interval"),
         ("review_every_days: 0", "at least one day"),
         ("services: {a: 1}", "list of names"),
         ("title: [a, b]", "single value"),
+        ("weight: heavy", "'weight' is not a number"),
     ],
 )
-def test_bad_values_are_refused(front: str, words: str) -> None:
-    assert words in refusal(f"---\n{front}\n---\nbody")
+def test_bad_values_are_left_out_with_a_warning(front: str, words: str) -> None:
+    parsed = parse_runbook(f"---\n{front}\n---\n# Kept\n".encode(), path="/r/x.md", root="/r")
+    assert parsed.title == "Kept"
+    assert len(parsed.warnings) == 1
+    assert words in parsed.warnings[0]
+    assert parsed.warnings[0].startswith("front matter: ")
+    assert parsed.warnings[0].endswith(": ignored")
 
 
 # ------------------------------------------------------------------ staleness
@@ -229,7 +276,7 @@ def test_import_walks_folders_and_lists_every_refusal(db: Database, tmp_path: Pa
     write(root / "good.md", "# Good\n")
     write(root / "sub" / "also.markdown", "# Also\n")
     write(root / "notes.txt", "ignored")
-    write(root / "bad.md", b"\xff\xfe")
+    write(root / "bad.md", b"# a\n\x81\x81")
     write(root / "bin.md", b"\x00")
     write(root / "dup-a.md", "---\nid: same\n---\nx")
     write(root / "dup-b.md", "---\nid: same\n---\ny")
@@ -244,7 +291,7 @@ def test_import_walks_folders_and_lists_every_refusal(db: Database, tmp_path: Pa
     reasons = {Path(r.path).name: r.reason for r in report.refused}
     # good, also, dup-a (and secret.md when running as root, who reads mode 000)
     assert report.imported == 3 + (1 if os.geteuid() == 0 else 0)
-    assert "not UTF-8" in reasons["bad.md"]
+    assert "not text in an encoding we can detect (not UTF-8" in reasons["bad.md"]
     assert "binary" in reasons["bin.md"]
     assert reasons["dup-b.md"] == f"duplicate id 'same': already used by {root / 'dup-a.md'}"
     assert "too large (6.0 MB" in reasons["big.md"]
@@ -309,19 +356,27 @@ def test_progress_and_cancel(db: Database, tmp_path: Path) -> None:
     assert seen[0] == (0, 5)
 
 
-def test_folder_readme_is_skipped_but_a_named_one_imports(tmp_path: Path) -> None:
+def test_folder_readme_is_a_landing_page_runbook(tmp_path: Path) -> None:
     from console.importers.runbooks import import_runbooks
     from console.storage.db import open_database
 
     folder = tmp_path / "books"
-    folder.mkdir()
-    (folder / "README.md").write_text("# About these runbooks\n", encoding="utf-8")
+    (folder / "payments-api").mkdir(parents=True)
+    (folder / "payments-api" / "README.md").write_text("Troubleshooting pointers\n")
     (folder / "disk.md").write_text("# Disk full\n\nSymptoms: ENOSPC\n", encoding="utf-8")
     db = open_database(tmp_path / "data" / "console.db")
     try:
         report = import_runbooks(db, [folder])
-        assert (report.imported, report.skipped) == (1, [str(folder / "README.md")])
-        named = import_runbooks(db, [folder / "README.md"])
-        assert named.imported == 1
+        assert (report.imported, report.landing, report.skipped) == (2, 1, [])
+        rows = raw_rows(
+            tmp_path / "data" / "console.db", "SELECT title, landing FROM runbooks ORDER BY 1"
+        )
+        assert rows == [("Disk full", 0), ("Payments api", 1)]
     finally:
         db.close()
+
+
+def test_an_unclosed_fence_in_a_list_item_is_closed_at_its_indentation() -> None:
+    parsed = parse_runbook(b"# T\n\n1. Step\n\n   ```sh\n   ls\n", path="/r/a.md", root="/r")
+    assert parsed.body.endswith("   ```sh\n   ls\n   ```\n")
+    assert "(add a line ``` where the code ends)" in parsed.warnings[0]

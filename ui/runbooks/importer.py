@@ -9,7 +9,7 @@ from console.library import RunbookLibrary
 from ui.context import UiContext
 from ui.importer import BackgroundImport, ImportKind, ImportProgress
 
-__all__ = ["ImportProgress", "RunbookImporter", "refusal_lines", "summary_text"]
+__all__ = ["ImportProgress", "RunbookImporter", "note_lines", "refusal_lines", "summary_text"]
 
 
 def summary_text(report: ImportReport) -> str:
@@ -19,12 +19,32 @@ def summary_text(report: ImportReport) -> str:
         f"{report.removed} removed, {len(report.refused)} refused"
     )
     if report.skipped:
-        counts += f", {len(report.skipped)} folder READMEs skipped"
+        counts += f", {len(report.skipped)} skipped"
+    if report.warnings:
+        warned = len({w.path for w in report.warnings})
+        counts += f"; {len(report.warnings)} warnings in {warned} runbooks (shown on each)"
+    if report.nothing_found:
+        counts += "; nothing recognised as a runbook in " + ", ".join(
+            n.folder for n in report.nothing_found
+        )
     return f"{head}: {counts}."
 
 
 def refusal_lines(report: ImportReport) -> list[str]:
-    return [f"{refusal.path}: {refusal.reason}" for refusal in report.refused]
+    """Refusals, and folders named in which nothing was recognised as a runbook."""
+    return [
+        *(f"{refusal.path}: {refusal.reason}" for refusal in report.refused),
+        *(nothing.describe() for nothing in report.nothing_found),
+    ]
+
+
+def note_lines(report: ImportReport) -> list[str]:
+    """Imported with warnings (shown on each runbook too), and files passed over."""
+    return [
+        *(f"{w.path}: {w.reason}" for w in report.warnings),
+        *(f"{skip.path}: skipped: {skip.reason}" for skip in report.skipped),
+        *report.site_problems,
+    ]
 
 
 RUNBOOKS = ImportKind(
@@ -33,6 +53,7 @@ RUNBOOKS = ImportKind(
     unit="files",
     summary=summary_text,
     refusals=refusal_lines,
+    notes=note_lines,
 )
 
 

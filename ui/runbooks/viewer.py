@@ -98,6 +98,21 @@ def staleness_text(document: RunbookDocument, today: Any) -> str:
     return f"Reviewed {ago} ({every}; next review {document.review_due.isoformat()})"
 
 
+def path_text(document: RunbookDocument) -> str:
+    """The file, the format it was read as, and whether it is a landing page."""
+    parts = [document.path, f"read as {document.format}"]
+    if document.landing:
+        parts.append("landing page of its folder")
+    return "   ·   ".join(parts)
+
+
+def import_warnings_text(document: RunbookDocument) -> str:
+    """``Import warnings (fix in the file): line 6: code fence never closed …``."""
+    if not document.warnings:
+        return ""
+    return "Import warnings (fix in the file): " + "; ".join(document.warnings)
+
+
 def muted_color() -> str:
     """Secondary text (paths, warnings), readable on the palette in use."""
     return "#9198a1" if is_dark() else "#59636e"
@@ -205,6 +220,12 @@ class RunbookViewer(QWidget):
         self.path_label = self._small_label()
         self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.warnings_label = self._small_label()
+        #: what the import found wrong in the file but showed anyway (issue 15)
+        self.import_warnings_label = self._small_label()
+        self.import_warnings_label.setObjectName("runbookImportWarnings")
+        self.import_warnings_label.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+        )
         self.notice_label = QLabel(self)
         self.notice_label.setObjectName("runbookNotice")
         self.notice_label.setWordWrap(True)
@@ -290,10 +311,17 @@ class RunbookViewer(QWidget):
         layout.addWidget(self.staleness_label)
         layout.addWidget(self.path_label)
         layout.addWidget(self.warnings_label)
+        layout.addWidget(self.import_warnings_label)
         layout.addWidget(self.follow_bar)
         layout.addWidget(self.notice_label)
         layout.addWidget(self.splitter, 1)
-        for label in (self.meta_label, self.staleness_label, self.path_label, self.warnings_label):
+        for label in (
+            self.meta_label,
+            self.staleness_label,
+            self.path_label,
+            self.warnings_label,
+            self.import_warnings_label,
+        ):
             label.hide()
 
     def _small_label(self) -> QLabel:
@@ -509,8 +537,12 @@ class RunbookViewer(QWidget):
             self.staleness_label.setStyleSheet(f"color: {colour}; font-weight: 600;")
         else:
             self.staleness_label.setStyleSheet(f"color: {muted};")
-        self.path_label.setText(document.path)
+        self.path_label.setText(path_text(document))
         self.path_label.setToolTip(document.path)
+        self.import_warnings_label.setStyleSheet(f"color: {alert_color(is_dark()).name()};")
+        self.import_warnings_label.setText(import_warnings_text(document))
+        self.import_warnings_label.setToolTip("\n".join(document.warnings))
+        self.import_warnings_label.setVisible(bool(document.warnings))
         if rendered.warnings:
             shown = "; ".join(rendered.warnings[:4])
             more = f" (+{len(rendered.warnings) - 4} more)" if len(rendered.warnings) > 4 else ""
