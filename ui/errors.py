@@ -44,9 +44,14 @@ from PySide6.QtWidgets import (
 )
 
 import console
-from console.domain.errors import ConsoleError, DatabaseCorruptError, StorageError
+from console.domain.errors import (
+    ConsoleError,
+    DatabaseCorruptError,
+    DatabaseUnusableError,
+    StorageError,
+)
 from console.logs import RingBufferHandler, redact
-from console.storage import restore_backup, set_aside
+from console.storage import restore_backup, start_empty
 from ui.events import AppEvents
 
 log = logging.getLogger(__name__)
@@ -424,10 +429,13 @@ class StartupErrorPrompt:
         box.setTextFormat(Qt.TextFormat.PlainText)
         box.setText(str(error))
         buttons: dict[object, StartupChoice] = {}
-        if isinstance(error, DatabaseCorruptError):
+        if isinstance(error, DatabaseUnusableError):
             box.setInformativeText(
                 "The damaged file is never overwritten: it is renamed and kept beside the "
-                "new one so it can still be recovered."
+                "new one so it can still be recovered. Only a backup that passed its check "
+                "is offered."
+                if isinstance(error, DatabaseCorruptError)
+                else "Only a backup that passed its check is offered; the backups stay."
             )
             if error.backups:
                 restore = box.addButton("Restore newest backup", QMessageBox.ButtonRole.AcceptRole)
@@ -435,7 +443,10 @@ class StartupErrorPrompt:
                 buttons[restore] = StartupChoice.RESTORE
                 box.setDefaultButton(restore)
             empty = box.addButton(
-                "Start empty (keep damaged file aside)", QMessageBox.ButtonRole.DestructiveRole
+                "Start empty (keep damaged file aside)"
+                if isinstance(error, DatabaseCorruptError)
+                else "Start empty (backups stay)",
+                QMessageBox.ButtonRole.DestructiveRole,
             )
             buttons[empty] = StartupChoice.START_EMPTY
         quit_button = box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
@@ -457,7 +468,7 @@ def show_startup_error(error: StorageError, no_error_windows: bool) -> Path | No
         log.error("cannot open the database: %s", error)
         return None
     choice = StartupErrorPrompt.ask(error)
-    if not isinstance(error, DatabaseCorruptError) or choice is StartupChoice.QUIT:
+    if not isinstance(error, DatabaseUnusableError) or choice is StartupChoice.QUIT:
         log.info("quitting after a startup error: %s", error)
         return None
     path = Path(error.path)
@@ -468,7 +479,7 @@ def show_startup_error(error: StorageError, no_error_windows: bool) -> Path | No
                 "restored %s from %s; the damaged file is kept at %s", path, error.backups[0], aside
             )
         elif choice is StartupChoice.START_EMPTY:
-            aside = set_aside(path)
+            aside = start_empty(path)
             log.warning("starting with an empty database; the damaged file is kept at %s", aside)
         else:
             return None

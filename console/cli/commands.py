@@ -32,6 +32,7 @@ from console.domain.errors import (
     StorageError,
 )
 from console.domain.incident import parse_role, parse_severity, parse_status
+from console.files import write_file
 from console.paths import data_dir, database_path, demo_dir
 
 #: Command areas with a module of their own (``console/cli/<area>.py``). Each has
@@ -476,7 +477,7 @@ def _incident(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
         if action == "export":
             document = _export(args, workspace, incident.id)
             if args.out:
-                Path(args.out).write_text(document, encoding="utf-8")
+                write_file(Path(args.out), document, what="the export")
             else:
                 out.write(document if document.endswith("\n") else document + "\n")
             return EXIT_OK
@@ -842,7 +843,7 @@ def _oncall(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
         if args.action == "export-ics":
             found, text = directory.export_ics(" ".join(args.person))
             if args.out:
-                Path(args.out).write_text(text, encoding="utf-8", newline="")
+                write_file(Path(args.out), text, what="the calendar")
                 print(
                     f"Wrote {len(found.shifts)} shifts of {found.name} to {args.out}",
                     file=sys.stderr,

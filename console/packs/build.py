@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from console.files import atomic_target
 from console.packs.archive import (
     MANIFEST,
     MAX_ENTRIES,
@@ -140,36 +141,33 @@ def build_pack(
             raise PackError(f"{name}: not a usable name in a pack ({reason or 'reserved'})")
     stamp = now.timetuple()[:6]
     entries: list[ManifestEntry] = []
-    temporary = out.with_name(out.name + ".partial")
-    try:
-        with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_STORED) as archive:
-            for number, (name, source) in enumerate(sorted(files.items()), 1):
-                try:
-                    if source.stat().st_size > MAX_ENTRY_BYTES:
-                        raise PackError(f"{source}: larger than {MAX_ENTRY_BYTES} bytes")
-                    data = source.read_bytes()
-                except OSError as error:
-                    raise PackError(f"{source}: cannot read ({error.strerror or error})") from error
-                archive.writestr(_info(name, stamp), data)
-                entries.append(ManifestEntry(name, hashlib.sha256(data).hexdigest(), len(data)))
-                if progress is not None:
-                    progress(number, len(files))
-            manifest = Manifest(
-                version=version,
-                publisher=publisher,
-                created=now,
-                expires=now + timedelta(days=expires_days) if expires_days else None,
-                files=tuple(entries),
-            )
-            import json
+    # written whole or not at all (console.files): a full disk leaves no partial pack
+    with (
+        atomic_target(out, what="the pack") as temporary,
+        zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_STORED) as archive,
+    ):
+        for number, (name, source) in enumerate(sorted(files.items()), 1):
+            try:
+                if source.stat().st_size > MAX_ENTRY_BYTES:
+                    raise PackError(f"{source}: larger than {MAX_ENTRY_BYTES} bytes")
+                data = source.read_bytes()
+            except OSError as error:
+                raise PackError(f"{source}: cannot read ({error.strerror or error})") from error
+            archive.writestr(_info(name, stamp), data)
+            entries.append(ManifestEntry(name, hashlib.sha256(data).hexdigest(), len(data)))
+            if progress is not None:
+                progress(number, len(files))
+        manifest = Manifest(
+            version=version,
+            publisher=publisher,
+            created=now,
+            expires=now + timedelta(days=expires_days) if expires_days else None,
+            files=tuple(entries),
+        )
+        import json
 
-            text = json.dumps(manifest.as_json(), indent=1, ensure_ascii=False) + "\n"
-            archive.writestr(_info(MANIFEST, stamp), text.encode("utf-8"))
-        os.replace(temporary, out)
-    except OSError as error:
-        raise PackError(f"{out}: cannot write ({error.strerror or error})") from error
-    finally:
-        temporary.unlink(missing_ok=True)
+        text = json.dumps(manifest.as_json(), indent=1, ensure_ascii=False) + "\n"
+        archive.writestr(_info(MANIFEST, stamp), text.encode("utf-8"))
     expiry = format_utc(manifest.expires) if manifest.expires else "never"
     signature = sign_file(
         out,

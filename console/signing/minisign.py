@@ -34,6 +34,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from console.files import write_file
+
 UNTRUSTED_PREFIX = "untrusted comment: "
 TRUSTED_PREFIX = "trusted comment: "
 SIGNATURE_SUFFIX = ".minisig"
@@ -296,11 +298,7 @@ def sign_digest(
 
 
 def write_signature(path: Path, text: str) -> Path:
-    target = signature_path_for(path)
-    temporary = target.with_name(target.name + ".tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, target)
-    return target
+    return write_file(signature_path_for(path), text, what="the signature")
 
 
 def verify_file(

@@ -102,8 +102,11 @@ def test_start_empty_sets_the_file_aside(
     )
     path = Path(corrupt.path)
     assert show_startup_error(corrupt, no_error_windows=False) == path
-    assert not path.exists()
     assert list(path.parent.glob(f"{path.name}.damaged-*"))
+    # the choice is explicit: the empty database exists at once, although backups exist
+    workspace = Workspace.open(path.parent, actor="tester")
+    assert workspace.queries.incidents() == []
+    workspace.close()
 
 
 def test_quit_changes_nothing(

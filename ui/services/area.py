@@ -466,16 +466,20 @@ class ServicesArea(QWidget):
             image = self.render_png()
 
             def write() -> Path:
-                if not image.save(str(target)):  # the format follows the .png suffix
-                    raise OSError(f"could not write {target}")
+                from console.files import atomic_target  # whole or not at all
+
+                with atomic_target(target, what="the map") as temporary:
+                    if not image.save(str(temporary), b"PNG"):
+                        raise OSError(f"could not write {target}")
                 return target
 
         else:
             data = self.render_svg()
 
             def write() -> Path:
-                target.write_bytes(data)
-                return target
+                from console.files import write_file  # whole or not at all, clear refusals
+
+                return write_file(target, data, what="the map")
 
         self._context.runner.read(write, self._exported, self._export_failed)
         return True
