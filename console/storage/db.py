@@ -553,11 +553,17 @@ def check_backup_file(path: Path) -> str | None:
         return f"cannot be read ({error.strerror})"
     if not header.startswith(SQLITE_HEADER) or len(header) < 100:
         return "it is not an SQLite database"
+    # the header's own page size and page count (valid when the change counter matches)
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    if header[24:28] == header[92:96]:
+        pages = int.from_bytes(header[28:32], "big")
+        if pages * page_size != size:
+            return f"it is cut short ({size} bytes, its header says {pages * page_size})"
     try:
         connection = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
         try:
             pages = int(connection.execute("PRAGMA page_count").fetchone()[0])
-            page_size = int(connection.execute("PRAGMA page_size").fetchone()[0])
             rows = [str(row[0]) for row in connection.execute("PRAGMA quick_check")]
             has_version = connection.execute(
                 "SELECT 1 FROM sqlite_master WHERE type='table' AND name='alembic_version'"
