@@ -106,7 +106,8 @@ def held(path: Path, *statements: str) -> Iterator[None]:
         assert child.stdout.readline().strip() == "ready"
         yield
     finally:
-        assert child.stdin is not None and child.stdout is not None
+        assert child.stdin is not None
+        assert child.stdout is not None
         child.stdin.close()
         child.wait(timeout=30)
         child.stdout.close()

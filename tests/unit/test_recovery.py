@@ -135,10 +135,10 @@ def test_errors_are_classified_from_real_sqlite_errors(db_path: Path, tmp_path: 
         raise AssertionError("no error")
 
     written = error_of(f"file:{db_path}?mode=ro", "INSERT INTO cache_sets VALUES ('a','b','c')")
-    assert written.sqlite_errorname.startswith("SQLITE_READONLY")  # type: ignore[attr-defined]
+    assert written.sqlite_errorname.startswith("SQLITE_READONLY")
     assert classify_error(written) == "read-only"
     missing = error_of(f"file:{tmp_path / 'no-such.db'}?mode=ro", "SELECT 1")
-    assert missing.sqlite_errorname == "SQLITE_CANTOPEN"  # type: ignore[attr-defined]
+    assert missing.sqlite_errorname == "SQLITE_CANTOPEN"
     assert classify_error(missing) == "read-only"
     with held(db_path, *EXCLUSIVE_HOLD):
         locked = error_of(f"file:{db_path}?mode=ro", "SELECT count(*) FROM incidents")
