@@ -386,6 +386,8 @@ def translate_errors(path: Path) -> Iterator[None]:
         translated = translate_errors_from(path, error)
         if translated is None:
             raise
+        if isinstance(translated, DatabaseCorruptError) and path.exists():
+            mark_damaged(path, [str(error)])  # known damaged: no process writes into it now
         raise translated from error
 
 

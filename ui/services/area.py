@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 
 from console.catalog import catalog_for
 from console.domain.catalog import ServiceDetails, ServiceNode
+from console.domain.errors import FileWriteError
 from console.domain.views import Changes
 from console.importers.catalog import CatalogImportReport
 from console.oncall import directory_for
@@ -469,7 +470,7 @@ class ServicesArea(QWidget):
                 from console.files import atomic_target  # whole or not at all
 
                 with atomic_target(target, what="the map") as temporary:
-                    if not image.save(str(temporary), b"PNG"):
+                    if not image.save(str(temporary), "PNG"):  # type: ignore[call-overload]  # str at run time
                         raise OSError(f"could not write {target}")
                 return target
 
@@ -492,7 +493,9 @@ class ServicesArea(QWidget):
             status().showMessage(f"Map exported to {target}", 10_000)
 
     def _export_failed(self, error: BaseException) -> None:
-        if isinstance(error, OSError):
+        if isinstance(error, FileWriteError):
+            self._context.events.error_shown.emit(f"Export failed: {error}")
+        elif isinstance(error, OSError):
             self._context.events.error_shown.emit(f"Export failed: {error.strerror or error}")
         else:
             report_failure(self._context.events, error, "Exporting the map")
