@@ -12,7 +12,6 @@ from __future__ import annotations
 import enum
 import faulthandler
 import logging
-import os
 import platform
 import sys
 import threading
@@ -199,10 +198,11 @@ class CrashDialog(QDialog):
         clipboard.setText(self.report_text())
 
     def save_report(self, path: Path) -> None:
-        """Write the report readable by the user only (it may name files and people)."""
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(self.report_text())
+        """Write the report readable by the user only (it may name files and people),
+        whole or not at all (console.files)."""
+        from console.files import write_file
+
+        write_file(path, self.report_text(), mode=0o600, what="the crash report")
 
     @Slot()
     def _on_save(self) -> None:
@@ -214,8 +214,8 @@ class CrashDialog(QDialog):
             return
         try:
             self.save_report(Path(name))
-        except OSError as error:
-            QMessageBox.warning(self, "Could not save", f"{name} could not be written: {error}")
+        except ConsoleError as error:
+            QMessageBox.warning(self, "Could not save", str(error))
 
     @Slot()
     def _on_restart(self) -> None:

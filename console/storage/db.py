@@ -37,10 +37,11 @@ from console.domain.errors import (
     DatabaseMissingError,
     DatabaseTooNewError,
     DiskFullError,
+    FileWriteError,
     ReadOnlyError,
     StorageError,
 )
-from console.files import fsync_file, fsync_folder
+from console.files import fsync_file, fsync_folder, write_file
 from console.paths import backups_dir, ensure_private_dir
 
 log = logging.getLogger(__name__)
@@ -313,8 +314,8 @@ def mark_damaged(path: Path, problems: list[str]) -> None:
     """Record that ``path`` failed its check, so no process writes into it any more."""
     text = "\n".join(problems[:50]) or "damaged"
     try:
-        damage_marker(path).write_text(text + "\n", encoding="utf-8")
-    except OSError as error:  # a read-only folder: nobody can write there anyway
+        write_file(damage_marker(path), text + "\n", mode=0o600, what="the damage note")
+    except FileWriteError as error:  # a read-only folder: nobody can write there anyway
         log.warning("could not record that %s is damaged: %s", path, error)
 
 

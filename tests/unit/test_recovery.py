@@ -383,3 +383,28 @@ def test_write_file_on_a_full_disk_and_a_read_only_folder(tmp_path: Path) -> Non
         finally:
             remount_read_write(disk)
         assert sorted(p.name for p in disk.iterdir()) == ["export.json"]
+
+
+@needs_mount
+def test_pack_build_output_is_whole_or_absent(tmp_path: Path) -> None:
+    """The pack build's --out goes through the same helper: a full disk leaves neither a
+    partial pack nor a signature, and a missing folder is named."""
+    from datetime import UTC, datetime
+
+    from console.packs import build_pack
+    from console.signing import INTERACTIVE, generate_keypair
+
+    _public, secret = generate_keypair("pw", INTERACTIVE)
+    runbook = tmp_path / "big.md"
+    runbook.write_text("# Big\n\n" + "text " * 40_000, encoding="utf-8")
+    files = {"runbooks/big.md": runbook}
+    now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    with pytest.raises(FileWriteError, match="does not exist"):
+        build_pack(
+            tmp_path / "no" / "team.rcpack", files, secret, version=1, publisher="S", now=now
+        )
+    with small_disk(tmp_path / "disk", 128) as disk:
+        with pytest.raises(FileWriteError, match="is full") as caught:
+            build_pack(disk / "team.rcpack", files, secret, version=1, publisher="S", now=now)
+        assert caught.value.reason == "disk-full"
+        assert list(disk.iterdir()) == []
