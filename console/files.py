@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -102,7 +101,7 @@ def _check_destination(target: Path, what: str) -> None:
 
 
 def _temporary_name(target: Path) -> Path:
-    return target.with_name(f".{target.name}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
+    return target.with_name(f".{target.name}.{os.urandom(4).hex()}{PARTIAL_SUFFIX}")
 
 
 @contextlib.contextmanager

@@ -32,7 +32,6 @@ from console.domain.errors import (
     StorageError,
 )
 from console.domain.incident import parse_role, parse_severity, parse_status
-from console.files import write_file
 from console.paths import data_dir, database_path, demo_dir
 
 #: Command areas with a module of their own (``console/cli/<area>.py``). Each has
@@ -477,6 +476,8 @@ def _incident(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
         if action == "export":
             document = _export(args, workspace, incident.id)
             if args.out:
+                from console.files import write_file  # whole or not at all
+
                 write_file(Path(args.out), document, what="the export")
             else:
                 out.write(document if document.endswith("\n") else document + "\n")
@@ -843,6 +844,8 @@ def _oncall(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
         if args.action == "export-ics":
             found, text = directory.export_ics(" ".join(args.person))
             if args.out:
+                from console.files import write_file  # whole or not at all
+
                 write_file(Path(args.out), text, what="the calendar")
                 print(
                     f"Wrote {len(found.shifts)} shifts of {found.name} to {args.out}",
