@@ -90,7 +90,8 @@ def refusal(target: Path, error: OSError, *, what: str = "the file") -> FileWrit
     return FileWriteError(text, path=str(target), reason=reason)
 
 
-def _check_destination(target: Path, what: str) -> None:
+def check_destination(target: Path, *, what: str = "the file") -> None:
+    """Refuse a folder given as the file, a missing folder, or a file in place of one."""
     if target.is_dir():
         raise refusal(target, OSError(errno.EISDIR, os.strerror(errno.EISDIR)), what=what)
     folder = target.parent
@@ -115,7 +116,7 @@ def atomic_target(target: Path, *, mode: int = 0o644, what: str = "the file") ->
     :class:`FileWriteError`; other errors pass through unchanged (the file is removed).
     """
     target = Path(target)
-    _check_destination(target, what)
+    check_destination(target, what=what)
     try:
         temporary = _temporary_name(target)
         descriptor = os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, mode)

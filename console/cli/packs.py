@@ -46,12 +46,15 @@ def add_parsers(commands: Any, importing: Any) -> None:
     build.add_argument("--out", required=True, metavar="FILE")
     build.add_argument("--key", required=True, metavar="SECRET", help="minisign secret key")
     build.add_argument("--from", dest="source", metavar="FOLDER", help="pack this folder")
-    build.add_argument("--expires", type=_days, metavar="DAYS", help="expire after DAYS days")
+    build.add_argument(
+        "--expires", type=_days, metavar="DAYS", help="expire after DAYS days (at most 36500)"
+    )
     build.add_argument(
         "--pack-version",
-        type=_days,
+        type=_version,
         metavar="N",
-        help="the pack's version (default: the creation time in seconds since 1970)",
+        help="the pack's version, 1 to 4294967295 (default: the creation time in seconds "
+        "since 1970)",
     )
     build.add_argument("--publisher", metavar="NAME", help="default: the key id")
     build.add_argument("--json", action="store_true")
@@ -179,14 +182,26 @@ def _verify(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _days(text: str) -> int:
+def _whole(text: str, largest: int) -> int:
     try:
         value = int(text)
     except ValueError:
         value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    if not 1 <= value <= largest:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to {largest}")
     return value
+
+
+def _days(text: str) -> int:
+    from console.packs.archive import MAX_EXPIRES_DAYS
+
+    return _whole(text, MAX_EXPIRES_DAYS)
+
+
+def _version(text: str) -> int:
+    from console.packs.archive import MAX_VERSION
+
+    return _whole(text, MAX_VERSION)
 
 
 def _fail(message: object) -> int:

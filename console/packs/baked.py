@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from console.packs.archive import PackError
-from console.packs.install import PackImportReport, import_pack, trust_key
+from console.packs.install import PackImportReport, finish_interrupted, import_pack, trust_key
 from console.resources import resources_dir
 from console.signing import PublicKey, SignatureError, blake2b_file
 from console.signing.minisign import SIGNATURE_SUFFIX
@@ -59,6 +59,7 @@ def apply_baked(
     """Pin the baked keys, then import each baked pack not installed yet (in name order)."""
     baked = baked_dir() if baked is None else baked
     report = BakedReport()
+    finish_interrupted(db, folder)  # at every start: a crashed import is undone or finished
     for path in _files(baked / KEYS, lambda p: p.suffix == ".pub"):
         try:
             key = PublicKey.load(path)

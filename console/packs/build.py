@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sqlite3
@@ -12,19 +13,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from console.files import atomic_target
+from console.domain.errors import FileWriteError
+from console.files import check_destination, fsync_folder, refusal
 from console.packs.archive import (
     MANIFEST,
     MAX_ENTRIES,
     MAX_ENTRY_BYTES,
+    MAX_EXPIRES_DAYS,
+    MAX_VERSION,
     SECTIONS,
     Manifest,
     ManifestEntry,
     PackError,
+    check_layout,
     check_name,
     format_utc,
 )
-from console.signing import SecretKey, sign_file
+from console.signing import SecretKey, blake2b_file, sign_digest, signature_path_for
 
 Progress = Callable[[int, int], None]
 
@@ -130,8 +135,10 @@ def build_pack(
         raise PackError("nothing to pack (no runbooks, catalog, contacts, schedules or templates)")
     if len(files) >= MAX_ENTRIES:
         raise PackError(f"{len(files)} files (a pack holds fewer than {MAX_ENTRIES})")
-    if version < 1:
-        raise PackError("the pack version must be a positive whole number")
+    if not 1 <= version <= MAX_VERSION:
+        raise PackError(f"the pack version must be a whole number from 1 to {MAX_VERSION}")
+    if expires_days is not None and not 1 <= expires_days <= MAX_EXPIRES_DAYS:
+        raise PackError(f"the validity must be from 1 to {MAX_EXPIRES_DAYS} days")
     publisher = " ".join(publisher.split())
     if not publisher:
         raise PackError("the publisher must not be empty")
@@ -139,42 +146,68 @@ def build_pack(
         reason = check_name(name)
         if reason or name == MANIFEST:
             raise PackError(f"{name}: not a usable name in a pack ({reason or 'reserved'})")
+    check_layout(files)  # what an import would refuse, the lead hears of now
     stamp = now.timetuple()[:6]
     entries: list[ManifestEntry] = []
-    # written whole or not at all (console.files): a full disk leaves no partial pack
-    with (
-        atomic_target(out, what="the pack") as temporary,
-        zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_STORED) as archive,
-    ):
-        for number, (name, source) in enumerate(sorted(files.items()), 1):
-            try:
-                if source.stat().st_size > MAX_ENTRY_BYTES:
-                    raise PackError(f"{source}: larger than {MAX_ENTRY_BYTES} bytes")
-                data = source.read_bytes()
-            except OSError as error:
-                raise PackError(f"{source}: cannot read ({error.strerror or error})") from error
-            archive.writestr(_info(name, stamp), data)
-            entries.append(ManifestEntry(name, hashlib.sha256(data).hexdigest(), len(data)))
-            if progress is not None:
-                progress(number, len(files))
-        manifest = Manifest(
-            version=version,
-            publisher=publisher,
-            created=now,
-            expires=now + timedelta(days=expires_days) if expires_days else None,
-            files=tuple(entries),
-        )
-        import json
+    try:  # a missing folder, or a folder given as --out: said before any work
+        check_destination(out, what="the pack")
+    except FileWriteError as error:
+        raise PackError(str(error)) from error
+    temporary = out.with_name(out.name + ".partial")
+    signature = signature_path_for(out)
+    pending = signature.with_name(signature.name + ".partial")
+    try:
+        with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_STORED) as archive:
+            for number, (name, source) in enumerate(sorted(files.items()), 1):
+                try:
+                    if source.stat().st_size > MAX_ENTRY_BYTES:
+                        raise PackError(f"{source}: larger than {MAX_ENTRY_BYTES} bytes")
+                    data = source.read_bytes()
+                except OSError as error:
+                    raise PackError(f"{source}: cannot read ({error.strerror or error})") from error
+                archive.writestr(_info(name, stamp), data)
+                entries.append(ManifestEntry(name, hashlib.sha256(data).hexdigest(), len(data)))
+                if progress is not None:
+                    progress(number, len(files))
+            manifest = Manifest(
+                version=version,
+                publisher=publisher,
+                created=now,
+                expires=now + timedelta(days=expires_days) if expires_days else None,
+                files=tuple(entries),
+            )
+            import json
 
-        text = json.dumps(manifest.as_json(), indent=1, ensure_ascii=False) + "\n"
-        archive.writestr(_info(MANIFEST, stamp), text.encode("utf-8"))
-    expiry = format_utc(manifest.expires) if manifest.expires else "never"
-    signature = sign_file(
-        out,
-        secret_key,
-        trusted_comment=f"responder-console pack\tpublisher:{publisher}\tversion:{version}"
-        f"\tcreated:{format_utc(now)}\texpires:{expiry}\tfile:{out.name}",
-    )
+            text = json.dumps(manifest.as_json(), indent=1, ensure_ascii=False) + "\n"
+            archive.writestr(_info(MANIFEST, stamp), text.encode("utf-8"))
+        with temporary.open("rb") as written:
+            os.fsync(written.fileno())
+        # signed, and the signature written, before the pack replaces a previous one: a
+        # failure leaves that pack and its signature as they were
+        expiry = format_utc(manifest.expires) if manifest.expires else "never"
+        signed = sign_digest(
+            blake2b_file(temporary),
+            secret_key,
+            f"responder-console pack\tpublisher:{publisher}\tversion:{version}"
+            f"\tcreated:{format_utc(now)}\texpires:{expiry}\tfile:{out.name}",
+        )
+        with pending.open("w", encoding="utf-8") as handle:
+            handle.write(signed)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, out)
+        os.replace(pending, signature)
+        # the rename of both is durable too
+        with contextlib.suppress(OSError):
+            fsync_folder(out.parent)
+    except OSError as error:
+        # the console's words for a full disk, a read-only or missing folder (console.files)
+        failed = Path(error.filename) if isinstance(error.filename, str) else out
+        raise PackError(str(refusal(failed, error, what="the pack"))) from error
+    finally:
+        for leftover in (temporary, pending):
+            with contextlib.suppress(OSError):
+                leftover.unlink(missing_ok=True)
     return BuiltPack(out, signature, manifest, secret_key.id_hex)
 
 

@@ -19,6 +19,7 @@ from console.signing.minisign import (
     sign_digest,
     sign_file,
     signature_path_for,
+    trusted_signer,
     verify_file,
     write_signature,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "sign_digest",
     "sign_file",
     "signature_path_for",
+    "trusted_signer",
     "verify_file",
     "write_signature",
 ]

@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from console.files import write_file
+from console.domain.errors import FileWriteError
 
 UNTRUSTED_PREFIX = "untrusted comment: "
 TRUSTED_PREFIX = "trusted comment: "
@@ -298,7 +298,14 @@ def sign_digest(
 
 
 def write_signature(path: Path, text: str) -> Path:
-    return write_file(signature_path_for(path), text, what="the signature")
+    """Write ``PATH.minisig`` whole or not at all, through the console's one write path
+    (console.files: temporary name, fsync, rename, fsync of the folder)."""
+    from console.files import write_file
+
+    try:
+        return write_file(signature_path_for(path), text, what="the signature")
+    except FileWriteError as exc:
+        raise SignatureError(str(exc)) from exc
 
 
 def verify_file(
@@ -312,20 +319,10 @@ def verify_file(
     ``digest``: the file's BLAKE2b-512 when the caller already hashed it in its own pass.
     Raises :class:`SignatureError` saying why: missing, malformed, other key, bad signature.
     """
-    keys = [public_key] if isinstance(public_key, PublicKey) else list(public_key)
     signature_path = signature_path or signature_path_for(path)
     if not path.is_file():
         raise SignatureError(f"{path}: no such file")
-    if not signature_path.is_file():
-        raise SignatureError(f"{signature_path}: signature missing")
-    parsed = _parse_signature(_read_small(signature_path, "signature"), str(signature_path))
-    key = next((k for k in keys if k.key_id == parsed.key_id), None)
-    if key is None:
-        known = ", ".join(k.id_hex for k in keys) or "none"
-        raise SignatureError(
-            f"{signature_path}: signed by key {format_key_id(parsed.key_id)}, "
-            f"not by a trusted key ({known})"
-        )
+    key, parsed = _signer(public_key, signature_path)
     verifier = Ed25519PublicKey.from_public_bytes(key.key)
     if parsed.algorithm == _ALG_PREHASHED:
         message = digest if digest is not None else blake2b_file(path)
@@ -353,6 +350,31 @@ def verify_file(
         trusted_comment=parsed.trusted_comment,
         prehashed=parsed.algorithm == _ALG_PREHASHED,
     )
+
+
+def trusted_signer(public_key: PublicKey | Iterable[PublicKey], signature_path: Path) -> PublicKey:
+    """The key (of ``public_key``) whose id the detached signature names, else SignatureError.
+
+    Reads only the signature file (at most 64 KiB): a file signed by a key nobody trusts is
+    refused before a byte of it is read. Says nothing of whether the signature matches."""
+    return _signer(public_key, signature_path)[0]
+
+
+def _signer(
+    public_key: PublicKey | Iterable[PublicKey], signature_path: Path
+) -> tuple[PublicKey, _SignatureFile]:
+    keys = [public_key] if isinstance(public_key, PublicKey) else list(public_key)
+    if not signature_path.is_file():
+        raise SignatureError(f"{signature_path}: signature missing")
+    parsed = _parse_signature(_read_small(signature_path, "signature"), str(signature_path))
+    key = next((k for k in keys if k.key_id == parsed.key_id), None)
+    if key is None:
+        known = ", ".join(k.id_hex for k in keys) or "none"
+        raise SignatureError(
+            f"{signature_path}: signed by key {format_key_id(parsed.key_id)}, "
+            f"not by a trusted key ({known})"
+        )
+    return key, parsed
 
 
 def _parse_signature(text: str, source: str) -> _SignatureFile:

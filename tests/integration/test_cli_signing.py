@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -133,3 +134,82 @@ def test_pack_build_trust_import_through_the_cli(tmp_path: Path) -> None:
     broken = run("pack", "verify", str(pack), "--key", str(public), data_dir=data)
     assert broken.returncode == 1
     assert "invalid" in broken.stderr
+
+
+# ------------------------------------------------------------------ issue 14, items 9-11
+
+
+def pinned(tmp_path: Path) -> tuple[Path, Any]:
+    """A data folder with the team's key pinned through the CLI, and that secret key."""
+    from console.signing import SecretKey
+
+    public, secret = keygen(tmp_path)
+    data = tmp_path / "data"
+    assert run("pack", "trust", str(public), data_dir=data).returncode == 0
+    return data, SecretKey.load(secret, PASS["RESPONDER_CONSOLE_PACK_PASSPHRASE"])
+
+
+def test_pack_import_refuses_a_template_sub_folder_and_applies_nothing(tmp_path: Path) -> None:
+    """Was: IsADirectoryError after the commit; the pack listed, half applied, the fixed
+    pack refused as a rollback."""
+    from tests.unit.test_packs import COMMS, RUNBOOK, craft
+
+    data, secret = pinned(tmp_path)
+    good = {"runbooks/a.md": RUNBOOK, "templates/comms/team.md": COMMS}
+    bad = craft(tmp_path / "bad.pack", secret, {**good, "templates/comms/old/team.md": COMMS})
+    refused = run("pack", "import", str(bad), data_dir=data)
+    assert refused.returncode == 1, refused.stderr
+    assert "'templates/comms/old/team.md' is in a sub-folder of templates/comms/" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    installed = json.loads(run("pack", "installed", "--json", data_dir=data).stdout)
+    assert installed == {"packs": []}
+    assert not (data / "templates").exists()
+    fixed = run("pack", "import", str(craft(tmp_path / "good.pack", secret, good)), data_dir=data)
+    assert fixed.returncode == 0, fixed.stderr
+    assert (data / "templates/comms/team.md").read_bytes() == COMMS
+
+
+def test_pack_versions_and_validity_are_bounded(tmp_path: Path) -> None:
+    """Was: a version of 2^70 built, then its import ended in an OverflowError traceback."""
+    from tests.unit.test_packs import RUNBOOK, craft, manifest_with
+
+    data, secret = pinned(tmp_path)
+    source = tmp_path / "source"
+    (source / "runbooks").mkdir(parents=True)
+    (source / "runbooks/a.md").write_bytes(RUNBOOK)
+    for option, value, reason in (
+        ("--pack-version", str(2**70), "from 1 to 4294967295"),
+        ("--expires", str(10**12), "from 1 to 36500"),
+    ):
+        built = run(
+            "pack", "build", "--out", str(tmp_path / "p.pack"), "--key", str(tmp_path / "team.key"),
+            "--from", str(source), option, value, data_dir=data, env=PASS,
+        )  # fmt: skip
+        assert built.returncode == 2, built.stderr
+        assert reason in built.stderr
+        assert not (tmp_path / "p.pack").exists()
+    entries = {"runbooks/a.md": RUNBOOK}
+    huge = craft(tmp_path / "huge.pack", secret, entries, manifest_with(version=2**70))
+    result = run("pack", "import", str(huge), "--json", data_dir=data)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert (
+        f"version {2**70} is larger than the largest allowed" in json.loads(result.stdout)["reason"]
+    )
+    later = run("pack", "import", str(craft(tmp_path / "v6.pack", secret, entries)), data_dir=data)
+    assert later.returncode == 0, later.stderr
+
+
+def test_an_untrusted_200mb_pack_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    """Was: the 200 MB were copied into <data>/pack before the signer was looked at."""
+    from console.signing import INTERACTIVE, generate_keypair
+    from tests.unit.test_packs import sparse_pack
+
+    data, _ = pinned(tmp_path)
+    _, stranger = generate_keypair("s", INTERACTIVE)
+    pack = sparse_pack(tmp_path / "big.pack", stranger)
+    assert pack.stat().st_size > 200 * 1024**2
+    result = run("pack", "import", str(pack), data_dir=data)
+    assert result.returncode == 1, result.stderr
+    assert f"signed by key {stranger.id_hex}, not by a trusted key" in result.stderr
+    assert not (data / "pack").exists()

@@ -79,3 +79,30 @@ def test_expiry_label_on_the_reader_thread(
     label.start()
     qtbot.waitUntil(lambda: not label.isHidden())
     assert "expires in 1 day" in label.text()
+
+
+def test_a_pack_with_a_template_sub_folder_is_refused_whole(
+    qtbot: QtBot, context: UiContext, tmp_path: Path
+) -> None:
+    """Was: an IsADirectoryError after the commit — the pack listed as installed with its
+    templates half copied, and the window said only that importing failed."""
+    from tests.unit.test_packs import COMMS, RUNBOOK, craft
+
+    public, secret = generate_keypair("pw", INTERACTIVE)
+    trust_key(context.workspace.db, public, datetime.now(UTC))
+    entries = {
+        "runbooks/a.md": RUNBOOK,
+        "templates/comms/team.md": COMMS,
+        "templates/comms/drafts/team.md": COMMS,
+    }
+    pack = craft(tmp_path / "team.pack", secret, entries)
+    shown: list[str] = []
+    context.events.error_shown.connect(shown.append)
+    window = MainWindow.for_context(context)
+    qtbot.addWidget(window)
+    window.pack_importer.start(pack)
+    qtbot.waitUntil(lambda: not window.pack_importer.running)
+    assert installed_packs(context.workspace.db) == []
+    assert shown[-1].startswith("Pack refused, nothing changed:")
+    assert "'templates/comms/drafts/team.md' is in a sub-folder" in shown[-1]
+    assert not (context.workspace.folder / "templates/comms/team.md").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import shutil
 import sqlite3
@@ -524,4 +525,485 @@ def test_refuses_a_file_where_a_folder_must_go(
 ) -> None:
     db, folder, secret = trusted
     clash = {"runbooks/a": RUNBOOK, "runbooks/a/b.md": RUNBOOK}
-    refused(db, folder, craft(tmp_path / "c", secret, clash), "cannot read or unpack")
+    refused(db, folder, craft(tmp_path / "c", secret, clash), "'runbooks/a' is both a file and")
+    case = {"runbooks/A.md": RUNBOOK, "runbooks/a.md": RUNBOOK}
+    refused(db, folder, craft(tmp_path / "d", secret, case), "differ only in case")
+
+
+# ------------------------------------------- issue 14: checked whole, then all or nothing
+
+COMMS = (REPO / "resources/comms/internal-update.md").read_bytes()
+CHECKLIST = (REPO / "resources/checklists/incident.yaml").read_bytes()
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Hidden staging/backup names an import leaves behind (none, whatever happened)."""
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob(".*") if p.name != ".")
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("templates/comms/sub/x.md", "'templates/comms/sub/x.md' is in a sub-folder"),
+        ("templates/checklists/more/y.yaml", "'templates/checklists/more/y.yaml' is in a sub"),
+        ("templates/comms/notes.txt", "'templates/comms/notes.txt' is not a [*].md file"),
+        ("extras/readme.md", "'extras/readme.md' is outside the pack's folders"),
+    ],
+)
+def test_a_pack_the_templates_cannot_take_is_refused_before_anything_is_applied(
+    tmp_path: Path, trusted: tuple[Database, Path, SecretKey], name: str, reason: str
+) -> None:
+    """Was: the sub-folder was found after the commit (IsADirectoryError), the pack listed
+    as installed with its templates half copied, and the fixed pack refused as a rollback."""
+    db, folder, secret = trusted
+    good = {"runbooks/a.md": RUNBOOK, "templates/comms/team.md": COMMS}
+    refused(db, folder, craft(tmp_path / "bad", secret, {**good, name: COMMS}), reason)
+    assert installed_packs(db) == []
+    assert not (folder / "pack").exists()
+    assert leftovers(folder) == []
+    # the corrected pack, same version, is not taken for a rollback
+    report = import_pack(db, folder, craft(tmp_path / "good", secret, good), now=NOW)
+    assert (report.runbooks, report.templates) == (1, 1)
+    assert (folder / "templates/comms/team.md").read_bytes() == COMMS
+
+
+def test_build_refuses_what_an_import_would(
+    tmp_path: Path, source: Path, keypair: tuple[PublicKey, SecretKey]
+) -> None:
+    (source / "templates/comms/drafts").mkdir()
+    (source / "templates/comms/drafts/later.md").write_bytes(COMMS)
+    with pytest.raises(PackError, match=r"'templates/comms/drafts/later\.md' is in a sub-folder"):
+        build(source, tmp_path / "p", keypair[1])
+    assert not (tmp_path / "p").exists()
+
+
+def test_a_template_destination_that_cannot_be_written_changes_nothing(
+    tmp_path: Path, trusted: tuple[Database, Path, SecretKey]
+) -> None:
+    """Was: the checklist was copied after the commit, then the comms folder failed: the
+    pack was listed as installed with half its templates."""
+    db, folder, secret = trusted
+    (folder / "templates").mkdir()
+    (folder / "templates/comms").write_text("a file where the comms folder goes\n")
+    pack = {
+        "runbooks/a.md": RUNBOOK,
+        "templates/checklists/team.yaml": CHECKLIST,
+        "templates/comms/team.md": COMMS,
+    }
+    refused(db, folder, craft(tmp_path / "p", secret, pack), "cannot write the pack's templates")
+    assert installed_packs(db) == []
+    assert not (folder / "templates/checklists/team.yaml").exists()
+    assert leftovers(folder) == []
+    (folder / "templates/comms").unlink()
+    (folder / "templates/comms").mkdir()
+    (folder / "templates/comms/team.md").mkdir()  # a folder where the template goes
+    refused(db, folder, craft(tmp_path / "q", secret, pack), "a folder where the pack's template")
+    assert installed_packs(db) == []
+
+
+def test_a_commit_that_fails_puts_every_file_back(
+    tmp_path: Path, trusted: tuple[Database, Path, SecretKey]
+) -> None:
+    """The templates are renamed into place inside the open transaction; when the commit
+    itself fails (here a deferred foreign key the test adds), the renames are undone from
+    the files kept aside and the previous content folder comes back."""
+    from console.domain.errors import StorageError
+
+    db, folder, secret = trusted
+    first = {
+        "runbooks/a.md": RUNBOOK,
+        "templates/checklists/team.yaml": CHECKLIST,
+        "templates/comms/team.md": COMMS,
+    }
+    import_pack(db, folder, craft(tmp_path / "v5", secret, first), now=NOW)
+    installed, before = files_of(folder), dump(db)
+    second = {
+        "runbooks/b.md": RUNBOOK.replace(b"id: disk-full", b"id: other"),
+        "templates/checklists/team.yaml": CHECKLIST.replace(b"title:", b"title: v2", 1),
+        "templates/comms/team.md": COMMS + b"\nSecond edition.\n",
+        "templates/comms/new.md": COMMS.replace(b"id: internal-update", b"id: new-one"),
+    }
+    manifest = {
+        "format": FORMAT, "version": 6, "publisher": "SRE", "created": "2026-11-23T12:00:00Z",
+        "files": [{"path": n, "sha256": hashlib.sha256(d).hexdigest(), "size": len(d)}
+                  for n, d in second.items()],
+    }  # fmt: skip
+    pack = craft(tmp_path / "v6", secret, second, manifest)
+    with db.raw_writer() as raw:  # the commit fails: a row pointing nowhere, checked at COMMIT
+        raw.execute("CREATE TABLE t_parent (id INTEGER PRIMARY KEY)")
+        raw.execute(
+            "CREATE TABLE t_child (parent INTEGER REFERENCES t_parent (id) "
+            "DEFERRABLE INITIALLY DEFERRED)"
+        )
+        raw.execute(
+            "CREATE TRIGGER late AFTER INSERT ON pack_installs "
+            "BEGIN INSERT INTO t_child VALUES (42); END"
+        )
+    before = dump(db)
+    with pytest.raises(StorageError, match="rolled back, nothing changed"):
+        import_pack(db, folder, pack, now=NOW)
+    assert dump(db) == before
+    assert files_of(folder) == installed
+    assert leftovers(folder) == []
+    assert [p.version for p in installed_packs(db)] == [5]
+
+
+# ------------------------------------------------- issue 14: bounded manifest values
+
+BIG = 2**62
+
+
+def manifest_with(**fields: Any) -> dict[str, Any]:
+    document = {
+        "format": FORMAT, "version": 5, "publisher": "SRE", "created": "2026-11-23T12:00:00Z",
+        "expires": None, "files": [{"path": "runbooks/a.md",
+                                    "sha256": hashlib.sha256(RUNBOOK).hexdigest(),
+                                    "size": len(RUNBOOK)}],
+    }  # fmt: skip
+    document.update(fields)
+    return document
+
+
+@pytest.mark.parametrize("version", [2**70, BIG, archive_module.MAX_VERSION + 1])
+def test_a_version_past_the_bound_is_refused_and_blocks_nothing(
+    tmp_path: Path, trusted: tuple[Database, Path, SecretKey], version: int
+) -> None:
+    """Was: 2^70 ended in OverflowError; 2^62 was installed and refused every later pack."""
+    db, folder, secret = trusted
+    entries = {"runbooks/a.md": RUNBOOK}
+    huge = craft(tmp_path / "huge", secret, entries, manifest_with(version=version))
+    refused(db, folder, huge, f"version {version} is larger than the largest allowed")
+    assert installed_packs(db) == []
+    largest = manifest_with(version=archive_module.MAX_VERSION)
+    import_pack(db, folder, craft(tmp_path / "max", secret, entries, largest), now=NOW)
+    assert [p.version for p in installed_packs(db)] == [archive_module.MAX_VERSION]
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"created": "2026-11-25T12:00:01Z"}, "created 2026-11-25T12:00:01Z, in the future"),
+        ({"created": "9999-12-31T23:59:59Z"}, "in the future"),
+        ({"expires": "2026-11-23T11:00:00Z"}, "expires is not after created"),
+        ({"publisher": "x" * 201}, "publisher: more than 200 characters"),
+        ({"publisher": "SRE\nforged line"}, "a control character"),
+        (
+            {"files": [{"path": "runbooks/a.md", "sha256": "0" * 64, "size": 2**70}]},
+            f"size {2**70} is over the limit",
+        ),
+    ],
+)
+def test_manifest_values_are_bounded(
+    tmp_path: Path, trusted: tuple[Database, Path, SecretKey], fields: dict[str, Any], reason: str
+) -> None:
+    db, folder, secret = trusted
+    pack = craft(tmp_path / "p", secret, {"runbooks/a.md": RUNBOOK}, manifest_with(**fields))
+    refused(db, folder, pack, reason)
+
+
+def test_created_within_the_clock_skew_allowance_is_accepted(
+    tmp_path: Path, trusted: tuple[Database, Path, SecretKey]
+) -> None:
+    db, folder, secret = trusted
+    ahead = manifest_with(created="2026-11-24T11:00:00Z")  # 23 h ahead of this clock
+    import_pack(db, folder, craft(tmp_path / "p", secret, {"runbooks/a.md": RUNBOOK}, ahead),
+                now=NOW)  # fmt: skip
+    assert [p.version for p in installed_packs(db)] == [5]
+
+
+def test_a_manifest_nested_past_the_stack_is_refused(
+    tmp_path: Path, trusted: tuple[Database, Path, SecretKey]
+) -> None:
+    """Was: RecursionError out of json.loads (a traceback, not a refusal)."""
+    db, folder, secret = trusted
+    deep = b"[" * 200_000 + b"]" * 200_000
+    refused(db, folder, craft(tmp_path / "p", secret, {}, deep), "nested too deeply")
+
+
+def test_build_refuses_versions_and_validity_past_the_bounds(
+    tmp_path: Path, source: Path, keypair: tuple[PublicKey, SecretKey]
+) -> None:
+    with pytest.raises(PackError, match="from 1 to 4294967295"):
+        build(source, tmp_path / "p", keypair[1], version=2**62)
+    with pytest.raises(PackError, match="from 1 to 36500 days"):
+        build(source, tmp_path / "p", keypair[1], expires_days=10**12)
+    assert not (tmp_path / "p").exists()
+
+
+# ----------------------------------- issue 14: an untrusted or tampered pack stops early
+
+BIG_ENTRY = 50 * 1024**2
+ZEROS = bytes(1 << 20)
+
+
+class _Sparse(io.FileIO):
+    """Writes ZEROS as a hole: a 200 MB pack costs no disk and little time."""
+
+    def write(self, data: Any) -> int:
+        if data is ZEROS:
+            self.seek(len(ZEROS), io.SEEK_CUR)
+            return len(ZEROS)
+        return super().write(data)
+
+
+def sparse_pack(path: Path, secret: SecretKey, entries: int = 4) -> Path:
+    """A real pack (stored entries, manifest, minisign signature) of ``entries`` × 50 MiB."""
+    digest = hashlib.sha256()
+    for _ in range(BIG_ENTRY // len(ZEROS)):
+        digest.update(ZEROS)
+    names = [f"runbooks/big-{n}.md" for n in range(entries)]
+    manifest = manifest_with(
+        files=[{"path": n, "sha256": digest.hexdigest(), "size": BIG_ENTRY} for n in names]
+    )
+    with _Sparse(path, "w+") as raw, zipfile.ZipFile(raw, "w") as archive:
+        for name in names:
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (stat.S_IFREG | 0o644) << 16
+            with archive.open(info, "w") as out:
+                for _ in range(BIG_ENTRY // len(ZEROS)):
+                    out.write(ZEROS)
+        info = zipfile.ZipInfo(MANIFEST)
+        info.external_attr = (stat.S_IFREG | 0o644) << 16
+        archive.writestr(info, json.dumps(manifest).encode())
+        raw.seek(0, io.SEEK_END)  # the central directory follows the last hole
+    sign_file(path, secret)
+    return path
+
+
+@pytest.fixture(scope="module")
+def big_pack(
+    tmp_path_factory: pytest.TempPathFactory, keypair: tuple[PublicKey, SecretKey]
+) -> Path:
+    """200 MiB signed by the trusted key; ``.stranger.minisig`` by a key nobody pinned,
+    ``.forged.minisig`` by the trusted key over other bytes (the pack as if tampered with)."""
+    from console.signing import sign_digest
+
+    pack = sparse_pack(tmp_path_factory.mktemp("big") / "big.pack", keypair[1])
+    _, stranger = generate_keypair("s", INTERACTIVE)
+    pack.with_name("big.pack.stranger.minisig").write_text(
+        sign_digest(hashlib.blake2b(pack.name.encode(), digest_size=64).digest(), stranger, "t")
+    )
+    pack.with_name("big.pack.forged.minisig").write_text(
+        sign_digest(hashlib.blake2b(b"other", digest_size=64).digest(), keypair[1], "t")
+    )
+    assert pack.stat().st_size > 200 * 1024**2
+    return pack
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch, big_pack: Path) -> list[int]:
+    """Bytes read from the big pack, counted at the file object the code opens."""
+    counted: list[int] = []
+    original = Path.open
+
+    class Counting(io.FileIO):
+        def read(self, size: int | None = -1, /) -> bytes:
+            data = super().read(size)
+            counted.append(len(data))
+            return data
+
+        def readinto(self, buffer: Any, /) -> int:
+            read = super().readinto(buffer)
+            counted.append(read or 0)
+            return read or 0
+
+    def open_counting(self: Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if self == big_pack and mode == "rb":
+            return Counting(self, "rb")
+        return original(self, mode, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", open_counting)
+    return counted
+
+
+def test_an_untrusted_pack_is_refused_before_it_is_read(
+    big_pack: Path, trusted: tuple[Database, Path, SecretKey], reads: list[int]
+) -> None:
+    """Was: the whole pack was read and copied into <data>/pack before the signer was checked."""
+    db, folder, _ = trusted
+    signature = big_pack.with_name("big.pack.stranger.minisig")
+    before = dump(db)
+    with pytest.raises(PackError, match="not by a trusted key"):
+        import_pack(db, folder, big_pack, now=NOW, signature_path=signature)
+    assert sum(reads) == 0
+    assert not (folder / "pack").exists()
+    assert dump(db) == before
+
+
+def test_a_tampered_pack_is_read_once_and_nothing_written(
+    big_pack: Path, trusted: tuple[Database, Path, SecretKey], reads: list[int]
+) -> None:
+    db, folder, _ = trusted
+    signature = big_pack.with_name("big.pack.forged.minisig")
+    with pytest.raises(PackError, match="signature does not match the file"):
+        import_pack(db, folder, big_pack, now=NOW, signature_path=signature)
+    assert sum(reads) <= big_pack.stat().st_size + 2 * 1024**2  # one pass, plus the directory
+    assert not (folder / "pack").exists()
+    assert installed_packs(db) == []
+
+
+def test_a_pack_its_manifest_refuses_is_not_read_past_the_manifest(
+    tmp_path: Path, big_pack: Path, trusted: tuple[Database, Path, SecretKey], reads: list[int]
+) -> None:
+    db, folder, secret = trusted
+    newer = manifest_with(version=9)
+    import_pack(db, folder, craft(tmp_path / "v9", secret, {"runbooks/a.md": RUNBOOK}, newer),
+                now=NOW)  # fmt: skip
+    with pytest.raises(PackError, match="rollback refused"):
+        import_pack(db, folder, big_pack, now=NOW)  # v5 of the same publisher
+    assert 0 < sum(reads) < 1024**2
+    with pytest.raises(PackError, match="in the future"):
+        verify_pack(big_pack, secret.public_key(), now=NOW - timedelta(days=2))
+    assert sum(reads) < 2 * 1024**2
+
+
+def test_the_big_pack_itself_installs(
+    big_pack: Path, trusted: tuple[Database, Path, SecretKey]
+) -> None:
+    """The control: the same 200 MiB pack, signed by the pinned key, goes in whole."""
+    db, folder, _ = trusted
+    report = import_pack(db, folder, big_pack, now=NOW)
+    assert report.pack.bytes == 4 * BIG_ENTRY
+    assert (folder / "pack/content/runbooks/big-3.md").stat().st_size == BIG_ENTRY
+    assert leftovers(folder) == []
+
+
+# -------------------------------------- issue 14: a crash while applying is undone or finished
+
+DIES = """
+import os, sys
+from datetime import UTC, datetime
+from pathlib import Path
+from console.packs import install
+from console.storage.db import open_database
+
+where, count = sys.argv[4], int(sys.argv[5])
+done = []
+put = install._Plan.put
+
+def put_then_die(move):
+    put(move)
+    done.append(move)
+    if len(done) == count:
+        os._exit(9)  # killed here: no except, no finally, no rollback
+
+if where == "put":
+    install._Plan.put = staticmethod(put_then_die)
+else:  # committed, then killed before the clean-up
+    install._Plan.close = lambda self, *args: os._exit(9)
+db = open_database(Path(sys.argv[1]))
+now = datetime(2026, 11, 23, 12, tzinfo=UTC)
+install.import_pack(db, Path(sys.argv[2]), Path(sys.argv[3]), now=now)
+"""
+
+
+def second_edition(tmp_path: Path, secret: SecretKey) -> Path:
+    second = {
+        "runbooks/b.md": RUNBOOK.replace(b"id: disk-full", b"id: other"),
+        "templates/checklists/team.yaml": CHECKLIST.replace(b"title:", b"title: v2", 1),
+        "templates/comms/team.md": COMMS + b"\nSecond edition.\n",
+        "templates/comms/new.md": COMMS.replace(b"id: internal-update", b"id: new-one"),
+    }
+    return craft(tmp_path / "v6", secret, second, manifest_with(version=6, files=[
+        {"path": n, "sha256": hashlib.sha256(d).hexdigest(), "size": len(d)}
+        for n, d in second.items()
+    ]))  # fmt: skip
+
+
+def first_edition(tmp_path: Path, db: Database, folder: Path, secret: SecretKey) -> None:
+    first = {
+        "runbooks/a.md": RUNBOOK,
+        "templates/checklists/team.yaml": CHECKLIST,
+        "templates/comms/team.md": COMMS,
+    }
+    import_pack(db, folder, craft(tmp_path / "v5", secret, first), now=NOW)
+
+
+def kill_while_applying(db: Database, folder: Path, pack: Path, where: str, count: int) -> None:
+    import sys
+
+    died = subprocess.run(
+        [sys.executable, "-c", DIES, str(db.path), str(folder), str(pack), where, str(count)],
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert died.returncode == 9, died.stderr
+    assert (folder / "pack/.applying.json").is_file()
+
+
+def test_a_crash_before_the_commit_is_undone(
+    tmp_path: Path, trusted: tuple[Database, Path, SecretKey]
+) -> None:
+    """Killed after the content and two templates were renamed into place, before the
+    commit: the database rolled back by itself; the next import puts the files back."""
+    from console.packs.install import finish_interrupted
+
+    db, folder, secret = trusted
+    first_edition(tmp_path, db, folder, secret)
+    installed, before = files_of(folder), dump(db)
+    pack = second_edition(tmp_path, secret)
+    kill_while_applying(db, folder, pack, "put", 3)
+    assert files_of(folder) != installed  # the crash left the new templates in place
+    assert finish_interrupted(db, folder) == (
+        "an interrupted pack import was undone: the files are as before it"
+    )
+    assert dump(db) == before
+    assert files_of(folder) == installed
+    assert leftovers(folder) == []
+    assert import_pack(db, folder, pack, now=NOW).templates == 3  # not taken for a rollback
+
+
+def test_a_crash_after_the_commit_is_finished(
+    tmp_path: Path, trusted: tuple[Database, Path, SecretKey]
+) -> None:
+    db, folder, secret = trusted
+    first_edition(tmp_path, db, folder, secret)
+    kill_while_applying(db, folder, second_edition(tmp_path, secret), "close", 0)
+    assert [p.version for p in installed_packs(db)] == [6, 5]
+    # the next import (here one refused as a rollback) finishes the clean-up first
+    with pytest.raises(PackError, match="rollback refused"):
+        import_pack(db, folder, craft(tmp_path / "old", secret, {"runbooks/a.md": RUNBOOK}),
+                    now=NOW)  # fmt: skip
+    assert leftovers(folder) == []
+    assert (folder / "templates/comms/new.md").is_file()
+    assert (folder / "templates/comms/team.md").read_bytes().endswith(b"Second edition.\n")
+
+
+def test_the_central_directory_is_bounded_before_zipfile_reads_it(
+    tmp_path: Path, trusted: tuple[Database, Path, SecretKey], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """zipfile makes an object per directory entry before the entry count can be looked at
+    (a 2 GiB directory: tens of millions); the end record's numbers are checked first, in
+    the plain and the Zip64 form."""
+    db, folder, secret = trusted
+    entries = {f"runbooks/{i}.md": b"# x\n" for i in range(4)}
+    monkeypatch.setattr(zipfile, "ZIP_FILECOUNT_LIMIT", 2)  # write the Zip64 end records
+    zip64 = craft(tmp_path / "z64", secret, entries)
+    monkeypatch.undo()
+    with zip64.open("rb") as handle:
+        assert b"PK\x06\x06" in handle.read()
+    assert verify_pack(zip64, secret.public_key(), now=NOW).manifest.version == 5
+    plain = craft(tmp_path / "plain", secret, entries)
+    monkeypatch.setattr(archive_module, "MAX_ENTRIES", 3)
+    refused(db, folder, zip64, r"5 entries \(more than 3\)")
+    refused(db, folder, plain, r"5 entries \(more than 3\)")
+    monkeypatch.setattr(archive_module, "MAX_ENTRIES", 100)
+    monkeypatch.setattr(archive_module, "MAX_DIRECTORY_BYTES", 200)
+    refused(db, folder, plain, r"a central directory of \d+ bytes \(more than 200\)")
+    refused(db, folder, zip64, r"a central directory of \d+ bytes \(more than 200\)")
+
+
+def test_a_rebuild_that_fails_leaves_the_previous_pack_and_signature(
+    tmp_path: Path, source: Path, keypair: tuple[PublicKey, SecretKey]
+) -> None:
+    """Was: the new zip replaced the previous pack before it was signed; a failure while
+    signing left a pack beside the signature of another."""
+    public, secret = keypair
+    out = tmp_path / "team.pack"
+    build(source, out, secret, version=1)
+    before = (out.read_bytes(), out.with_name("team.pack.minisig").read_bytes())
+    out.with_name("team.pack.minisig.partial").mkdir()  # the signature cannot be written
+    with pytest.raises(PackError, match=r"(?i)cannot write"):
+        build(source, out, secret, version=2)
+    assert (out.read_bytes(), out.with_name("team.pack.minisig").read_bytes()) == before
+    assert verify_pack(out, public, now=NOW).manifest.version == 1
+    assert not out.with_name("team.pack.partial").exists()

@@ -387,11 +387,11 @@ def test_write_file_on_a_full_disk_and_a_read_only_folder(tmp_path: Path) -> Non
 
 @needs_mount
 def test_pack_build_output_is_whole_or_absent(tmp_path: Path) -> None:
-    """The pack build's --out goes through the same helper: a full disk leaves neither a
+    """The pack build's --out says what the one helper says: a full disk leaves neither a
     partial pack nor a signature, and a missing folder is named."""
     from datetime import UTC, datetime
 
-    from console.packs import build_pack
+    from console.packs import PackError, build_pack
     from console.signing import INTERACTIVE, generate_keypair
 
     _public, secret = generate_keypair("pw", INTERACTIVE)
@@ -399,12 +399,15 @@ def test_pack_build_output_is_whole_or_absent(tmp_path: Path) -> None:
     runbook.write_text("# Big\n\n" + "text " * 40_000, encoding="utf-8")
     files = {"runbooks/big.md": runbook}
     now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-    with pytest.raises(FileWriteError, match="does not exist"):
-        build_pack(
-            tmp_path / "no" / "team.rcpack", files, secret, version=1, publisher="S", now=now
-        )
+
+    def build(out: Path) -> None:
+        build_pack(out, files, secret, version=1, publisher="S", now=now)
+
+    with pytest.raises(PackError, match="does not exist"):
+        build(tmp_path / "no" / "team.rcpack")
+    with pytest.raises(PackError, match="that is a folder"):
+        build(tmp_path)
     with small_disk(tmp_path / "disk", 128) as disk:
-        with pytest.raises(FileWriteError, match="is full") as caught:
-            build_pack(disk / "team.rcpack", files, secret, version=1, publisher="S", now=now)
-        assert caught.value.reason == "disk-full"
+        with pytest.raises(PackError, match="is full"):
+            build(disk / "team.rcpack")
         assert list(disk.iterdir()) == []
