@@ -938,7 +938,7 @@ def set_aside(path: Path, *, clock: Clock = utc_now) -> Path:
 def start_empty(path: Path, *, clock: Clock = utc_now) -> Path | None:
     """The user's explicit choice to start empty: the current file (if any) is set aside
     and an empty database is created at once. Returns where the old file went."""
-    aside = set_aside(path, clock=clock) if path.exists() else None
+    aside = set_aside(path, clock=clock) if _any_files(path) else None
     damage_marker(path).unlink(missing_ok=True)
     open_database(path, clock=clock, new=True).close()
     return aside
@@ -986,7 +986,8 @@ def restore_backup(path: Path, backup_file: Path, *, clock: Clock = utc_now) -> 
                 f"The copy of {backup_file} beside {path} failed its check ({problem}); "
                 f"nothing was changed, {path} is where it was."
             )
-        aside = set_aside(path, clock=clock) if path.exists() else None
+        # a WAL left beside a lost file goes too: replayed onto the backup it would damage it
+        aside = set_aside(path, clock=clock) if _any_files(path) else None
         try:
             os.replace(temporary, path)
             fsync_folder(folder)
@@ -1001,6 +1002,10 @@ def restore_backup(path: Path, backup_file: Path, *, clock: Clock = utc_now) -> 
     damage_marker(path).unlink(missing_ok=True)
     log.warning("restored %s from %s (previous file: %s)", path, backup_file, aside)
     return aside
+
+
+def _any_files(path: Path) -> bool:
+    return any(Path(f"{path}{suffix}").exists() for suffix in ("", "-wal", "-shm"))
 
 
 def _restore_failed(path: Path, backup_file: Path, error: OSError) -> StorageError:

@@ -411,3 +411,25 @@ def test_pack_build_output_is_whole_or_absent(tmp_path: Path) -> None:
         with pytest.raises(PackError, match="is full"):
             build(disk / "team.rcpack")
         assert list(disk.iterdir()) == []
+
+
+def test_a_stale_wal_beside_a_lost_database_is_not_replayed_onto_the_backup(
+    db_path: Path, clock: FakeClock
+) -> None:
+    declare(db_path, clock, "kept")
+    taken = backup(db_path, clock=clock)
+    # another database's WAL, left behind when console.db itself was lost
+    other = db_path.parent / "other"
+    other.mkdir()
+    stray = sqlite3.connect(other / "console.db", isolation_level=None)
+    stray.execute("PRAGMA journal_mode = WAL")
+    stray.execute("PRAGMA wal_autocheckpoint = 0")
+    stray.execute("CREATE TABLE t (x)")
+    stray.execute("INSERT INTO t VALUES (randomblob(20000))")
+    (other / "console.db-wal").replace(Path(f"{db_path}-wal"))
+    stray.close()
+    db_path.unlink()
+    assert restore_backup(db_path, taken, clock=clock) is not None  # the WAL went aside
+    assert not Path(f"{db_path}-wal").exists() or Path(f"{db_path}-wal").stat().st_size == 0
+    assert diagnose(db_path).state == "ok"
+    assert titles(db_path, clock) == ["kept"]
