@@ -319,7 +319,7 @@ def mark_damaged(path: Path, problems: list[str]) -> None:
         log.warning("could not record that %s is damaged: %s", path, error)
 
 
-def _recovery_hint(path: Path, good: Path | None, bad: list[tuple[Path, str]]) -> str:
+def _recovery_hint(good: Path | None, bad: list[tuple[Path, str]]) -> str:
     skipped = "".join(
         f" (the newer backup {p.name} fails its check: {reason}; it is not offered)"
         for p, reason in bad[:3]
@@ -346,7 +346,7 @@ def corrupt_error(path: Path, detail: str = "") -> DatabaseCorruptError:
     good, bad = newest_good_backup(path.parent)
     what = f" ({detail})" if detail else ""
     return DatabaseCorruptError(
-        f"{path} is damaged and cannot be used{what}. {_recovery_hint(path, good, bad)}",
+        f"{path} is damaged and cannot be used{what}. {_recovery_hint(good, bad)}",
         path=str(path),
         backups=(str(good),) if good else (),
     )
@@ -358,7 +358,7 @@ def missing_error(path: Path, *, empty: bool) -> DatabaseMissingError:
     state = "is empty (0 bytes)" if empty else "is missing"
     return DatabaseMissingError(
         f"{path} {state}, but its folder holds backups, so this is not a new workspace: the "
-        f"database was lost or replaced. {_recovery_hint(path, good, bad)} To start with an "
+        f"database was lost or replaced. {_recovery_hint(good, bad)} To start with an "
         "empty database instead, run 'responder-console db set-aside' (the backups stay).",
         path=str(path),
         backups=(str(good),) if good else (),
