@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,6 +51,8 @@ log = logging.getLogger(__name__)
 BENCH_ENV = "RESPONDER_CONSOLE_BENCH_FIRST_PAINT"
 READY_ENV = "RESPONDER_CONSOLE_BENCH_READY"
 SMOKE_METRICS_ENV = "RESPONDER_CONSOLE_SMOKE_METRICS"
+#: the background integrity check starts this long after the workspace is attached
+INTEGRITY_CHECK_DELAY_MS = 3000
 APP_NAME = "Responder Console"
 ORG_NAME = "responder-console"
 
@@ -60,7 +63,14 @@ def app_icon() -> QIcon:
     return QIcon(str(resources_dir() / "icons" / "app.svg"))
 
 
-def _open_workspace(request: GuiRequest) -> Workspace | None:
+def _open_workspace(
+    request: GuiRequest, before_recovery: Callable[[], None] | None = None
+) -> Workspace | None:
+    """Open the workspace; on a storage error ask what to do (restore, start empty, quit).
+
+    ``before_recovery`` closes what this process still has open on the file (the
+    start-up snapshot): a restore or set-aside refuses while the file is in use.
+    """
     from console.ops.workspace import Workspace
 
     folder = request.folder
@@ -69,6 +79,8 @@ def _open_workspace(request: GuiRequest) -> Workspace | None:
             workspace = Workspace.open(folder, actor=request.actor)
         except StorageError as error:
             log.error("cannot open the workspace in %s: %s", folder, error)
+            if before_recovery is not None:
+                before_recovery()
             retry = _startup_error(error, request.no_error_windows)
             if retry is None:
                 return None
@@ -192,8 +204,13 @@ class _Startup(QObject):
         if not self._attach():
             self._app.exit(1)
 
+    def _release_snapshot(self) -> None:
+        if self._snapshot is not None:
+            self._snapshot.close()
+            self._snapshot = None
+
     def _attach(self) -> bool:
-        workspace = _open_workspace(self._request)
+        workspace = _open_workspace(self._request, self._release_snapshot)
         if workspace is None:
             return False
         from ui.context import UiContext
@@ -218,6 +235,9 @@ class _Startup(QObject):
             self._snapshot = None
         if not self._bench:
             QTimer.singleShot(0, lambda: _daily_backup(context))
+            # damage in the middle of the file is found early, off the GUI thread and off
+            # the start-up path (the first paint came long before): see docs/RECOVERY.md
+            QTimer.singleShot(INTEGRITY_CHECK_DELAY_MS, lambda: _check_integrity(context))
         # an installer's baked keys and pack (packaging/build.py): queued at once, so even a
         # window that quits after its first paint applies them before it exits
         self.runner.write(lambda: _apply_baked(workspace), self._baked_applied, _baked_failed)
@@ -330,8 +350,35 @@ def _daily_backup(context: object) -> None:
 
     assert isinstance(context, UiContext)
     path = database_path(context.workspace.folder)
-    context.runner.write(
-        lambda: backup_if_stale(path),
-        None,
-        lambda error: log.warning("the daily backup failed: %s", error),
+
+    def failed(error: BaseException) -> None:
+        log.warning("the daily backup failed: %s", error)
+        if isinstance(error, StorageError):  # a full disk, or damage the backup's check found
+            context.events.error_shown.emit(f"The daily backup failed: {error}")
+
+    context.runner.write(lambda: backup_if_stale(path), None, failed)
+
+
+def _check_integrity(context: object) -> None:
+    """SQLite's quick_check on a reader thread, a few seconds after start. Damage found
+    marks the file (writes are refused from then on, in every process) and is shown."""
+    from ui.context import UiContext
+
+    assert isinstance(context, UiContext)
+    database = context.workspace.db
+
+    def check() -> str | None:  # on a reader thread: the check and the backups' checks
+        from console.storage.db import corrupt_error
+
+        problems = database.check_integrity()
+        return str(corrupt_error(database.path, problems[0])) if problems else None
+
+    def found(message: str | None) -> None:
+        if message is not None:
+            context.events.error_shown.emit(message)
+
+    context.runner.read(
+        check,
+        found,
+        lambda error: log.warning("the integrity check could not run: %s", error),
     )

@@ -12,7 +12,6 @@ from __future__ import annotations
 import enum
 import faulthandler
 import logging
-import os
 import platform
 import sys
 import threading
@@ -44,9 +43,14 @@ from PySide6.QtWidgets import (
 )
 
 import console
-from console.domain.errors import ConsoleError, DatabaseCorruptError, StorageError
+from console.domain.errors import (
+    ConsoleError,
+    DatabaseCorruptError,
+    DatabaseUnusableError,
+    StorageError,
+)
 from console.logs import RingBufferHandler, redact
-from console.storage import restore_backup, set_aside
+from console.storage import restore_backup, start_empty
 from ui.events import AppEvents
 from ui.theme import banner_style, follow_theme
 
@@ -195,10 +199,11 @@ class CrashDialog(QDialog):
         clipboard.setText(self.report_text())
 
     def save_report(self, path: Path) -> None:
-        """Write the report readable by the user only (it may name files and people)."""
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(self.report_text())
+        """Write the report readable by the user only (it may name files and people),
+        whole or not at all (console.files)."""
+        from console.files import write_file
+
+        write_file(path, self.report_text(), mode=0o600, what="the crash report")
 
     @Slot()
     def _on_save(self) -> None:
@@ -210,8 +215,8 @@ class CrashDialog(QDialog):
             return
         try:
             self.save_report(Path(name))
-        except OSError as error:
-            QMessageBox.warning(self, "Could not save", f"{name} could not be written: {error}")
+        except ConsoleError as error:
+            QMessageBox.warning(self, "Could not save", str(error))
 
     @Slot()
     def _on_restart(self) -> None:
@@ -425,10 +430,13 @@ class StartupErrorPrompt:
         box.setTextFormat(Qt.TextFormat.PlainText)
         box.setText(str(error))
         buttons: dict[object, StartupChoice] = {}
-        if isinstance(error, DatabaseCorruptError):
+        if isinstance(error, DatabaseUnusableError):
             box.setInformativeText(
                 "The damaged file is never overwritten: it is renamed and kept beside the "
-                "new one so it can still be recovered."
+                "new one so it can still be recovered. Only a backup that passed its check "
+                "is offered."
+                if isinstance(error, DatabaseCorruptError)
+                else "Only a backup that passed its check is offered; the backups stay."
             )
             if error.backups:
                 restore = box.addButton("Restore newest backup", QMessageBox.ButtonRole.AcceptRole)
@@ -436,7 +444,10 @@ class StartupErrorPrompt:
                 buttons[restore] = StartupChoice.RESTORE
                 box.setDefaultButton(restore)
             empty = box.addButton(
-                "Start empty (keep damaged file aside)", QMessageBox.ButtonRole.DestructiveRole
+                "Start empty (keep damaged file aside)"
+                if isinstance(error, DatabaseCorruptError)
+                else "Start empty (backups stay)",
+                QMessageBox.ButtonRole.DestructiveRole,
             )
             buttons[empty] = StartupChoice.START_EMPTY
         quit_button = box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
@@ -458,7 +469,7 @@ def show_startup_error(error: StorageError, no_error_windows: bool) -> Path | No
         log.error("cannot open the database: %s", error)
         return None
     choice = StartupErrorPrompt.ask(error)
-    if not isinstance(error, DatabaseCorruptError) or choice is StartupChoice.QUIT:
+    if not isinstance(error, DatabaseUnusableError) or choice is StartupChoice.QUIT:
         log.info("quitting after a startup error: %s", error)
         return None
     path = Path(error.path)
@@ -469,7 +480,7 @@ def show_startup_error(error: StorageError, no_error_windows: bool) -> Path | No
                 "restored %s from %s; the damaged file is kept at %s", path, error.backups[0], aside
             )
         elif choice is StartupChoice.START_EMPTY:
-            aside = set_aside(path)
+            aside = start_empty(path)
             log.warning("starting with an empty database; the damaged file is kept at %s", aside)
         else:
             return None

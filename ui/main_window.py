@@ -995,8 +995,9 @@ class MainWindow(QMainWindow):
                 if suffix == "md"
                 else export_json(queries, incident_id)
             )
-            target.write_text(document, encoding="utf-8")
-            return target
+            from console.files import write_file  # whole or not at all, clear refusals
+
+            return write_file(target, document, what="the export")
 
         context.runner.read(export, self._exported, self._export_failed)
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from console.cli.common import EXIT_FAILED, EXIT_OK, emit, open_workspace
+from console.cli.common import EXIT_OK, emit, open_workspace
+from console.files import write_file
 
 FORMATS = ("text", "markdown", "html")
 Handler = Callable[[argparse.Namespace, Path, TextIO], int]
@@ -64,12 +64,7 @@ def _audit(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
     if args.out is None:
         emit(out, False, None, text)
         return EXIT_OK
-    target = Path(args.out)
-    try:
-        target.write_text(text, encoding="utf-8")
-    except OSError as error:
-        print(f"responder-console: cannot write {target}: {error.strerror}", file=sys.stderr)
-        return EXIT_FAILED
+    target = write_file(Path(args.out), text, what="the audit report")
     out.write(f"Wrote the audit to {target} ({len(report.findings)} findings)\n")
     return EXIT_OK
 

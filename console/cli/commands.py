@@ -29,7 +29,6 @@ from console.cli.common import import_with as _import_with
 from console.cli.common import open_workspace as _open
 from console.domain.errors import (
     ConsoleError,
-    DatabaseCorruptError,
     InvalidInputError,
     StorageError,
 )
@@ -246,9 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="check, back up and restore the database").add_subparsers(
         dest="action", metavar="ACTION", required=True, parser_class=_Parser
     )
-    db.add_parser("check", help="run SQLite's integrity check").add_argument(
-        "--json", action="store_true"
-    )
+    db.add_parser(
+        "check", help="integrity check; tells locked, read-only, missing and damaged apart"
+    ).add_argument("--json", action="store_true")
     db.add_parser("backup", help="take a backup now")
     db.add_parser("backups", help="list backups, newest first").add_argument(
         "--json", action="store_true"
@@ -256,8 +255,10 @@ def build_parser() -> argparse.ArgumentParser:
     restore = db.add_parser(
         "restore", help="replace the database with a backup (the current file is kept aside)"
     )
-    restore.add_argument("--backup", metavar="FILE", help="default: the newest backup")
-    db.add_parser("set-aside", help="move a damaged database aside and start empty")
+    restore.add_argument(
+        "--backup", metavar="FILE", help="default: the newest backup that passes its check"
+    )
+    db.add_parser("set-aside", help="move the database aside and start with an empty one")
     return parser
 
 
@@ -490,7 +491,9 @@ def _incident(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
         if action == "export":
             document = _export(args, workspace, incident.id)
             if args.out:
-                Path(args.out).write_text(document, encoding="utf-8")
+                from console.files import write_file  # whole or not at all
+
+                write_file(Path(args.out), document, what="the export")
             else:
                 out.write(document if document.endswith("\n") else document + "\n")
             return EXIT_OK
@@ -895,7 +898,9 @@ def _oncall(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
         if args.action == "export-ics":
             found, text = directory.export_ics(" ".join(args.person))
             if args.out:
-                Path(args.out).write_text(text, encoding="utf-8", newline="")
+                from console.files import write_file  # whole or not at all
+
+                write_file(Path(args.out), text, what="the calendar")
                 print(
                     f"Wrote {len(found.shifts)} shifts of {found.name} to {args.out}",
                     file=sys.stderr,
@@ -1138,10 +1143,15 @@ def _sync_discard(workspace: Any, op_id: int, with_dependants: bool, out: TextIO
 
 
 def _db(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
-    import sqlite3
-
-    from console.storage import backup, list_backups, open_database, restore_backup, set_aside
-    from console.storage.db import corrupt_error
+    from console.storage import (
+        backup,
+        diagnose,
+        list_backups,
+        newest_good_backup,
+        open_database,
+        restore_backup,
+        start_empty,
+    )
 
     path = database_path(folder)
     if args.action == "backups":
@@ -1154,46 +1164,56 @@ def _db(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
         )
         return EXIT_OK
     if args.action == "set-aside":
-        if not path.exists():
-            raise StorageError(f"There is no database at {path}.")
-        _emit(out, False, None, f"Moved {path} aside to {set_aside(path)}")
+        aside = start_empty(path)
+        _emit(
+            out,
+            False,
+            None,
+            f"Moved {path} aside to {aside}; started with an empty database"
+            if aside is not None
+            else f"There was no database at {path}; started with an empty one",
+        )
         return EXIT_OK
     if args.action == "restore":
-        candidates = [Path(args.backup)] if args.backup else list_backups(folder)
-        if not candidates:
-            raise StorageError(f"There is no backup in {folder / 'backups'}.")
-        aside = restore_backup(path, candidates[0])
+        if args.backup:
+            chosen: Path | None = Path(args.backup)
+        else:
+            chosen, bad = newest_good_backup(folder)
+            if chosen is None:
+                detail = "; ".join(f"{p.name}: {reason}" for p, reason in bad[:3])
+                raise StorageError(
+                    f"There is no backup in {folder / 'backups'}"
+                    + (f" that passes its check ({detail})" if bad else "")
+                    + ". Nothing was changed."
+                )
+        assert chosen is not None
+        aside = restore_backup(path, chosen)
         note = f" (the previous file is kept at {aside})" if aside else ""
-        _emit(out, False, None, f"Restored {path} from {candidates[0]}{note}")
+        _emit(out, False, None, f"Restored {path} from {chosen}{note}")
         return EXIT_OK
     if args.action == "backup":
         open_database(path).close()
         _emit(out, False, None, f"Backed up to {backup(path, reason='manual')}")
         return EXIT_OK
-    # check
-    if not path.exists():
-        raise StorageError(f"There is no database at {path}.")
-    try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            result = [row[0] for row in connection.execute("PRAGMA integrity_check")]
-        finally:
-            connection.close()
-    except sqlite3.DatabaseError as error:
-        raise corrupt_error(path) from error
-    ok = result == ["ok"]
+    # check: locked, read-only, missing, empty and damaged told apart, each with its way out
+    diagnosis = diagnose(path)
     _emit(
         out,
         args.json,
-        {"path": str(path), "ok": ok, "problems": [] if ok else result},
-        f"{path}: ok" if ok else f"{path}: damaged\n" + "\n".join(result[:20]),
+        {
+            "path": str(path),
+            "ok": diagnosis.ok,
+            "state": diagnosis.state,
+            "problems": list(diagnosis.problems),
+            "message": diagnosis.message,
+        },
+        diagnosis.message
+        if diagnosis.ok
+        else f"{path}: {diagnosis.state}" + "".join(f"\n{p}" for p in diagnosis.problems[:20]),
     )
-    if not ok:
-        raise DatabaseCorruptError(
-            str(corrupt_error(path)),
-            path=str(path),
-            backups=tuple(str(p) for p in list_backups(folder)),
-        )
+    if not diagnosis.ok:
+        print(f"responder-console: {diagnosis.message}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 

@@ -35,13 +35,30 @@ class DatabaseTooNewError(StorageError):
     """The file was written by a newer Responder Console."""
 
 
-class DatabaseCorruptError(StorageError):
-    """The file is damaged. It is never overwritten; backups are offered."""
+class DatabaseUnusableError(StorageError):
+    """The database cannot be used as it is, and the way out is a backup or starting empty.
+
+    ``backups`` holds the newest backup that passed its check first (empty when there is
+    none): the one ``db restore`` and the start-up dialog offer.
+    """
 
     def __init__(self, message: str, *, path: str, backups: tuple[str, ...]) -> None:
         super().__init__(message)
         self.path = path
         self.backups = backups
+
+
+class DatabaseCorruptError(DatabaseUnusableError):
+    """The file is damaged. It is never overwritten; backups are offered."""
+
+
+class DatabaseMissingError(DatabaseUnusableError):
+    """The file is missing or empty (0 bytes) although the folder has backups: the data
+    was lost, this is not a new workspace. The newest good backup is offered."""
+
+
+class DatabaseInUseError(StorageError):
+    """Another program has the file open: it is not moved aside or replaced meanwhile."""
 
 
 class DatabaseLockedError(StorageError):
@@ -54,3 +71,19 @@ class DiskFullError(StorageError):
 
 class ReadOnlyError(StorageError):
     """The data folder or file cannot be written."""
+
+
+class BackupError(StorageError):
+    """A backup could not be written, or one offered for a restore fails its check."""
+
+
+class FileWriteError(ConsoleError):
+    """A file the console writes could not be written; nothing partial was left.
+
+    ``reason``: disk-full, missing-folder, is-a-folder, read-only or io-error.
+    """
+
+    def __init__(self, message: str, *, path: str, reason: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.reason = reason

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from console.domain.errors import FileWriteError
+from console.files import check_destination, fsync_folder, refusal
 from console.packs.archive import (
     MANIFEST,
     MAX_ENTRIES,
@@ -147,6 +149,10 @@ def build_pack(
     check_layout(files)  # what an import would refuse, the lead hears of now
     stamp = now.timetuple()[:6]
     entries: list[ManifestEntry] = []
+    try:  # a missing folder, or a folder given as --out: said before any work
+        check_destination(out, what="the pack")
+    except FileWriteError as error:
+        raise PackError(str(error)) from error
     temporary = out.with_name(out.name + ".partial")
     signature = signature_path_for(out)
     pending = signature.with_name(signature.name + ".partial")
@@ -191,8 +197,13 @@ def build_pack(
             os.fsync(handle.fileno())
         os.replace(temporary, out)
         os.replace(pending, signature)
+        # the rename of both is durable too
+        with contextlib.suppress(OSError):
+            fsync_folder(out.parent)
     except OSError as error:
-        raise PackError(f"{out}: cannot write ({error.strerror or error})") from error
+        # the console's words for a full disk, a read-only or missing folder (console.files)
+        failed = Path(error.filename) if isinstance(error.filename, str) else out
+        raise PackError(str(refusal(failed, error, what="the pack"))) from error
     finally:
         for leftover in (temporary, pending):
             with contextlib.suppress(OSError):

@@ -34,6 +34,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from console.domain.errors import FileWriteError
+
 UNTRUSTED_PREFIX = "untrusted comment: "
 TRUSTED_PREFIX = "trusted comment: "
 SIGNATURE_SUFFIX = ".minisig"
@@ -296,19 +298,14 @@ def sign_digest(
 
 
 def write_signature(path: Path, text: str) -> Path:
-    """Write ``PATH.minisig`` whole or not at all (temporary name, fsync, rename)."""
-    target = signature_path_for(path)
-    temporary = target.with_name(target.name + ".tmp")
+    """Write ``PATH.minisig`` whole or not at all, through the console's one write path
+    (console.files: temporary name, fsync, rename, fsync of the folder)."""
+    from console.files import write_file
+
     try:
-        with temporary.open("w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise SignatureError(f"{target}: cannot write ({exc.strerror or exc})") from exc
-    return target
+        return write_file(signature_path_for(path), text, what="the signature")
+    except FileWriteError as exc:
+        raise SignatureError(str(exc)) from exc
 
 
 def verify_file(

@@ -81,7 +81,10 @@ def test_audit_json_exports_and_trend(tmp_path: Path, capsys: pytest.CaptureFixt
     capsys.readouterr()
     code, _ = cli(data, "audit", "--out", str(tmp_path / "missing" / "audit.md"))
     assert code == EXIT_FAILED
-    assert "cannot write" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "Cannot write the audit report" in err
+    assert f"the folder {tmp_path / 'missing'} does not exist" in err
+    assert not (tmp_path / "missing").exists()
     with pytest.raises(SystemExit) as usage:
         cli(data, "audit", "--format", "pdf")
     assert usage.value.code == EXIT_USAGE

@@ -102,8 +102,11 @@ def test_start_empty_sets_the_file_aside(
     )
     path = Path(corrupt.path)
     assert show_startup_error(corrupt, no_error_windows=False) == path
-    assert not path.exists()
     assert list(path.parent.glob(f"{path.name}.damaged-*"))
+    # the choice is explicit: the empty database exists at once, although backups exist
+    workspace = Workspace.open(path.parent, actor="tester")
+    assert workspace.queries.incidents() == []
+    workspace.close()
 
 
 def test_quit_changes_nothing(
@@ -353,3 +356,92 @@ def test_report_task_error_separates_expected_from_bugs(
         report_task_error(events, KeyError("row"), "saving the note")
     assert blocker.args[0].startswith("Saving the note failed unexpectedly (KeyError)")
     assert caplog.records[-1].exc_info is not None
+
+
+# ------------------------------------------- start-up recovery (issue 14, items 1-5)
+
+
+def _folder_with_backup(tmp_path: Path) -> Path:
+    from console.domain.incident import Severity
+
+    folder = tmp_path / "data"
+    workspace = Workspace.open(folder, actor="tester")
+    workspace.incidents.declare("Kept in the backup", Severity.SEV2)
+    workspace.close()
+    backup(database_path(folder))
+    return folder
+
+
+def test_startup_offers_the_backup_of_a_lost_database_while_the_snapshot_is_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 0-byte console.db beside backups is not a new database: the dialog offers the
+    backup, and the restore succeeds although this process painted from the snapshot
+    (the snapshot is closed first, or the in-use probe would refuse)."""
+    from console.cli import GuiRequest
+    from console.domain.errors import DatabaseMissingError
+    from console.snapshot import Snapshot
+    from ui.app import _open_workspace
+
+    folder = _folder_with_backup(tmp_path)
+    path = database_path(folder)
+    snapshot = Snapshot.open(path)
+    assert snapshot is not None
+    path.write_bytes(b"")  # what a failed restore of the old code left behind
+    asked: list[StorageError] = []
+
+    def ask(cls: type[StartupErrorPrompt], error: StorageError) -> StartupChoice:
+        asked.append(error)
+        return StartupChoice.RESTORE
+
+    monkeypatch.setattr(StartupErrorPrompt, "ask", classmethod(ask))
+    released: list[bool] = []
+
+    def release() -> None:
+        snapshot.close()
+        released.append(True)
+
+    request = GuiRequest(folder, demo=False, actor="tester", no_error_windows=False)
+    workspace = _open_workspace(request, release)
+    assert workspace is not None
+    try:
+        assert released
+        assert isinstance(asked[0], DatabaseMissingError)
+        assert "is empty (0 bytes)" in str(asked[0])
+        assert [i.title for i in workspace.queries.incidents()] == ["Kept in the backup"]
+    finally:
+        workspace.close()
+
+
+def test_the_window_finds_damage_after_start_and_writes_stop(tmp_path: Path) -> None:
+    import random
+
+    from console.domain.clock import utc_now
+    from console.domain.errors import DatabaseCorruptError
+    from console.domain.incident import Severity
+    from ui.app import _check_integrity
+    from ui.context import UiContext
+    from ui.tasks import TaskRunner
+
+    folder = _folder_with_backup(tmp_path)
+    path = database_path(folder)
+    raw = bytearray(path.read_bytes())
+    raw[41_060 : 41_060 + 4096] = random.Random(3).randbytes(4096)
+    path.write_bytes(bytes(raw))
+    workspace = Workspace.open(folder, actor="tester")  # start-up does not read every page
+    runner = TaskRunner(inline=True)
+    events = AppEvents()
+    shown: list[str] = []
+    events.error_shown.connect(shown.append)
+    try:
+        _check_integrity(
+            UiContext(workspace=workspace, runner=runner, events=events, clock=utc_now)
+        )
+        assert len(shown) == 1
+        assert "is damaged" in shown[0]
+        assert "db restore" in shown[0]
+        with pytest.raises(DatabaseCorruptError):
+            workspace.incidents.declare("into a damaged file", Severity.SEV3)
+    finally:
+        runner.shutdown()
+        workspace.close()

@@ -175,8 +175,8 @@ def test_print_page_and_pdf(area: OnCallArea, tmp_path: Path) -> None:
     assert saved.read_bytes().startswith(b"%PDF")
     assert view.status.text() == f"Saved {saved}"
     assert view.save_pdf(tmp_path / "no" / "such" / "chain.pdf") is None
-    assert view.status.text().startswith(f"Could not save {tmp_path / 'no' / 'such'}")
-    assert "no such folder" in view.status.text()
+    assert view.status.text().startswith(f"Cannot write the PDF {tmp_path / 'no' / 'such'}")
+    assert f"the folder {tmp_path / 'no' / 'such'} does not exist" in view.status.text()
 
 
 def test_chain_html_escapes_names(area: OnCallArea) -> None:

@@ -314,7 +314,7 @@ def test_valid_header_with_garbage_pages_is_refused(
     error = caught.value
     assert error.path == str(db_path)
     assert error.backups == (str(taken),)
-    assert f"The newest backup is {taken}" in str(error)
+    assert f"The newest good backup is {taken}" in str(error)
     assert "responder-console db restore" in str(error)
     assert digest(db_path) == before
 

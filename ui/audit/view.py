@@ -319,8 +319,9 @@ class ReadinessView(QWidget):
             return
 
         def write() -> Path:
-            target.write_text(export(report, fmt), encoding="utf-8")
-            return target
+            from console.files import write_file  # whole or not at all, clear refusals
+
+            return write_file(target, export(report, fmt), what="the audit report")
 
         def done(path: Path) -> None:
             self.status.setText(f"Exported the audit to {path}")

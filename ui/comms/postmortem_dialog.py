@@ -216,10 +216,12 @@ class PostmortemDialog(QDialog):
         path = target
 
         def write() -> Path:
+            from console.files import write_file  # whole or not at all, clear refusals
+
             if kind == "md":
-                path.write_text(text, encoding="utf-8")
+                write_file(path, text, what="the postmortem")
             elif kind == "html":
-                path.write_text(to_html(text), encoding="utf-8")
+                write_file(path, to_html(text), what="the postmortem")
             else:
                 save_pdf(to_html(text), path)
             return path
@@ -301,8 +303,9 @@ class PostmortemDialog(QDialog):
         items, path = list(self._items), target
 
         def write() -> Path:
-            path.write_text(export_csv(items), encoding="utf-8", newline="")
-            return path
+            from console.files import write_file  # whole or not at all, clear refusals
+
+            return write_file(path, export_csv(items), what="the action items")
 
         self._context.runner.read(write, self._exported, self._failed("Export"))
 

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.domain.errors import FileWriteError
 from console.domain.oncall import LevelStatus, OnCallAnswer, TargetStatus
 from console.oncall import OnCallDirectory
 from console.oncall.export import cache_ages, gap_notices, local_time
@@ -214,9 +215,8 @@ class EmergencyView(QWidget):
             return None
         try:
             save_pdf(html, path)
-        except OSError as error:
-            where = error.filename or path
-            self.status.setText(f"Could not save {path}: {error.strerror or error} ({where})")
+        except FileWriteError as error:
+            self.status.setText(str(error))
             return None
         self.status.setText(f"Saved {path}")
         return path

@@ -93,18 +93,20 @@ def _document(html: str) -> QTextDocument:
 
 
 def save_pdf(html: str, path: Path) -> Path:
-    """Write the page as a PDF (A4, portrait). OSError when the file could not be written
-    (QPrinter itself fails silently, so the result is checked)."""
-    if not path.parent.is_dir():
-        raise FileNotFoundError(errno.ENOENT, "no such folder", str(path.parent))
-    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
-    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
-    printer.setOutputFileName(str(path))
-    printer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))
-    printer.setPageOrientation(QPageLayout.Orientation.Portrait)
-    _document(html).print_(printer)
-    if not path.is_file() or path.stat().st_size == 0:
-        raise OSError(errno.EIO, "the PDF could not be written", str(path))
+    """Write the page as a PDF (A4, portrait), whole or not at all (console.files):
+    FileWriteError when it could not be written (QPrinter itself fails silently, so the
+    result is checked before it is renamed into place)."""
+    from console.files import atomic_target
+
+    with atomic_target(path, what="the PDF") as temporary:
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+        printer.setOutputFileName(str(temporary))
+        printer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))
+        printer.setPageOrientation(QPageLayout.Orientation.Portrait)
+        _document(html).print_(printer)
+        if temporary.stat().st_size == 0:
+            raise OSError(errno.EIO, "the PDF could not be written", str(path))
     return path
 
 

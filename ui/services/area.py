@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 
 from console.catalog import catalog_for
 from console.domain.catalog import ServiceDetails, ServiceNode
+from console.domain.errors import FileWriteError
 from console.domain.views import Changes
 from console.importers.catalog import CatalogImportReport
 from console.oncall import directory_for
@@ -486,16 +487,20 @@ class ServicesArea(QWidget):
             image = self.render_png()
 
             def write() -> Path:
-                if not image.save(str(target)):  # the format follows the .png suffix
-                    raise OSError(f"could not write {target}")
+                from console.files import atomic_target  # whole or not at all
+
+                with atomic_target(target, what="the map") as temporary:
+                    if not image.save(str(temporary), "PNG"):  # type: ignore[call-overload]  # str at run time
+                        raise OSError(f"could not write {target}")
                 return target
 
         else:
             data = self.render_svg()
 
             def write() -> Path:
-                target.write_bytes(data)
-                return target
+                from console.files import write_file  # whole or not at all, clear refusals
+
+                return write_file(target, data, what="the map")
 
         self._context.runner.read(write, self._exported, self._export_failed)
         return True
@@ -508,7 +513,9 @@ class ServicesArea(QWidget):
             status().showMessage(f"Map exported to {target}", 10_000)
 
     def _export_failed(self, error: BaseException) -> None:
-        if isinstance(error, OSError):
+        if isinstance(error, FileWriteError):
+            self._context.events.error_shown.emit(f"Export failed: {error}")
+        elif isinstance(error, OSError):
             self._context.events.error_shown.emit(f"Export failed: {error.strerror or error}")
         else:
             report_failure(self._context.events, error, "Exporting the map")
