@@ -46,6 +46,7 @@ from console.importers.yaml_support import (
     too_deep,
     yaml_error_reason,
 )
+from console.safe_yaml import AliasExpansionError
 from console.storage.db import Database
 from console.storage.models import format_utc
 
@@ -369,6 +370,10 @@ def _split_front_matter(
         raise RunbookError(path, f"invalid YAML front matter: {deep}")
     try:
         loaded = load_front_matter(source) if source.strip() else {}
+    except AliasExpansionError:
+        # hostile, not merely broken: refused (issue 15 item 3), with the pure loader's line
+        reason = yaml_error_reason(source, first_line=2)
+        raise RunbookError(path, f"invalid YAML front matter{reason}") from None
     except LOAD_ERRORS:
         # rare: re-parsed by the pure loader for the clearer line number
         reason = yaml_error_reason(source, first_line=2)

@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
+from console.files import fsync_folder
 from console.signing import (
     CHUNK,
     PublicKey,
@@ -509,20 +510,9 @@ def extract(pack: VerifiedPack, into: Path) -> None:
                         "(nothing was applied; import it again)"
                     )
         for folder in folders:
-            fsync_dir(folder)
+            fsync_folder(folder)
     except OSError as error:
         raise PackError(
             f"{pack.path}: cannot unpack into {into} ({error.strerror or error}); "
             "nothing was applied"
         ) from error
-
-
-def fsync_dir(folder: Path) -> None:
-    """Make the names in ``folder`` (new files, renames) durable; a no-op on Windows."""
-    if os.name == "nt":
-        return
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

@@ -31,6 +31,7 @@ from pathlib import Path
 from console.comms.templating import load_folders
 from console.comms.updates import VARIABLES
 from console.domain.errors import InvalidInputError, StorageError
+from console.files import fsync_folder
 from console.importers.catalog import import_catalog
 from console.importers.oncall import import_people_and_schedules
 from console.importers.runbooks import import_runbooks
@@ -42,7 +43,6 @@ from console.packs.archive import (
     PackError,
     VerifiedPack,
     extract,
-    fsync_dir,
     verify_pack,
 )
 from console.signing import PublicKey
@@ -313,7 +313,7 @@ class _Plan:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, self.journal)
-        fsync_dir(self.journal.parent)
+        fsync_folder(self.journal.parent)
 
     @classmethod
     def load(cls, journal: Path) -> _Plan:
@@ -438,7 +438,7 @@ def _stage_templates(content: Path, folder: Path, token: str) -> list[tuple[Path
                     writer.flush()
                     os.fsync(writer.fileno())
                 moves.append((staged / item.name, destination))
-            fsync_dir(staged)
+            fsync_folder(staged)
         except OSError as error:
             raise PackError(
                 f"{target}: cannot write the pack's templates ({error.strerror or error}); "
@@ -478,7 +478,7 @@ def _apply(
             for move in moves[1:]:
                 plan.put(move)
             for directory in {base, *(t.parent for _, t in templates)}:
-                fsync_dir(directory)
+                fsync_folder(directory)
             manifest = pack.manifest
             raw.execute(
                 "INSERT INTO pack_installs (publisher, version, key_id, digest, file_name, "
