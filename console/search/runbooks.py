@@ -81,8 +81,9 @@ FEW = 3
 RERANK_WINDOW = 50
 #: words a name need not hold for the query to be "all in the name"
 _STOPWORDS = frozenset(
-    "a an and at by for from how in is it my of on or the to what when with".split()
-)
+    ("a", "an", "and", "at", "by", "for", "from", "how", "in", "is", "it", "my", "of", "on",
+     "or", "the", "to", "what", "when", "with")
+)  # fmt: skip
 
 
 def terms_of(query: str) -> list[str]:
@@ -274,9 +275,9 @@ def _corrected(vocab: Vocabulary, terms: list[str], *, typing: bool) -> list[str
     corrected = []
     for number, term in enumerate(terms, 1):
         replacement = None
-        if term.isalpha() and not vocab.knows(term):
-            if not (typing and number == len(terms) and vocab.starts(term)):
-                replacement = vocab.correct(term)
+        still_typed = typing and number == len(terms) and vocab.starts(term)
+        if term.isalpha() and not vocab.knows(term) and not still_typed:
+            replacement = vocab.correct(term)
         corrected.append(replacement if replacement is not None else term)
     return corrected
 
@@ -359,9 +360,7 @@ def _run(
             alike = [form for form in forms.get(term, ()) if form != term.lower()]
             others += alike
             part = _term_expression(term, prefix=prefix)
-            parts.append(
-                "(" + " OR ".join([part, *map(_literal, alike)]) + ")" if alike else part
-            )
+            parts.append("(" + " OR ".join([part, *map(_literal, alike)]) + ")" if alike else part)
         expression = (" AND " if join == " " else join).join(parts)
     else:
         expression = fts_expression(terms, prefix_last=prefix_last, join=join)
@@ -487,9 +486,9 @@ def _names_first(
         return ranked
     ids = [row_id for row_id, _ in ranked]
     names: dict[int, tuple[set[str], set[str]]] = {}
+    places = ",".join("?" * len(ids))
     for row_id, title, slug, path, root in raw.execute(
-        f"SELECT id, title, slug, path, source_root FROM runbooks WHERE id IN ({','.join('?' * len(ids))})",
-        ids,
+        f"SELECT id, title, slug, path, source_root FROM runbooks WHERE id IN ({places})", ids
     ):
         own = name_words(title, "", os.path.basename(path), None)
         names[row_id] = (name_words(title, slug, path, root), own)

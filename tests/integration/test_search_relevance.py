@@ -139,7 +139,8 @@ def test_the_set_is_a_responders_set() -> None:
     assert len(RELEVANCE) >= 35
     assert len({query for query, _ in RELEVANCE}) == len(RELEVANCE)
     for _, answers in RELEVANCE:
-        assert answers and all(name.endswith(".md") for name in answers)
+        assert answers
+        assert all(name.endswith(".md") for name in answers)
 
 
 def test_the_answers_exist_in_the_corpus() -> None:
