@@ -121,6 +121,10 @@ def edit_distance(a: str, b: str, bound: int) -> int:
     return previous[-1]
 
 
+def _pairs(word: str) -> frozenset[str]:
+    return frozenset(word[i : i + 2] for i in range(len(word) - 1))
+
+
 def _deletes(word: str) -> set[str]:
     return {word[:i] + word[i + 1 :] for i in range(len(word))}
 
@@ -134,7 +138,10 @@ class Vocabulary:
     _forms: dict[str, list[str]] = field(default_factory=dict, repr=False)
     #: every word of four letters or more, and each of it with one letter deleted
     _deleted: dict[str, list[str]] | None = field(default=None, repr=False)
-    _alphabet: str = field(default="", repr=False)
+    #: words of seven letters or more by length, with their letter pairs
+    _lengths: dict[int, list[tuple[str, frozenset[str]]]] | None = field(
+        default=None, repr=False
+    )
     _sorted: list[str] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -171,36 +178,56 @@ class Vocabulary:
 
     def correct(self, word: str) -> str | None:
         """The index's word closest to ``word`` within its allowed slips (fewest slips,
-        then the word more runbooks hold), or None (known, too short, nothing near)."""
+        then the word more runbooks hold), or None (known, too short, nothing near).
+
+        One slip: the words sharing ``word`` or one of its one-letter deletions in
+        the deletion index (exact for one slip, a transposition included: 0.2 ms).
+        Two slips, tried only when no word is one slip away: the words of about
+        the same length missing at most six of its letter pairs (each slip breaks
+        at most three), checked with the distance."""
         lower = word.lower()
         bound = slips_allowed(lower)
         if not bound or lower in self.docs or not lower.isalpha():
             return None
         deleted = self._deletion_index()
         keys = {lower} | _deletes(lower)
-        if bound == 2:  # one slip more on the query's side: every word one edit away
-            for near in self._edits(lower):
-                keys.add(near)
-                keys |= _deletes(near)
-        candidates = {w for key in keys for w in deleted.get(key, ())}
+        best = self._closest(lower, {w for key in keys for w in deleted.get(key, ())}, 1)
+        if best is None and bound == 2:
+            best = self._closest(lower, self._near(lower, 2), 2)
+        return best
+
+    def _closest(self, word: str, candidates: Iterable[str], bound: int) -> str | None:
         best: tuple[int, int, str] | None = None
         for candidate in candidates:
-            distance = edit_distance(lower, candidate, bound)
+            distance = edit_distance(word, candidate, bound)
             if distance <= bound:
                 rank = (distance, -self.docs[candidate], candidate)
                 if best is None or rank < best:
                     best = rank
         return None if best is None else best[2]
 
-    def _edits(self, word: str) -> set[str]:
-        splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
-        letters = self._alphabet
-        return (
-            {a + b[1:] for a, b in splits if b}
-            | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
-            | {a + c + b[1:] for a, b in splits if b for c in letters}
-            | {a + c + b for a, b in splits for c in letters}
-        )
+    def _near(self, word: str, slips: int) -> list[str]:
+        """Words that may be ``slips`` away: length within ``slips``, and at most three
+        letter pairs per slip missing on either side."""
+        pairs = _pairs(word)
+        most = 3 * slips
+        by_length = self._by_length()
+        return [
+            other
+            for length in range(len(word) - slips, len(word) + slips + 1)
+            for other, other_pairs in by_length.get(length, ())
+            if len(pairs - other_pairs) <= most and len(other_pairs - pairs) <= most
+        ]
+
+    def _by_length(self) -> dict[int, list[tuple[str, frozenset[str]]]]:
+        with self._lock:
+            if self._lengths is None:
+                lengths: dict[int, list[tuple[str, frozenset[str]]]] = defaultdict(list)
+                for term in self.docs:
+                    if len(term) >= TWO_SLIPS_FROM - 2:
+                        lengths[len(term)].append((term, _pairs(term)))
+                self._lengths = dict(lengths)
+            return self._lengths
 
     def _deletion_index(self) -> dict[str, list[str]]:
         """Built on the first correction (0.1 s for 15,000 words), not with the
@@ -208,14 +235,11 @@ class Vocabulary:
         with self._lock:
             if self._deleted is None:
                 index: dict[str, list[str]] = defaultdict(list)
-                letters: set[str] = set()
                 for term in self.docs:
                     if len(term) >= ONE_SLIP_FROM - 1:
-                        letters.update(term)
                         index[term].append(term)
                         for key in _deletes(term):
                             index[key].append(term)
-                self._alphabet = "".join(sorted(letters))
                 self._deleted = dict(index)
             return self._deleted
 
