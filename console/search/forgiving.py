@@ -22,6 +22,7 @@ query found too little, and :func:`warm` after an import.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 import sqlite3
 import threading
@@ -67,8 +68,10 @@ _SUFFIXES = (
 )
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
-    """The key the forms of an English word share (lower case)."""
+    """The key the forms of an English word share (lower case). Cached: the rerank
+    stems the words of up to 50 runbooks' names a search, mostly the same words."""
     w = word.lower()
     if len(w) <= 3:
         return w
@@ -139,9 +142,7 @@ class Vocabulary:
     #: every word of four letters or more, and each of it with one letter deleted
     _deleted: dict[str, list[str]] | None = field(default=None, repr=False)
     #: words of seven letters or more by length, with their letter pairs
-    _lengths: dict[int, list[tuple[str, frozenset[str]]]] | None = field(
-        default=None, repr=False
-    )
+    _lengths: dict[int, list[tuple[str, frozenset[str]]]] | None = field(default=None, repr=False)
     _sorted: list[str] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

@@ -102,9 +102,10 @@ RELEVANCE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("statuspage message", ("post-a-statuspage-message.html.md",)),
     ("being on call", ("being_oncall.md",)),
 )
-#: measured floor for the top 3 (the issue's 71 % before): a drop below it is a
-#: regression in ranking, not noise (the corpus and the set are fixed)
-TOP3_FLOOR = 0.85
+#: floor for the top 3 (measured on this set: 90 % before forgiving search, 94 %
+#: after; the issue's own set: 71 %). The corpus and the set are fixed, so a drop
+#: below it is a regression in ranking, not noise.
+TOP3_FLOOR = 0.90
 TODAY = date(2026, 11, 23)
 
 
