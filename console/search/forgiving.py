@@ -230,6 +230,11 @@ class Vocabulary:
                 self._lengths = dict(lengths)
             return self._lengths
 
+    def prepare(self) -> None:
+        """Build what corrections use now rather than on the first one."""
+        self._deletion_index()
+        self._by_length()
+
     def _deletion_index(self) -> dict[str, list[str]]:
         """Built on the first correction (0.1 s for 15,000 words), not with the
         vocabulary: stems need only the words."""

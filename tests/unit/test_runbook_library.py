@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -117,3 +118,23 @@ def test_library_for_a_workspace(tmp_path: Path) -> None:
         assert lib.facets() == ((), ())
     finally:
         workspace.close()
+
+
+def test_an_import_reads_the_search_vocabulary_so_a_search_need_not(
+    library: RunbookLibrary, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from console.search import forgiving
+
+    read: list[int] = []
+    real = forgiving.Vocabulary.of.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type[forgiving.Vocabulary], rows: Any) -> forgiving.Vocabulary:
+        read.append(1)
+        vocab: forgiving.Vocabulary = real(cls, rows)
+        return vocab
+
+    monkeypatch.setattr(forgiving.Vocabulary, "of", classmethod(counting))
+    found = library.find("rollbak")
+    assert found.corrected == "rollback"
+    assert read == []  # read by the import of the fixture, on its thread
+    assert found.hits[0].slug == "bad-deploy-rollback"
