@@ -12,11 +12,12 @@ a correction is always a word some runbook holds.
   slip; ties go to the word more runbooks hold.
 
 Reading the vocabulary walks the whole index (fts5vocab counts every term's
-documents): 70-80 ms for the 800-runbook corpus, 0.3-0.45 s for 10,000
-runbooks on a busy two-core machine. It is read once per state of the index
-(the key is FTS5's structure record, which every write changes, whoever made
-it) and kept per database; :func:`vocabulary` is called only when the exact
-query found too little, and :func:`warm` after an import.
+documents): 70-80 ms for the 800-runbook corpus, 0.16-0.5 s for 10,000
+runbooks on a busy two-core machine, and the deletion index as much again. It
+is read once per state of the index (the key is FTS5's structure record, which
+every write changes, whoever made it) and kept per database;
+:func:`vocabulary` is called only when the exact query found too little, and
+by ``RunbookLibrary.import_paths`` after an import.
 """
 
 from __future__ import annotations

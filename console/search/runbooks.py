@@ -3,8 +3,13 @@
 The query is split on white space; every term becomes an FTS5 string literal
 (quotes doubled), so ``SEV-1``, ``"unclosed``, ``a OR``, ``*``, ``C++``,
 ``()`` and ``NEAR`` are words to look for, never syntax. Terms are joined with
-an implicit AND; the last term matches as a prefix while the person is still
-typing (no trailing space). When AND finds nothing, any term (OR) is tried.
+AND; the last term matches as a prefix while the person is still typing (no
+trailing space). When the exact words find fewer than :data:`FEW` runbooks,
+other forms of each word count too and a word no runbook holds is corrected to
+the library's closest word (:mod:`console.search.forgiving`; the result says
+which query it answers); then the terms the index knows, then any term (OR).
+Of the best :data:`RERANK_WINDOW`, the runbooks whose title or path hold every
+word come first (:func:`_names_first`).
 
 One index, ``runbooks_fts`` (unicode61), ranks everything. Text in scripts
 written without spaces (Japanese, Chinese, Korean) is in two of its columns as
