@@ -213,9 +213,24 @@ def search_runbooks(
         )
     shown = None
     if corrected is not None:
-        replaced = dict(zip(terms, corrected, strict=True))
+        replaced = {
+            term: _as_written(word, term, hits) if word != term else word
+            for term, word in zip(terms, corrected, strict=True)
+        }
         shown = " ".join(replaced.get(word, word) for word in query.split())
     return SearchResult(hits, shown, (time.perf_counter() - started) * 1000)
+
+
+def _as_written(word: str, typed: str, hits: list[SearchHit]) -> str:
+    """A corrected word (lower case, as the index holds it) in the case the person
+    typed, or as the best hits' titles or file names write a name with capitals
+    inside ("KubePodCrashLooping", not "kubepodcrashlooping")."""
+    for hit in hits[:3]:
+        tokens: list[str] = _TOKEN.findall(f"{hit.title} {os.path.basename(hit.path)}")
+        for token in tokens:
+            if token.lower() == word and not token[1:].islower():
+                return token
+    return word.capitalize() if typed[:1].isupper() else word
 
 
 @dataclass(frozen=True)

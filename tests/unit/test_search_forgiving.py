@@ -54,6 +54,21 @@ def library(db: Database, tmp_path: Path) -> Database:
         "jobs/nightly.md",
         "# Nightly export\n\nWhen the export job reports a failure, rerun it.\n",
     )
+    write(  # named by its path only: an id of its own, a title that says little
+        folder,
+        "queues/consumer-lag-rising.md",
+        "---\nid: q-17\ntitle: Troubleshooting\n---\n"
+        "Scale the consumer group when the lag keeps rising.\n",
+    )
+    for number in range(2):  # long unrelated pages holding the three words often
+        write(
+            folder,
+            f"reports/quarterly-{number}.md",
+            "# Quarterly report\n\n"
+            + ("Rising costs; the consumer survey; lag in hiring. " * 6)
+            + FILLER,
+        )
+    write(folder, "k8s/KubePodCrashLooping.md", "# Pod restarts\n\nRead the previous logs.\n")
     write(
         folder,
         "alerts/only-front-matter.md",
@@ -126,7 +141,9 @@ def test_a_slip_is_corrected_and_said(library: Database) -> None:
         assert found.hits, typed
         assert slug_part in found.hits[0].slug
     found = search_runbooks(library, "Ransomwre", today=TODAY)
-    assert found.corrected == "ransomware"  # the index's word, as it holds it
+    assert found.corrected == "Ransomware"  # as the runbook's title writes it
+    found = search_runbooks(library, "kubepodcrashloopng", today=TODAY)
+    assert found.corrected == "KubePodCrashLooping"  # as its file name writes it
 
 
 def test_no_correction_when_the_exact_words_find_enough(library: Database) -> None:
@@ -165,6 +182,8 @@ def test_the_runbook_named_by_the_query_ranks_first(library: Database) -> None:
     chapters = [h for h in hits if "chapter" in h.slug]
     assert len(chapters) == 2  # the long pages are found, after it
     assert search(library, "full disk ", today=TODAY)[0].slug.endswith("disk-full")
+    hits = search(library, "consumer lag rising", today=TODAY)
+    assert hits[0].slug == "q-17", [h.slug for h in hits]
 
 
 def test_an_alert_named_only_in_front_matter_is_found(library: Database) -> None:
