@@ -4,10 +4,11 @@ The query is split on white space; every term becomes an FTS5 string literal
 (quotes doubled), so ``SEV-1``, ``"unclosed``, ``a OR``, ``*``, ``C++``,
 ``()`` and ``NEAR`` are words to look for, never syntax. Terms are joined with
 AND; the last term matches as a prefix while the person is still typing (no
-trailing space). When the exact words find fewer than :data:`FEW` runbooks,
-other forms of each word count too and a word no runbook holds is corrected to
-the library's closest word (:mod:`console.search.forgiving`; the result says
-which query it answers); then the terms the index knows, then any term (OR).
+trailing space). When the exact words do not fill the page, other forms of
+each word fill it (after the exact hits); when they find fewer than
+:data:`FEW` runbooks, a word no runbook holds is corrected to the library's
+closest word (:mod:`console.search.forgiving`; the result says which query it
+answers); then the terms the index knows, then any term (OR).
 Of the best :data:`RERANK_WINDOW`, the runbooks whose title or path hold every
 word come first (:func:`_names_first`).
 
@@ -79,8 +80,9 @@ class SearchResult:
     elapsed_ms: float = 0.0
 
 
-#: fewer exact results than this and the query is widened: word forms (fail,
-#: failing, failure), then spelling (one slip, two in long words)
+#: fewer exact results than this and a word no runbook holds is corrected (one
+#: slip, two in long words). Word forms (fail, failing, failure) are added
+#: whenever the exact words do not fill the page, after the exact hits.
 FEW = 3
 #: how many of the index's best are reranked by their names (a runbook whose
 #: title or path holds every word of the query comes first): the issue's "disk
@@ -192,10 +194,11 @@ def search_runbooks(
     """Runbooks matching ``query``, best first. ``stale``: True only overdue, False only
     current, None both. An empty query (or one with no words) returns nothing.
 
-    The exact words first; when they find fewer than :data:`FEW`, the forms of each
-    word (failing: fail, failed, failure) and, for a word no runbook holds, the
-    closest word of the library (the result then says which query it answers);
-    then the fallbacks of :func:`_attempts` and the names' substrings."""
+    The exact words first; when they do not fill ``limit``, the forms of each word
+    (failing: fail, failed, failure) after them; when they find fewer than
+    :data:`FEW`, for a word no runbook holds, the closest word of the library (the
+    result then says which query it answers); then the fallbacks of
+    :func:`_attempts` and the names' substrings."""
     started = time.perf_counter()
     terms = terms_of(query)
     if not terms or limit <= 0:
@@ -248,10 +251,12 @@ def _search(
     """(hits, the corrected terms when a correction found them)."""
     index = "runbooks_fts"
     exact = _run(raw, index, terms, join=" ", prefix_last=typing, filters=filters)
-    if len(exact) >= min(FEW, filters.limit):
-        return exact, None
+    if len(exact) >= filters.limit:
+        return exact, None  # a full page: nothing to widen
     vocab = vocabulary(raw, key)
-    corrected = terms if exact else _corrected(vocab, terms, typing=typing)
+    # Spelling only when the exact words found too little; only a word no runbook
+    # holds is corrected, so in practice when they found nothing.
+    corrected = _corrected(vocab, terms, typing=typing) if len(exact) < FEW else terms
     changed = corrected != terms
     # the forms of whole words (a word still being typed is a prefix already)
     forms = {

@@ -213,3 +213,19 @@ def test_the_vocabulary_follows_an_import(library: Database, tmp_path: Path) -> 
     found = search_runbooks(library, "kafak", today=TODAY)
     assert found.corrected == "kafka"
     assert found.hits[0].slug.endswith("kafka")
+
+
+def test_word_forms_fill_the_page_after_the_exact_words(library: Database, tmp_path: Path) -> None:
+    for number in range(FEW):
+        write(
+            tmp_path / "runbooks",
+            f"probes/probe-{number}.md",
+            f"# Probe {number}\n\nThe readiness probe keeps failing.\n",
+        )
+    import_runbooks(library, [tmp_path / "runbooks"])
+    hits = search(library, "failing ", today=TODAY)
+    slugs = [h.slug for h in hits]
+    assert len(slugs) == FEW + 1, slugs
+    assert all("probe" in slug for slug in slugs[:FEW])  # the words as typed first
+    assert slugs[FEW].endswith("nightly")  # then "failure"
+    assert len(search(library, "failing ", today=TODAY, limit=FEW)) == FEW  # a full page
