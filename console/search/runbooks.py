@@ -262,7 +262,7 @@ def _search(
     forms = {
         term: vocab.forms(term)
         for number, term in enumerate(corrected, 1)
-        if term.isalpha() and len(term) > 3 and not (typing and number == len(corrected))
+        if _is_word(term) and len(term) > 3 and not (typing and number == len(corrected))
     }
     widens = changed or any(set(found) - {term.lower()} for term, found in forms.items())
     if widens:
@@ -295,6 +295,15 @@ def _search(
     return [], None
 
 
+def _is_word(term: str) -> bool:
+    """Letters only, none of a script written without spaces (CJK text is searched
+    as character pairs: it has no forms and no slips to forgive here)."""
+    return term.isalpha() and _CJK_CHAR.search(term) is None
+
+
+_CJK_CHAR = re.compile(CJK_CLASS)
+
+
 def _corrected(vocab: Vocabulary, terms: list[str], *, typing: bool) -> list[str]:
     """The terms with each word the index does not hold replaced by its closest
     word (when one is near enough); a word still being typed that starts an
@@ -303,7 +312,7 @@ def _corrected(vocab: Vocabulary, terms: list[str], *, typing: bool) -> list[str
     for number, term in enumerate(terms, 1):
         replacement = None
         still_typed = typing and number == len(terms) and vocab.starts(term)
-        if term.isalpha() and not vocab.knows(term) and not still_typed:
+        if _is_word(term) and not vocab.knows(term) and not still_typed:
             replacement = vocab.correct(term)
         corrected.append(replacement if replacement is not None else term)
     return corrected

@@ -229,3 +229,9 @@ def test_word_forms_fill_the_page_after_the_exact_words(library: Database, tmp_p
     assert all("probe" in slug for slug in slugs[:FEW])  # the words as typed first
     assert slugs[FEW].endswith("nightly")  # then "failure"
     assert len(search(library, "failing ", today=TODAY, limit=FEW)) == FEW  # a full page
+
+
+def test_cjk_text_is_never_corrected_or_widened(library: Database) -> None:
+    found = search_runbooks(library, "インシデンド", today=TODAY)  # one character off
+    assert found.corrected is None
+    assert found.hits == []
