@@ -535,27 +535,31 @@ def _names_first(
     the query first, each group in the index's order. bm25 weighs a title word more
     than a body word, but two long pages holding all the words many times can
     still outscore the runbook named exactly by them."""
-    wanted = [
+    tokens = [
         token.lower()
         for term in terms
         for piece, cjk in term_pieces(term)
         if not cjk
         for token in _TOKEN.findall(piece)
     ]
-    last = wanted[-1] if prefix_last and wanted else None
-    wanted = [w for w in wanted if w not in _STOPWORDS]
-    if not wanted:
+    last = len(tokens) - 1 if prefix_last else -1
+    places = [place for place, word in enumerate(tokens) if word not in _STOPWORDS]
+    if not places:
         return ranked
+    wanted = [tokens[place] for place in places]
     wanted_stems = {stem(word) for word in wanted}
     # A piece every form of each word holds (its stem; "polic" of "policy"): a
     # substring test on the lower-cased names rules out most rows before their
     # words are split and stemmed (50 rows: 10 ms → well under 1 ms).
-    cores = [word if word == last else stem(word).removesuffix("y") for word in wanted]
+    cores = [
+        tokens[place] if place == last else stem(tokens[place]).removesuffix("y")
+        for place in places
+    ]
     ids = [row_id for row_id, _ in ranked]
-    places = ",".join("?" * len(ids))
+    marks = ",".join("?" * len(ids))
     candidates: dict[int, tuple[str, str, str, str | None]] = {}
     for row_id, title, slug, path, root in raw.execute(
-        f"SELECT id, title, slug, path, source_root FROM runbooks WHERE id IN ({places})", ids
+        f"SELECT id, title, slug, path, source_root FROM runbooks WHERE id IN ({marks})", ids
     ):
         text = f"{title} {slug} {path}".lower()
         if all(core in text for core in cores):
@@ -563,12 +567,17 @@ def _names_first(
     if not candidates:
         return ranked
 
-    def holds(words: frozenset[str], word: str) -> bool:
-        if word in words:
+    def holds(words: frozenset[str], place: int) -> bool:
+        word = tokens[place]
+        if word in words or stem(word) in _stems(words):
             return True
-        return stem(word) in _stems(words) or (
-            word == last and any(name.startswith(word) for name in words)
-        )
+        # written as one word with its neighbour: "on call" in "whos_oncall",
+        # "fail over" in "db-failover"
+        if place > 0 and tokens[place - 1] + word in words:
+            return True
+        if place + 1 < len(tokens) and word + tokens[place + 1] in words:
+            return True
+        return place == last and any(name.startswith(word) for name in words)
 
     named: list[tuple[int, int, tuple[int, float]]] = []
     rest: list[tuple[int, float]] = []
@@ -576,7 +585,7 @@ def _names_first(
         found = candidates.get(row[0])
         if found is not None:
             words, own = _row_names(*found)
-            if all(holds(words, word) for word in wanted):
+            if all(holds(words, place) for place in places):
                 # fewer words of its own title and file name that the query lacks
                 # first: "KubeAPIDown" before "KubeAggregatedAPIDown" for
                 # "kubernetes api down"

@@ -102,7 +102,7 @@ RELEVANCE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("statuspage message", ("post-a-statuspage-message.html.md",)),
     ("being on call", ("being_oncall.md",)),
 )
-#: floor for the top 3 (measured on this set: 90 % before forgiving search, 94 %
+#: floor for the top 3 (measured on this set: 90 % before forgiving search, 96 %
 #: after; the issue's own set: 71 %). The corpus and the set are fixed, so a drop
 #: below it is a regression in ranking, not noise.
 TOP3_FLOOR = 0.90

@@ -235,3 +235,17 @@ def test_cjk_text_is_never_corrected_or_widened(library: Database) -> None:
     found = search_runbooks(library, "インシデンド", today=TODAY)  # one character off
     assert found.corrected is None
     assert found.hits == []
+
+
+def test_two_words_a_name_writes_as_one_still_name_it(library: Database, tmp_path: Path) -> None:
+    folder = tmp_path / "runbooks"
+    write(folder, "rota/whos_oncall.md", "---\nid: rota-7\ntitle: Rota\n---\nWho is on call.\n")
+    for number in range(2):
+        write(
+            folder,
+            f"minutes/meeting-{number}.md",
+            "# Meeting minutes\n\n" + ("Who joins the call on Monday is on the list. " * 8),
+        )
+    import_runbooks(library, [folder])
+    hits = search(library, "who is on call", today=TODAY)
+    assert hits[0].slug == "rota-7", [h.slug for h in hits]
