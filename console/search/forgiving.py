@@ -69,7 +69,7 @@ _SUFFIXES = (
 )
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@functools.lru_cache(maxsize=1 << 15)
 def stem(word: str) -> str:
     """The key the forms of an English word share (lower case). Cached: the rerank
     stems the words of up to 50 runbooks' names a search, mostly the same words."""

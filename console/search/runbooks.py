@@ -496,7 +496,7 @@ def name_words(title: str, slug: str, path: str, root: str | None) -> set[str]:
     return set(_words(title) | _words(slug) | _words(_ENDINGS.sub("", relative)))
 
 
-@functools.lru_cache(maxsize=1 << 14)
+@functools.lru_cache(maxsize=1 << 12)
 def _row_names(
     title: str, slug: str, path: str, root: str | None
 ) -> tuple[frozenset[str], frozenset[str]]:
@@ -508,12 +508,12 @@ def _row_names(
     )
 
 
-@functools.lru_cache(maxsize=1 << 14)
+@functools.lru_cache(maxsize=1 << 12)
 def _stems(words: frozenset[str]) -> frozenset[str]:
     return frozenset(stem(word) for word in words)
 
 
-@functools.lru_cache(maxsize=1 << 14)
+@functools.lru_cache(maxsize=1 << 12)
 def _words(text: str) -> frozenset[str]:
     """The lower-case words of ``text``, CamelCase runs split as well as whole.
     Cached: the same titles come up search after search."""
