@@ -15,6 +15,7 @@ and ``ops`` is below both), so the UI never opens a session or names SQL:
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from console.domain.clock import Clock, utc_now
-from console.domain.errors import NotFoundError
+from console.domain.errors import NotFoundError, StorageError
 from console.domain.runbook import is_overdue, review_due
 from console.importers.runbooks import (
     SUFFIXES,
@@ -38,6 +39,8 @@ from console.storage.db import Database
 
 if TYPE_CHECKING:
     from console.ops.workspace import Workspace
+
+log = logging.getLogger(__name__)
 
 #: file endings of runbooks (a relative link to one opens it in the viewer)
 RUNBOOK_SUFFIXES = SUFFIXES
@@ -260,7 +263,12 @@ class RunbookLibrary:
         report = import_runbooks(
             self._db, paths, progress=progress, cancel=cancel, clock=self._clock
         )
-        self.warm()
+        try:
+            self.warm()
+        except StorageError as error:
+            # The import is done and saved; the vocabulary is a cache the first
+            # search that needs it reads again (and reports, if it still fails).
+            log.warning("the search vocabulary was not read after the import: %s", error)
         return report
 
     def warm(self) -> None:
