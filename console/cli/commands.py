@@ -944,12 +944,12 @@ def _people(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
 
 
 def _search(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
-    from console.search.runbooks import search
+    from console.search.runbooks import search_runbooks
 
     query = " ".join(args.query)
     workspace = _open(args, folder)
     try:
-        hits = search(
+        found = search_runbooks(
             workspace.db,
             query,
             limit=args.limit,
@@ -960,6 +960,7 @@ def _search(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
         )
     finally:
         workspace.close()
+    hits = found.hits
     results = [
         {
             "id": hit.slug,
@@ -974,14 +975,19 @@ def _search(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
         }
         for hit in hits
     ]
-    lines = []
+    lines = [f"Showing results for {found.corrected!r}."] if found.corrected and hits else []
     for hit in hits:
         flag = "  (review overdue)" if hit.overdue and hit.last_reviewed else ""
         lines.append(f"{hit.title}{flag}\n  {hit.path}\n  {hit.snippet}")
     _emit(
         out,
         args.json,
-        {"query": query, "results": results},
+        {
+            "query": query,
+            "showing_results_for": found.corrected,
+            "elapsed_ms": round(found.elapsed_ms, 3),
+            "results": results,
+        },
         "\n".join(lines) if lines else f"No runbook matches {query!r}.",
     )
     return EXIT_OK

@@ -3,8 +3,14 @@
 The query is split on white space; every term becomes an FTS5 string literal
 (quotes doubled), so ``SEV-1``, ``"unclosed``, ``a OR``, ``*``, ``C++``,
 ``()`` and ``NEAR`` are words to look for, never syntax. Terms are joined with
-an implicit AND; the last term matches as a prefix while the person is still
-typing (no trailing space). When AND finds nothing, any term (OR) is tried.
+AND; the last term matches as a prefix while the person is still typing (no
+trailing space). When the exact words do not fill the page, other forms of
+each word fill it (after the exact hits); when they find fewer than
+:data:`FEW` runbooks, a word no runbook holds is corrected to the library's
+closest word (:mod:`console.search.forgiving`; the result says which query it
+answers); then the terms the index knows, then any term (OR).
+Of the best :data:`RERANK_WINDOW`, the runbooks whose title or path hold every
+word come first (:func:`_names_first`).
 
 One index, ``runbooks_fts`` (unicode61), ranks everything. Text in scripts
 written without spaces (Japanese, Chinese, Korean) is in two of its columns as
@@ -21,15 +27,19 @@ renders HTML escapes the snippet first, then swaps the markers for tags.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import os
 import re
 import sqlite3
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
 from console.domain.runbook import CJK_CLASS, cjk_query, is_overdue, script_runs
+from console.search.forgiving import Vocabulary, stem, vocabulary
 from console.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -58,6 +68,31 @@ class SearchHit:
     services: tuple[str, ...]
     last_reviewed: date | None
     overdue: bool
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: list[SearchHit]
+    #: the query the hits answer when a word was corrected ("patroni" for
+    #: "patroin"): the client shows "showing results for …"; None otherwise
+    corrected: str | None = None
+    #: wall time of the search, milliseconds
+    elapsed_ms: float = 0.0
+
+
+#: fewer exact results than this and a word no runbook holds is corrected (one
+#: slip, two in long words). Word forms (fail, failing, failure) are added
+#: whenever the exact words do not fill the page, after the exact hits.
+FEW = 3
+#: how many of the index's best are reranked by their names (a runbook whose
+#: title or path holds every word of the query comes first): the issue's "disk
+#: full" runbook was 6th; 50 cost 2-4 ms more a search than 30 over 10k runbooks
+RERANK_WINDOW = 30
+#: words a name need not hold for the query to be "all in the name"
+_STOPWORDS = frozenset(
+    ("a", "an", "and", "at", "by", "for", "from", "how", "in", "is", "it", "my", "of", "on",
+     "or", "the", "to", "what", "when", "with")
+)  # fmt: skip
 
 
 def terms_of(query: str) -> list[str]:
@@ -119,8 +154,11 @@ def _term_expression(term: str, *, prefix: bool) -> str:
 
 def fts_expression(terms: list[str], *, prefix_last: bool, join: str = " ") -> str:
     """FTS5 MATCH text: each term a string literal, the last one a prefix if asked;
-    CJK text as phrases of character pairs (:func:`_term_expression`)."""
+    CJK text as phrases of character pairs (:func:`_term_expression`). ``join`` " "
+    is an explicit AND: FTS5 refuses an implicit one before a parenthesis (a word
+    then a term mixing scripts, ``incident Podが再起動``)."""
     last = len(terms) - 1
+    join = " AND " if join == " " else join
     return join.join(
         _term_expression(term, prefix=prefix_last and number == last)
         for number, term in enumerate(terms)
@@ -137,34 +175,147 @@ def search(
     owner: str | None = None,
     stale: bool | None = None,
 ) -> list[SearchHit]:
+    """Runbooks matching ``query``, best first (:func:`search_runbooks`, hits only)."""
+    return search_runbooks(
+        db, query, today=today, limit=limit, service=service, owner=owner, stale=stale
+    ).hits
+
+
+def search_runbooks(
+    db: Database,
+    query: str,
+    *,
+    today: date,
+    limit: int = 20,
+    service: str | None = None,
+    owner: str | None = None,
+    stale: bool | None = None,
+) -> SearchResult:
     """Runbooks matching ``query``, best first. ``stale``: True only overdue, False only
-    current, None both. An empty query (or one with no words) returns nothing."""
+    current, None both. An empty query (or one with no words) returns nothing.
+
+    The exact words first; when they do not fill ``limit``, the forms of each word
+    (failing: fail, failed, failure) after them; when they find fewer than
+    :data:`FEW`, for a word no runbook holds, the closest word of the library (the
+    result then says which query it answers); then the fallbacks of
+    :func:`_attempts` and the names' substrings."""
+    started = time.perf_counter()
     terms = terms_of(query)
     if not terms or limit <= 0:
-        return []
+        return SearchResult([], None, 0.0)
     # Still typing the last word: no trailing space, and it ends in a letter or
     # digit ("C++" is a finished word, not the start of "connection").
     typing = query[-1:].isalnum() and _prefix_worthy(terms[-1])
     with db.raw_reader() as raw:
-        # the index first, then substrings of names (LIKE on the short columns)
-        for table in ("runbooks_fts", NAMES):
-            prefix_last = typing and table == "runbooks_fts"
-            for words, join in _attempts(raw, table, terms, prefix_last=prefix_last):
-                hits = _run(
-                    raw,
-                    table,
-                    words,
-                    join=join,
-                    prefix_last=prefix_last and words[-1] == terms[-1],
-                    today=today,
-                    limit=limit,
-                    service=service,
-                    owner=owner,
-                    stale=stale,
-                )
-                if hits:
-                    return hits
-    return []
+        hits, corrected = _search(
+            raw,
+            str(db.path),
+            terms,
+            typing=typing,
+            filters=_Filters(today, limit, service, owner, stale),
+        )
+    shown = None
+    if corrected is not None:
+        replaced = {
+            term: _as_written(word, term, hits) if word != term else word
+            for term, word in zip(terms, corrected, strict=True)
+        }
+        shown = " ".join(replaced.get(word, word) for word in query.split())
+    return SearchResult(hits, shown, (time.perf_counter() - started) * 1000)
+
+
+def _as_written(word: str, typed: str, hits: list[SearchHit]) -> str:
+    """A corrected word (lower case, as the index holds it) in the case the person
+    typed, or as the best hits' titles or file names write a name with capitals
+    inside ("KubePodCrashLooping", not "kubepodcrashlooping")."""
+    for hit in hits[:3]:
+        tokens: list[str] = _TOKEN.findall(f"{hit.title} {os.path.basename(hit.path)}")
+        for token in tokens:
+            if token.lower() == word and not token[1:].islower():
+                return token
+    return word.capitalize() if typed[:1].isupper() else word
+
+
+@dataclass(frozen=True)
+class _Filters:
+    today: date
+    limit: int
+    service: str | None
+    owner: str | None
+    stale: bool | None
+
+
+def _search(
+    raw: sqlite3.Connection, key: str, terms: list[str], *, typing: bool, filters: _Filters
+) -> tuple[list[SearchHit], list[str] | None]:
+    """(hits, the corrected terms when a correction found them)."""
+    index = "runbooks_fts"
+    exact = _run(raw, index, terms, join=" ", prefix_last=typing, filters=filters)
+    if len(exact) >= filters.limit:
+        return exact, None  # a full page: nothing to widen
+    vocab = vocabulary(raw, key)
+    # Spelling only when the exact words found too little; only a word no runbook
+    # holds is corrected, so in practice when they found nothing.
+    corrected = _corrected(vocab, terms, typing=typing) if len(exact) < FEW else terms
+    changed = corrected != terms
+    # the forms of whole words (a word still being typed is a prefix already)
+    forms = {
+        term: vocab.forms(term)
+        for number, term in enumerate(corrected, 1)
+        if _is_word(term) and len(term) > 3 and not (typing and number == len(corrected))
+    }
+    widens = changed or any(set(found) - {term.lower()} for term, found in forms.items())
+    if widens:
+        widened = _run(
+            raw, index, corrected, join=" ", prefix_last=typing, filters=filters, forms=forms
+        )
+        if changed and widened:
+            return widened, corrected
+        seen = {hit.id for hit in exact}
+        more = [hit for hit in widened if hit.id not in seen]
+        if more:
+            return (exact + more)[: filters.limit], None
+    if exact:
+        return exact, None
+    base = corrected if changed else terms
+    for words, join in _attempts(raw, index, base, prefix_last=typing):
+        if words == base and join == " ":
+            continue  # the first attempt, run above
+        hits = _run(
+            raw, index, words, join=join, prefix_last=typing and words[-1] == base[-1],
+            filters=filters,
+        )  # fmt: skip
+        if hits:
+            return hits, (corrected if changed else None)
+    # substrings of names (LIKE on the short columns), of what was typed
+    for words, join in _attempts(raw, NAMES, terms, prefix_last=False):
+        hits = _run(raw, NAMES, words, join=join, prefix_last=False, filters=filters)
+        if hits:
+            return hits, None
+    return [], None
+
+
+def _is_word(term: str) -> bool:
+    """Letters only, none of a script written without spaces (CJK text is searched
+    as character pairs: it has no forms and no slips to forgive here)."""
+    return term.isalpha() and _CJK_CHAR.search(term) is None
+
+
+_CJK_CHAR = re.compile(CJK_CLASS)
+
+
+def _corrected(vocab: Vocabulary, terms: list[str], *, typing: bool) -> list[str]:
+    """The terms with each word the index does not hold replaced by its closest
+    word (when one is near enough); a word still being typed that starts an
+    indexed word is kept."""
+    corrected = []
+    for number, term in enumerate(terms, 1):
+        replacement = None
+        still_typed = typing and number == len(terms) and vocab.starts(term)
+        if _is_word(term) and not vocab.knows(term) and not still_typed:
+            replacement = vocab.correct(term)
+        corrected.append(replacement if replacement is not None else term)
+    return corrected
 
 
 def _attempts(
@@ -214,16 +365,16 @@ def _run(
     *,
     join: str,
     prefix_last: bool,
-    today: date,
-    limit: int,
-    service: str | None,
-    owner: str | None,
-    stale: bool | None,
+    filters: _Filters,
+    forms: dict[str, tuple[str, ...]] | None = None,
 ) -> list[SearchHit]:
+    """One attempt. ``forms``: other words to accept for a term (OR-ed with it)."""
+    limit = filters.limit
     params: list[object] = []
     where: list[str] = []
     source = f"{table} JOIN runbooks r ON r.id = {table}.rowid"
     score = f"-bm25({table}, {_weights()})"
+    others: list[str] = []
     if table == NAMES:
         # Substrings of the names a responder types from an alert or a dashboard
         # ("filesys" in NodeFilesystemSpaceFillingUp): LIKE over the short columns
@@ -237,14 +388,25 @@ def _run(
             )
             params += [pattern] * len(NAME_COLUMNS)
         where.append("(" + (" AND " if join == " " else " OR ").join(matches) + ")")
-        match_terms: list[str] = []
+        expression = None
+    elif forms:
+        parts = []
+        for number, term in enumerate(terms, 1):
+            prefix = prefix_last and number == len(terms)
+            alike = [form for form in forms.get(term, ()) if form != term.lower()]
+            others += alike
+            part = _term_expression(term, prefix=prefix)
+            parts.append("(" + " OR ".join([part, *map(_literal, alike)]) + ")" if alike else part)
+        expression = (" AND " if join == " " else join).join(parts)
     else:
-        match_terms = terms
-    if match_terms:
+        expression = fts_expression(terms, prefix_last=prefix_last, join=join)
+    if expression is not None:
         where.insert(0, f"{table} MATCH ?")
-        params.insert(0, fts_expression(match_terms, prefix_last=prefix_last, join=join))
-    filters, filter_params = filter_clauses(service=service, owner=owner, stale=stale, today=today)
-    where += filters
+        params.insert(0, expression)
+    clauses, filter_params = filter_clauses(
+        service=filters.service, owner=filters.owner, stale=filters.stale, today=filters.today
+    )
+    where += clauses
     params += filter_params
     if source != "runbooks r" and len(where) == 1:
         # Only the MATCH: rank in the index alone. The join (and a tie-break on the
@@ -259,11 +421,13 @@ def _run(
     # Rank with ids and scores only: anything in the SELECT list (a snippet(), the
     # body) would be computed for every match before LIMIT — 8x slower for broad
     # queries over 10k runbooks. The few winners are then read by id.
+    words = table == "runbooks_fts"
+    window = max(limit, RERANK_WINDOW) if words else limit
     sql = (
         f"SELECT {select}, {score} AS score FROM {source} "
         f"WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?"
     )
-    params.append(limit)
+    params.append(window)
     try:
         ranked = raw.execute(sql, params).fetchall()
     except sqlite3.OperationalError as error:
@@ -275,6 +439,12 @@ def _run(
         return []
     if not ranked:
         return []
+    if words and len(ranked) > 1:
+        ranked = (
+            _names_first(raw, ranked[:RERANK_WINDOW], terms, prefix_last=prefix_last)
+            + ranked[RERANK_WINDOW:]
+        )
+    ranked = ranked[:limit]
     ids = [row_id for row_id, _ in ranked]
     details = {
         row[0]: row
@@ -284,11 +454,11 @@ def _run(
             ids,
         )
     }
-    words = table == "runbooks_fts"
-    marker = _marker(terms, prefix_last=prefix_last, words=words)
+    marked = [*others, *terms]  # the last term stays last: it may be a prefix
+    marker = _marker(marked, prefix_last=prefix_last, words=words)
     needles = tuple(
         piece.lower()
-        for term in terms
+        for term in marked
         for piece in ([p for p, _ in term_pieces(term)] if words else [term])
     )
     hits = []
@@ -306,10 +476,127 @@ def _run(
                 owner=row_owner,
                 services=tuple(json.loads(services or "[]")),
                 last_reviewed=last,
-                overdue=is_overdue(last, every, today, landing=bool(landing)),
+                overdue=is_overdue(last, every, filters.today, landing=bool(landing)),
             )
         )
     return hits
+
+
+#: the words of a name: runs of letters or digits, and the parts of a CamelCase run
+#: ("KubePodCrashLooping": kube pod crash looping; "VirtAPIDown": virt api down)
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+#: file endings left out of a path's words
+_ENDINGS = re.compile(r"(\.(md|markdown|html|erb|txt))+$", re.IGNORECASE)
+
+
+def name_words(title: str, slug: str, path: str, root: str | None) -> set[str]:
+    """The lower-case words of a runbook's title, id and path (inside the folder it
+    was imported from), CamelCase runs split."""
+    relative = path[len(root) :] if root and path.startswith(root) else path
+    return set(_words(title) | _words(slug) | _words(_ENDINGS.sub("", relative)))
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _row_names(
+    title: str, slug: str, path: str, root: str | None
+) -> tuple[frozenset[str], frozenset[str]]:
+    """(:func:`name_words`, the words of the title and file name alone). Cached: the
+    same runbooks come up search after search while a person types."""
+    return (
+        frozenset(name_words(title, slug, path, root)),
+        _words(title) | _words(_ENDINGS.sub("", os.path.basename(path))),
+    )
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _stems(words: frozenset[str]) -> frozenset[str]:
+    return frozenset(stem(word) for word in words)
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _words(text: str) -> frozenset[str]:
+    """The lower-case words of ``text``, CamelCase runs split as well as whole.
+    Cached: the same titles come up search after search."""
+    words: set[str] = set()
+    for token in _TOKEN.findall(text):
+        words.add(token.lower())
+        words.update(part.lower() for part in _CAMEL.findall(token))
+    return frozenset(words)
+
+
+def _names_first(
+    raw: sqlite3.Connection,
+    ranked: list[tuple[int, float]],
+    terms: list[str],
+    *,
+    prefix_last: bool,
+) -> list[tuple[int, float]]:
+    """``ranked`` with the runbooks whose names (title, id, path) hold every word of
+    the query first, each group in the index's order. bm25 weighs a title word more
+    than a body word, but two long pages holding all the words many times can
+    still outscore the runbook named exactly by them."""
+    tokens = [
+        token.lower()
+        for term in terms
+        for piece, cjk in term_pieces(term)
+        if not cjk
+        for token in _TOKEN.findall(piece)
+    ]
+    last = len(tokens) - 1 if prefix_last else -1
+    places = [place for place, word in enumerate(tokens) if word not in _STOPWORDS]
+    if not places:
+        return ranked
+    wanted = [tokens[place] for place in places]
+    wanted_stems = {stem(word) for word in wanted}
+    # A piece every form of each word holds (its stem; "polic" of "policy"): a
+    # substring test on the lower-cased names rules out most rows before their
+    # words are split and stemmed (50 rows: 10 ms → well under 1 ms).
+    cores = [
+        tokens[place] if place == last else stem(tokens[place]).removesuffix("y")
+        for place in places
+    ]
+    ids = [row_id for row_id, _ in ranked]
+    marks = ",".join("?" * len(ids))
+    candidates: dict[int, tuple[str, str, str, str | None]] = {}
+    for row_id, title, slug, path, root in raw.execute(
+        f"SELECT id, title, slug, path, source_root FROM runbooks WHERE id IN ({marks})", ids
+    ):
+        text = f"{title} {slug} {path}".lower()
+        if all(core in text for core in cores):
+            candidates[row_id] = (title, slug, path, root)
+    if not candidates:
+        return ranked
+
+    def holds(words: frozenset[str], place: int) -> bool:
+        word = tokens[place]
+        if word in words or stem(word) in _stems(words):
+            return True
+        # written as one word with its neighbour: "on call" in "whos_oncall",
+        # "fail over" in "db-failover"
+        if place > 0 and tokens[place - 1] + word in words:
+            return True
+        if place + 1 < len(tokens) and word + tokens[place + 1] in words:
+            return True
+        return place == last and any(name.startswith(word) for name in words)
+
+    named: list[tuple[int, int, tuple[int, float]]] = []
+    rest: list[tuple[int, float]] = []
+    for place, row in enumerate(ranked):
+        found = candidates.get(row[0])
+        if found is not None:
+            words, own = _row_names(*found)
+            if all(holds(words, place) for place in places):
+                # fewer words of its own title and file name that the query lacks
+                # first: "KubeAPIDown" before "KubeAggregatedAPIDown" for
+                # "kubernetes api down"
+                extra = sum(1 for name in own if stem(name) not in wanted_stems)
+                named.append((extra, place, row))
+                continue
+        rest.append(row)
+    if not named:
+        return ranked
+    named.sort(key=lambda item: (item[0], item[1]))
+    return [row for _, _, row in named] + rest
 
 
 def filter_clauses(

@@ -25,7 +25,12 @@ from tests.benchmarks.bench_pull import pull_large
 from tests.benchmarks.bench_pull_opsgenie import pull_large_opsgenie
 from tests.benchmarks.bench_ready import ready
 from tests.benchmarks.bench_render import render_large
-from tests.benchmarks.bench_runbooks import import_10k, reimport_10k_unchanged, search_p95_10k
+from tests.benchmarks.bench_runbooks import (
+    import_10k,
+    reimport_10k_unchanged,
+    search_fuzzy_p95_10k,
+    search_p95_10k,
+)
 from tests.benchmarks.bench_startup import startup
 from tests.benchmarks.bench_sync import sync_drain_10k, sync_drain_10k_opsgenie
 from tests.benchmarks.bench_syncui import sync_panel_read_10k
@@ -44,6 +49,7 @@ REGISTRY: dict[str, Callable[[], BenchResult]] = {
     # (built once per run); import_10k first lets the others reuse its import.
     "import_10k": import_10k,
     "search_p95_10k": search_p95_10k,
+    "search_fuzzy_p95_10k": search_fuzzy_p95_10k,
     "reimport_10k_unchanged": reimport_10k_unchanged,
     # The catalog benchmarks share one 2,000-service workspace (built once per run).
     "blast_radius_2k": blast_radius_2k,

@@ -21,7 +21,8 @@ import yaml
 
 from console.importers.runbooks import ImportReport, import_runbooks
 from console.importers.yaml_support import SAFE_LOADER, load_front_matter
-from console.search.runbooks import fts_expression, search, terms_of
+from console.search.forgiving import forget, vocabulary
+from console.search.runbooks import fts_expression, search, search_runbooks, terms_of
 from console.storage.db import Database, open_database
 from tests.benchmarks.fixtures import (
     BenchResult,
@@ -265,6 +266,144 @@ def ripgrep_comparison(folder: Path, queries: tuple[str, ...], reps: int) -> dic
         "version": version.stdout.split("\n", 1)[0],
         "cpus": os.cpu_count(),
     }
+
+
+# ------------------------------------------------------------ search_fuzzy_p95_10k
+
+#: p95 (ms) of a query with one slip in each word of five letters or more
+FUZZY_TARGET_MS = 20.0
+#: the slips, in turn: two neighbours swapped, a letter dropped, one struck for
+#: its neighbour on the alphabet, one doubled
+SLIP_KINDS = ("swap", "drop", "strike", "double")
+
+
+def one_slip(word: str, kind: str) -> str:
+    """``word`` with one slip of ``kind`` near its middle (case kept)."""
+    at = len(word) // 2
+    if kind == "swap":
+        if word[at - 1].lower() == word[at].lower():
+            at += 1
+        return word[: at - 1] + word[at] + word[at - 1] + word[at + 1 :]
+    if kind == "drop":
+        return word[:at] + word[at + 1 :]
+    if kind == "strike":
+        letter = word[at]
+        struck = chr((ord(letter.lower()) - ord("a") + 1) % 26 + ord("a"))
+        return word[:at] + (struck.upper() if letter.isupper() else struck) + word[at + 1 :]
+    return word[:at] + word[at] + word[at:]
+
+
+def misspelt_queries(queries: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(with slips, spelt right) for every query of whole words (letters only) of
+    which at least one has five letters or more: one slip in each such word."""
+    pairs = []
+    number = 0
+    for query in queries:
+        words = query.split()
+        if not all(word.isalpha() and word.isascii() for word in words) or query != query.strip():
+            continue
+        if not any(len(word) >= 5 for word in words) or query in ("certif", "node file"):
+            continue  # half-typed words: a prefix, not a slip
+        slipped = []
+        for word in words:
+            if len(word) >= 5:
+                slipped.append(one_slip(word, SLIP_KINDS[number % len(SLIP_KINDS)]))
+                number += 1
+            else:
+                slipped.append(word)
+        pairs.append((" ".join(slipped), query))
+    return pairs
+
+
+def search_fuzzy_p95_10k() -> BenchResult:
+    """p95 of ``search_runbooks`` for queries with one slip per long word vs p95 of the
+    same queries spelt right (the floor), interleaved; the vocabulary warm."""
+    quick = quick_mode()
+    pairs = misspelt_queries((*QUICK_QUERIES, "certificate expired") if quick else QUERIES)
+    reps = 2 if quick else 7
+    shared = imported_runbook_library()
+    db = shared.db
+    key = str(db.path)
+    # What reading the vocabulary costs once per state of the index (after an
+    # import: RunbookLibrary.import_paths pays it on the importing thread).
+    forget(key)
+    with db.raw_reader() as raw, stopwatch() as read:
+        vocab = vocabulary(raw, key)
+    with stopwatch() as indexed:
+        vocab.correct("warmup")  # the deletion index, built on the first correction
+    answers: dict[str, tuple[str | None, int, int]] = {}
+    for slipped, right in pairs:  # warm-up: statement cache, pages
+        found = search_runbooks(db, slipped, today=TODAY, limit=SEARCH_LIMIT)
+        spelt = search_runbooks(db, right, today=TODAY, limit=SEARCH_LIMIT)
+        answers[slipped] = (found.corrected, len(found.hits), len(spelt.hits))
+    gc.collect()
+    log.info("search_fuzzy_p95_10k: %d queries x %d repetitions", len(pairs), reps)
+    app_by_query: dict[str, list[float]] = {slipped: [] for slipped, _ in pairs}
+    floor: list[float] = []
+    for rep in range(reps):
+        for slipped, right in pairs:
+
+            def run_slipped(q: str = slipped) -> object:
+                return search_runbooks(db, q, today=TODAY, limit=SEARCH_LIMIT)
+
+            def run_right(q: str = right) -> object:
+                return search_runbooks(db, q, today=TODAY, limit=SEARCH_LIMIT)
+
+            if rep % 2:
+                app_by_query[slipped].append(time_ms(run_slipped))
+                floor.append(time_ms(run_right))
+            else:
+                floor.append(time_ms(run_right))
+                app_by_query[slipped].append(time_ms(run_slipped))
+    app = [sample for samples in app_by_query.values() for sample in samples]
+    value = percentile(app, 95)
+    right_of = dict(pairs)
+    back = sum(
+        1
+        for slipped, (corrected, _, _) in answers.items()
+        if corrected is not None and corrected.lower() == right_of[slipped].lower()
+    )
+    slowest = sorted(app_by_query, key=lambda q: median(app_by_query[q]), reverse=True)
+    detail: dict[str, Any] = {
+        "library": shared.library.describe(),
+        "queries": len(pairs),
+        "repetitions": reps,
+        "p50": round(percentile(app, 50), 4),
+        "floor_p50": round(percentile(floor, 50), 4),
+        "app_ms": summary(app),
+        "floor_ms": summary(floor),
+        "corrected_to_the_right_query": f"{back}/{len(pairs)}",
+        "vocabulary_words": len(vocab.docs),
+        "vocabulary_read_ms": round(read[0], 1),
+        "deletion_index_ms": round(indexed[0], 1),
+        "slowest_queries": [
+            {
+                "query": q,
+                "meant": right_of[q],
+                "corrected": answers[q][0],
+                "app_ms_median": round(median(app_by_query[q]), 3),
+                "hits": answers[q][1],
+                "hits_spelt_right": answers[q][2],
+            }
+            for q in slowest[:8]
+        ],
+        "target_explained": f"meets if p95 of the misspelt queries <= {FUZZY_TARGET_MS} ms",
+        "floor_note": (
+            "the floor is search_runbooks() of the same queries spelt right (interleaved); "
+            "the vocabulary is read before the measured runs, as after an import "
+            "(vocabulary_read_ms + deletion_index_ms: what the first correction after an "
+            "import would pay if the import had not)"
+        ),
+    }
+    return BenchResult(
+        name="search_fuzzy_p95_10k",
+        value=value,
+        unit="ms",
+        floor=percentile(floor, 95),
+        target=Target("value", FUZZY_TARGET_MS),
+        samples=len(app),
+        detail=detail,
+    )
 
 
 # ------------------------------------------------------------------ import_10k

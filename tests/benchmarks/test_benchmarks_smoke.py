@@ -86,6 +86,9 @@ def test_runbook_benchmarks_share_one_library(lines: dict[str, dict[str, Any]]) 
     assert lines["reimport_10k_unchanged"]["detail"]["unchanged"] == libraries[0]["files"]
     ripgrep = lines["search_p95_10k"]["detail"]["ripgrep"]
     assert "skipped" in ripgrep or ripgrep["ripgrep_p95_ms"] > 0
+    fuzzy = lines["search_fuzzy_p95_10k"]["detail"]
+    assert fuzzy["library"] == libraries[0]
+    assert fuzzy["queries"] > 0
 
 
 def test_named_run_and_unknown_name() -> None:

@@ -371,3 +371,26 @@ def test_a_reader_that_stops_reading_gets_no_traceback(tmp_path: Path) -> None:
     _, errors = reader.communicate(timeout=60)
     assert b"Traceback" not in errors, errors.decode()
     assert reader.returncode == 1
+
+
+def test_search_says_how_long_it_took_and_which_query_it_answered(tmp_path: Path) -> None:
+    folder = tmp_path / "runbooks"
+    folder.mkdir()
+    (folder / "patroni.md").write_text("# Patroni failover\n\nPromote a replica.\n")
+    data = tmp_path / "data"
+    assert run("import", "runbooks", str(folder), data_dir=data).returncode == 0
+
+    result = run("search", "patroin", "--json", data_dir=data)
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["query"] == "patroin"
+    assert document["showing_results_for"] == "patroni"
+    assert isinstance(document["elapsed_ms"], float)
+    assert document["elapsed_ms"] > 0
+    assert [hit["title"] for hit in document["results"]] == ["Patroni failover"]
+
+    spelt = json.loads(run("search", "patroni", "--json", data_dir=data).stdout)
+    assert spelt["showing_results_for"] is None
+
+    text = run("search", "patroin", data_dir=data)
+    assert text.stdout.startswith("Showing results for 'patroni'.\nPatroni failover\n")

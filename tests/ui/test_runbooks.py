@@ -20,7 +20,7 @@ from console.domain.errors import ConsoleError
 from console.domain.incident import EntryKind, Severity
 from console.library import RunbookLibrary, library_for
 from console.ops.workspace import Workspace
-from console.search.runbooks import SearchHit
+from console.search.runbooks import SearchResult
 from tests.ui.conftest import OFFSCREEN_NOTICE, check_model
 from ui.context import UiContext
 from ui.events import AppEvents
@@ -185,6 +185,29 @@ def test_search_as_you_type(qtbot: QtBot, rb_context: UiContext, library: Runboo
     assert opened.args == [first.id]
 
 
+def test_a_forgiven_slip_says_which_query_the_results_answer(
+    qtbot: QtBot, rb_context: UiContext, library: RunbookLibrary
+) -> None:
+    view = library_view(qtbot, rb_context, library)
+    QTest.keyClicks(view.search_line, "rollbak ")
+    qtbot.waitUntil(lambda: view.last_query is not None and view.last_query.text == "rollbak ")
+    first = view.model.hit(0)
+    assert first is not None
+    assert first.slug == "bad-deploy-rollback"
+    assert view.corrected == "rollback"
+    assert "showing results for “rollback”" in view.count_label.text()
+
+    view.search_line.setText("rollback ")  # spelt right: nothing to say
+    qtbot.waitUntil(
+        lambda: (
+            view.last_query is not None
+            and view.last_query.text == "rollback "
+            and view.corrected is None
+        )
+    )
+    assert "showing results for" not in view.count_label.text()
+
+
 def test_filters(qtbot: QtBot, rb_context: UiContext, library: RunbookLibrary) -> None:
     view = library_view(qtbot, rb_context, library)
     view.refresh()
@@ -222,10 +245,10 @@ def test_a_slow_earlier_query_never_overwrites_a_newer_one(
 ) -> None:
     library = library_for(rb_pool_context.workspace)
     release = threading.Event()
-    real = RunbookLibrary.search
+    real = RunbookLibrary.find
     slow_done = threading.Event()
 
-    def search(self: RunbookLibrary, query: str, **kwargs: Any) -> list[SearchHit]:
+    def find(self: RunbookLibrary, query: str, **kwargs: Any) -> SearchResult:
         if query == "certificate":
             release.wait(10)
             try:
@@ -234,7 +257,7 @@ def test_a_slow_earlier_query_never_overwrites_a_newer_one(
                 slow_done.set()
         return real(self, query, **kwargs)
 
-    monkeypatch.setattr(RunbookLibrary, "search", search)
+    monkeypatch.setattr(RunbookLibrary, "find", find)
     view = library_view(qtbot, rb_pool_context, library)
     view.search_line.setText("certificate")
     view.run_query()  # slow: held until released
@@ -259,13 +282,13 @@ def test_debounce_sends_one_query_for_a_burst(
 ) -> None:
     library = library_for(rb_pool_context.workspace)
     seen: list[str] = []
-    real = RunbookLibrary.search
+    real = RunbookLibrary.find
 
-    def search(self: RunbookLibrary, query: str, **kwargs: Any) -> list[SearchHit]:
+    def find(self: RunbookLibrary, query: str, **kwargs: Any) -> SearchResult:
         seen.append(query)
         return real(self, query, **kwargs)
 
-    monkeypatch.setattr(RunbookLibrary, "search", search)
+    monkeypatch.setattr(RunbookLibrary, "find", find)
     view = library_view(qtbot, rb_pool_context, library)
     with qtbot.waitSignal(view.results_shown, timeout=5000):
         QTest.keyClicks(view.search_line, "dns")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -118,3 +119,44 @@ def test_library_for_a_workspace(tmp_path: Path) -> None:
         assert lib.facets() == ((), ())
     finally:
         workspace.close()
+
+
+def test_an_import_reads_the_search_vocabulary_so_a_search_need_not(
+    library: RunbookLibrary, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from console.search import forgiving
+
+    read: list[int] = []
+    real = forgiving.Vocabulary.of.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type[forgiving.Vocabulary], rows: Any) -> forgiving.Vocabulary:
+        read.append(1)
+        vocab: forgiving.Vocabulary = real(cls, rows)
+        return vocab
+
+    monkeypatch.setattr(forgiving.Vocabulary, "of", classmethod(counting))
+    found = library.find("rollbak")
+    assert found.corrected == "rollback"
+    assert read == []  # read by the import of the fixture, on its thread
+    assert found.hits[0].slug == "bad-deploy-rollback"
+
+
+def test_an_import_is_reported_even_if_the_vocabulary_cannot_be_read(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from console import library as library_module
+    from console.domain.errors import DatabaseLockedError
+
+    def locked(raw: Any, key: str) -> Any:
+        raise DatabaseLockedError("console.db is locked by another program")
+
+    monkeypatch.setattr(library_module, "vocabulary", locked)
+    folder = tmp_path / "runbooks"
+    folder.mkdir()
+    (folder / "a.md").write_text("# Patroni failover\n")
+    lib = RunbookLibrary(db, clock=FakeClock(TODAY))
+    with caplog.at_level("WARNING", logger="console.library"):
+        report = lib.import_paths([folder])
+    assert report.imported == 1  # saved, and said so
+    assert "vocabulary was not read" in caplog.text
+    assert [h.title for h in lib.search("patroni")] == ["Patroni failover"]

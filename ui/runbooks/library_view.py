@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.library import RunbookLibrary
-from console.search.runbooks import SearchHit
+from console.search.runbooks import SearchHit, SearchResult
 from ui.context import UiContext
 from ui.incident_view import report_failure
 from ui.models.roles import ItemRole
@@ -192,6 +192,8 @@ class RunbookLibraryView(QWidget):
         self._issued = 0  # sequence number of the newest query sent
         self._shown = 0  # sequence number of the results on screen
         self.last_query: Query | None = None
+        #: the query the results on screen answer when a slip was forgiven
+        self.corrected: str | None = None
 
         self.search_line = QLineEdit(self)
         self.search_line.setObjectName("runbookSearch")
@@ -297,15 +299,15 @@ class RunbookLibraryView(QWidget):
         seq = self._issued
         library = self._library
 
-        def work() -> tuple[list[SearchHit], date]:
-            hits = library.search(
+        def work() -> tuple[SearchResult, date]:
+            found = library.find(
                 query.text,
                 limit=RESULT_LIMIT,
                 service=query.service,
                 owner=query.owner,
                 stale=query.stale,
             )
-            return hits, library.today()
+            return found, library.today()
 
         self._context.runner.read(
             work,
@@ -319,13 +321,15 @@ class RunbookLibraryView(QWidget):
     def _schedule(self) -> None:
         self._timer.start()
 
-    def _on_results(self, seq: int, query: Query, result: tuple[list[SearchHit], date]) -> None:
+    def _on_results(self, seq: int, query: Query, result: tuple[SearchResult, date]) -> None:
         if seq <= self._shown:
             log.debug("dropped runbook results of query %d (showing %d)", seq, self._shown)
             return
         self._shown = seq
         self.last_query = query
-        hits, today = result
+        found, today = result
+        hits = found.hits
+        self.corrected = found.corrected
         self.model.set_hits(hits, today)
         if hits:
             self.results.setCurrentIndex(self.model.index(0, 0))
@@ -334,7 +338,12 @@ class RunbookLibraryView(QWidget):
             noun = "match" if len(hits) == 1 else "matches"
             if not query.text.strip():
                 noun = "runbook" if len(hits) == 1 else "runbooks"
-            self.count_label.setText(f"{len(hits)} {noun}" + (" (filtered)" if filtered else ""))
+            self.count_label.setText(
+                f"{len(hits)} {noun}"
+                + (" (filtered)" if filtered else "")
+                # a slip forgiven: say which query these results answer
+                + (f" · showing results for “{found.corrected}”" if found.corrected else "")
+            )
         elif query.text.strip():
             self.count_label.setText(
                 f"No runbook matches “{query.text.strip()}”"
