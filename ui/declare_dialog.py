@@ -3,6 +3,7 @@ and the affected services (completed from the service catalog)."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QVBoxLayout,
@@ -130,6 +132,7 @@ class DeclareDialog(QDialog):
         self.summary_edit = QPlainTextEdit(self)
         self.summary_edit.setPlaceholderText("Optional: what is known so far")
         self.summary_edit.setFixedHeight(70)
+        self.summary_edit.setTabChangesFocus(True)  # Tab moves on; it never types a tab
         self.commander_edit = QLineEdit(commander, self)
         self.commander_edit.setPlaceholderText("Incident commander (you, if you lead)")
         self.known_services = {name.lower(): name for name in services}
@@ -165,6 +168,10 @@ class DeclareDialog(QDialog):
         )
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         ok.setText("Declare")
+        ok.setDefault(True)  # Enter declares (from any line, combo or check box)
+        cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        cancel.setAutoDefault(False)  # Enter never presses Cancel, even with the focus on it
+        self.use_button.setAutoDefault(False)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         self.title_edit.textChanged.connect(self._validate)
@@ -173,9 +180,70 @@ class DeclareDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(triage)
         layout.addWidget(self.buttons)
+        self._set_tab_order(ok, cancel)
         self._show_definition()
         self._suggest()
         self._validate()
+        self._initial = self._filled_in()
+
+    def _set_tab_order(self, ok: QWidget, cancel: QWidget) -> None:
+        """Tab follows the form top to bottom: the fields as laid out, then the triage
+        helper below them, then Declare and Cancel (the triage widgets are created first,
+        which made Tab jump from Severity into the helper)."""
+        chain: list[QWidget] = [
+            self.title_edit,
+            self.severity_combo,
+            self.summary_edit,
+            self.commander_edit,
+            self.services_edit,
+            self.users_combo,
+            self.revenue_check,
+            self.data_check,
+            self.workaround_check,
+            self.use_button,
+            ok,
+            cancel,
+        ]
+        for first, second in itertools.pairwise(chain):
+            QWidget.setTabOrder(first, second)
+        self.title_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _filled_in(self) -> tuple[object, ...]:
+        return (
+            self.title_edit.text().strip(),
+            self.severity_combo.currentIndex(),
+            self.summary_edit.toPlainText().strip(),
+            self.commander_edit.text().strip(),
+            self.services_edit.text().strip(),
+            self.answers(),
+        )
+
+    def is_modified(self) -> bool:
+        """Something was typed or chosen since the dialog opened."""
+        return self._filled_in() != self._initial
+
+    def reject(self) -> None:
+        """Cancel, Esc and the close box: a filled-in declaration is not thrown away
+        without a question (a stray Tab-Tab-Space at 03:00 landed on Cancel)."""
+        if self.is_modified() and not self._confirm_discard():
+            return
+        super().reject()
+
+    def _confirm_discard(self) -> bool:
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Discard the declaration?",
+            "This incident has not been declared yet. Discard what you typed?",
+            QMessageBox.StandardButton.NoButton,
+            self,
+        )
+        box.setObjectName("discardDeclaration")
+        discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton("Keep editing", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        box.exec()
+        return box.clickedButton() is discard
 
     @classmethod
     def ask(

@@ -192,6 +192,7 @@ class MainWindow(QMainWindow):
         self._context: UiContext | None = None
         self._compact: Any = None
         self._error_banner: Any = None
+        self.reminder_banner: Any = None  # ui.reminders.ReminderBanner, made in attach()
         self._pending_errors: list[str] = []
         self._keep: list[Any] = []  # QObjects owned here for the window's lifetime
         self.runbooks: RunbooksArea | None = None  # the Runbooks tab, made in attach()
@@ -571,8 +572,9 @@ class MainWindow(QMainWindow):
         if _module_available("ui.reminders"):
             from ui.reminders import ReminderBanner, ReminderCenter
 
-            reminder_banner = ReminderBanner(context, self)
-            self.banner_area.addWidget(reminder_banner)
+            self.reminder_banner = ReminderBanner(context, self)
+            self.reminder_banner.set_selected_incident(self.current_incident_id)
+            self.banner_area.addWidget(self.reminder_banner)
             center = ReminderCenter(context, self)
             self._keep.append(center)
             QTimer.singleShot(0, center.start)
@@ -815,6 +817,8 @@ class MainWindow(QMainWindow):
 
     def _show_incident(self, incident_id: int | None) -> None:
         self.incident_view.set_incident(incident_id)
+        if self.reminder_banner is not None:  # the on-screen incident's reminders first
+            self.reminder_banner.set_selected_incident(self.current_incident_id)
         if self._compact is not None:
             self._compact.set_incident(self.current_incident_id)
         self._set_writable(self._context is not None)
