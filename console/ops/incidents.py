@@ -30,6 +30,8 @@ from console.domain.incident import (
     Role,
     Severity,
     Status,
+    check_role_change,
+    check_severity_change,
     check_transition,
 )
 from console.domain.views import Changes, IncidentSummary, RoleHolder, TimelineEntry
@@ -452,10 +454,7 @@ class IncidentService:
         with self._db.writer() as session:
             incident = _get(session, incident_id)
             current = Severity(incident.severity)
-            if current is target:
-                raise InvalidInputError(f"the incident is already {target.value}")
-            if Status(incident.status) is Status.CLOSED:
-                raise InvalidInputError("a closed incident's severity cannot change")
+            check_severity_change(current, Status(incident.status), target)
             incident.severity = target.value
             session.flush()
             direction = "raised" if target.rank < current.rank else "lowered"
@@ -485,8 +484,8 @@ class IncidentService:
         person = _clean(person, "person", 200)
         with self._db.writer() as session:
             incident = _get(session, incident_id)
-            if Status(incident.status) is Status.CLOSED:
-                raise InvalidInputError("roles of a closed incident cannot change")
+            # the rule the quick entry checks first; who holds the role is checked in _assign
+            check_role_change(Status(incident.status), role, None, person)
             entry, added = self._assign(
                 session, incident_id, role, person, Severity(incident.severity)
             )

@@ -11,12 +11,16 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
-from console.domain.incident import Severity
+from console.domain.incident import Role, Severity, Status
 from console.domain.views import ChecklistItem
 from tests.ui.helpers_secondary import OFFSCREEN_NOTICES, Setup, key_click, key_clicks, make_setup
+from ui.context import UiContext
 from ui.declare_dialog import Declaration, DeclareDialog
+from ui.events import AppEvents
+from ui.incident_view import IncidentView
 from ui.main_window import MainWindow
 from ui.reminders import ReminderCenter
+from ui.tasks import TaskRunner
 
 #: ... and a popup menu asks to grab the keyboard, which offscreen cannot either
 pytestmark = [
@@ -261,3 +265,86 @@ def test_declare_esc_on_an_untouched_dialog_closes_without_a_question(
     with qtbot.waitSignal(dialog.rejected):
         key_click(qtbot, dialog.title_edit, Qt.Key.Key_Escape)
     assert QApplication.activeModalWidget() is None
+
+
+# ---------------------------------------------------------------- 3. quick-entry errors
+
+
+@pytest.fixture
+def sev1_view(qtbot: QtBot, tmp_path: Path) -> Iterator[tuple[IncidentView, Setup]]:
+    """A SEV1 in the incident view, writes on the real writer thread (callbacks come later)."""
+    made = make_setup(tmp_path)
+    made.workspace.incidents.assign_role(made.incident_id, Role.INCIDENT_COMMANDER, "Ana")
+    pooled = UiContext(made.workspace, TaskRunner(), AppEvents(), made.clock)
+    view = IncidentView(made.workspace.queries, pooled.events, made.clock)
+    qtbot.addWidget(view)
+    view.attach(pooled)
+    view.set_incident(made.incident_id)
+    view.resize(1280, 600)
+    view.show()
+    view.activateWindow()
+    qtbot.waitUntil(view.isActiveWindow)
+    yield view, Setup(pooled, made.clock, made.incident_id)
+    pooled.runner.shutdown()
+    made.workspace.close()
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("/sev 1", "the incident is already SEV1"),
+        ("/frobnicate now", "unknown command /frobnicate"),
+        ("/done 99", "there is no checklist item 99"),
+        ("/done two", "/done takes a checklist item number"),
+        ("/status closed", "cannot move from open to closed"),
+        ("/ic Ana", "Ana is already incident commander"),
+    ],
+)
+def test_a_bad_command_is_refused_at_the_input_before_the_line_clears(
+    qtbot: QtBot, sev1_view: tuple[IncidentView, Setup], line: str, reason: str
+) -> None:
+    view, setup = sev1_view
+    entry = view.quick_entry
+    rows = view.timeline_model.rowCount()
+    entry.line.setFocus()
+    key_clicks(qtbot, entry.line, line)
+    key_click(qtbot, entry.line, Qt.Key.Key_Return)
+    # at once, on the GUI thread: nothing was sent to the writer
+    assert entry.in_flight == 0
+    assert entry.line.text() == line
+    assert entry.line.selectedText() == line  # typing replaces it
+    assert reason in entry.error
+    assert entry.error_label.isVisible()
+    # shown at the input, not ~780 px away in the window's banner
+    below = entry.error_label.mapTo(view, entry.error_label.rect().topLeft())
+    line_bottom = entry.line.mapTo(view, entry.line.rect().bottomLeft())
+    assert 0 <= below.y() - line_bottom.y() <= 12
+    assert view.timeline_model.rowCount() == rows
+
+    # the next line replaces the rejected text, saves, and clears the error
+    with qtbot.waitSignal(setup.context.events.changes_applied, timeout=5000):
+        key_clicks(qtbot, entry.line, "Failover to eu-west-2 started")
+        key_click(qtbot, entry.line, Qt.Key.Key_Return)
+    assert entry.line.text() == ""
+    assert entry.error == ""
+    last = view.timeline_model.entry(view.timeline_model.rowCount() - 1)
+    assert last is not None
+    assert last.text == "Failover to eu-west-2 started"  # not "/sev 1Failover…"
+
+
+def test_a_write_refused_by_the_writer_shows_at_the_input_and_is_kept_selected(
+    qtbot: QtBot, sev1_view: tuple[IncidentView, Setup]
+) -> None:
+    view, setup = sev1_view
+    entry = view.quick_entry
+    # the screen has not heard yet that someone else closed the incident
+    service = setup.workspace.incidents
+    service.change_status(setup.incident_id, Status.RESOLVED)
+    service.change_status(setup.incident_id, Status.CLOSED)
+    entry.line.setFocus()
+    key_clicks(qtbot, entry.line, "too late")
+    key_click(qtbot, entry.line, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: entry.error != "")
+    assert entry.line.text() == "too late"
+    assert entry.line.selectedText() == "too late"
+    assert "closed" in entry.error
