@@ -269,7 +269,8 @@ class IncidentService:
         return _entry_outcome(entry, outbox=True)
 
     def correct_last(self, incident_id: int, text: str) -> Outcome:
-        """``/fix``: correct the newest note or correction written by this actor."""
+        """``/fix``: correct the newest note, correction or ticked runbook step written by
+        this actor (follow mode logs a tick at once; /fix is how it is undone)."""
         with self._db.reader() as session:
             superseded = select(TimelineEntryRow.supersedes).where(
                 TimelineEntryRow.incident_id == incident_id,
@@ -280,7 +281,13 @@ class IncidentService:
                 .where(
                     TimelineEntryRow.incident_id == incident_id,
                     TimelineEntryRow.author == self._actor,
-                    TimelineEntryRow.kind.in_([EntryKind.NOTE.value, EntryKind.CORRECTION.value]),
+                    TimelineEntryRow.kind.in_(
+                        [
+                            EntryKind.NOTE.value,
+                            EntryKind.CORRECTION.value,
+                            EntryKind.RUNBOOK_STEP.value,  # a tick logged by mistake
+                        ]
+                    ),
                     TimelineEntryRow.uuid.not_in(superseded),
                 )
                 .order_by(TimelineEntryRow.seq.desc())
