@@ -22,7 +22,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.domain import commands
-from console.domain.checklist import STATUS_UPDATE_ITEM, ChecklistTemplate, templates_for
+from console.domain.checklist import (
+    ROLE_ITEMS,
+    STATUS_UPDATE_ITEM,
+    ChecklistTemplate,
+    templates_for,
+)
 from console.domain.clock import Clock, ensure_utc, utc_now
 from console.domain.errors import InvalidInputError, NotFoundError
 from console.domain.incident import (
@@ -639,7 +644,25 @@ class IncidentService:
             remote=_Remote("incident.note", {"text": text}),
         )
         added = self._instantiate(session, incident_id, severity, role, now)
-        return entry, added
+        return entry, added + self._tick_role_item(session, incident_id, role, now)
+
+    def _tick_role_item(self, session: Session, incident_id: int, role: Role, now: datetime) -> int:
+        """``/ic Ana`` fulfils "Name an incident commander": tick it (no extra entry: the
+        role change just logged is its record). Returns how many items it ticked."""
+        key = ROLE_ITEMS.get(role)
+        if key is None:
+            return 0
+        items = session.scalars(
+            select(ChecklistItemRow).where(
+                ChecklistItemRow.incident_id == incident_id,
+                ChecklistItemRow.item_key == key,
+                ChecklistItemRow.done_at.is_(None),
+            )
+        ).all()
+        for item in items:
+            item.done_at = now
+            item.done_by = self._actor
+        return len(items)
 
     def _instantiate(
         self,

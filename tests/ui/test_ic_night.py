@@ -348,3 +348,29 @@ def test_a_write_refused_by_the_writer_shows_at_the_input_and_is_kept_selected(
     assert entry.line.text() == "too late"
     assert entry.line.selectedText() == "too late"
     assert "closed" in entry.error
+
+
+# ---------------------------------------------------------------- 10. small things
+
+
+def test_ic_and_comms_commands_tick_the_name_a_lead_items(
+    qtbot: QtBot, sev1_view: tuple[IncidentView, Setup]
+) -> None:
+    view, setup = sev1_view
+    entry = view.quick_entry
+
+    def done(title_start: str) -> bool:
+        model = view.checklist_model
+        for row in range(model.rowCount()):
+            index = model.index(row, 0)
+            if str(index.data()).lstrip("0123456789. ").startswith(title_start):
+                return bool(index.data(Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Checked)
+        raise AssertionError(f"no item {title_start!r}")
+
+    assert done("Name an incident commander")  # the fixture named Ana with the operation
+    assert not done("Name a communications lead")
+    entry.line.setFocus()
+    with qtbot.waitSignal(setup.context.events.changes_applied, timeout=5000):
+        key_clicks(qtbot, entry.line, "/comms Bea")
+        key_click(qtbot, entry.line, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: done("Name a communications lead"))
