@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -18,7 +18,7 @@ from ui.context import UiContext
 from ui.declare_dialog import Declaration, DeclareDialog
 from ui.events import AppEvents
 from ui.incident_view import IncidentView
-from ui.main_window import MainWindow
+from ui.main_window import MainWindow, list_detail
 from ui.reminders import ReminderCenter
 from ui.tasks import TaskRunner
 
@@ -213,7 +213,7 @@ def test_declare_enter_declares_from_a_field(qtbot: QtBot, dialog: DeclareDialog
     assert dialog.declaration() == Declaration("Checkout down", Severity.SEV1, "", "Bea")
 
 
-def _answer_discard(qtbot: QtBot, answer: str, asked: list[str]) -> None:
+def _answer_box(qtbot: QtBot, answer: str, asked: list[str]) -> None:
     def act(box: QWidget) -> None:
         assert isinstance(box, QMessageBox)
         asked.append(box.text())
@@ -243,17 +243,17 @@ def test_declare_cancel_and_esc_on_a_filled_dialog_ask_first(
     key_clicks(qtbot, dialog.services_edit, "orders-api")
     # the steps: from Services, Tab lands on the triage helper, not on Cancel …
     asked: list[str] = []
-    _answer_discard(qtbot, "Keep editing", asked)
+    _answer_box(qtbot, "Keep editing", asked)
     key_click(qtbot, _focused(), Qt.Key.Key_Escape)  # Esc asks too
     assert asked == ["This incident has not been declared yet. Discard what you typed?"]
     assert dialog.isVisible()
     assert dialog.title_edit.text() == "Checkout down"
     cancel = dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel)
-    _answer_discard(qtbot, "Keep editing", asked)
+    _answer_box(qtbot, "Keep editing", asked)
     _click(qtbot, cancel)
     assert len(asked) == 2
     assert dialog.isVisible()
-    _answer_discard(qtbot, "Discard", asked)
+    _answer_box(qtbot, "Discard", asked)
     with qtbot.waitSignal(dialog.rejected):
         _click(qtbot, cancel)
     assert len(asked) == 3
@@ -374,3 +374,52 @@ def test_ic_and_comms_commands_tick_the_name_a_lead_items(
         key_clicks(qtbot, entry.line, "/comms Bea")
         key_click(qtbot, entry.line, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: done("Name a communications lead"))
+
+
+def test_the_incident_list_elapsed_time_moves_on(qtbot: QtBot, night: Setup) -> None:
+    window = _window(qtbot, night)
+    incident = window.incident_model.incident_at(0)
+    assert incident is not None
+    night.clock.advance(seconds=34)  # 1 h 10 min 34 s since declared
+    assert list_detail(incident, night.clock.now) == "Open · elapsed 1h 10m"
+    night.clock.advance(minutes=20)
+    assert list_detail(incident, night.clock.now) == "Open · elapsed 1h 30m"
+
+    class Paints(QObject):
+        count = 0
+
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                Paints.count += 1
+            return False
+
+    counter = Paints()
+    window.incident_list.viewport().installEventFilter(counter)
+    qtbot.wait(50)
+    Paints.count = 0
+    assert window._list_timer.isActive()
+    assert window._list_timer.interval() <= 60_000  # "every minute or so"
+    window._list_timer.timeout.emit()  # the timer fires: the rows repaint with the new time
+    qtbot.waitUntil(lambda: Paints.count > 0)
+
+
+def test_resolving_a_sev1_with_the_shortcut_asks_first(qtbot: QtBot, tmp_path: Path) -> None:
+    setup = make_setup(tmp_path)  # a SEV1
+    try:
+        window = _window(qtbot, setup)
+        asked: list[str] = []
+        _answer_box(qtbot, "Keep it open", asked)
+        key_click(
+            qtbot,
+            _focused(),
+            Qt.Key.Key_3,
+            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+        )
+        qtbot.waitUntil(lambda: bool(asked))
+        assert asked[0].startswith("Resolve SEV1 #1 “Checkout failing for EU”?")
+        assert setup.workspace.queries.incident(setup.incident_id).status is Status.OPEN
+        _answer_box(qtbot, "Resolve", asked)
+        window.actions_by_name["status_resolved"].trigger()
+        assert setup.workspace.queries.incident(setup.incident_id).status is Status.RESOLVED
+    finally:
+        setup.workspace.close()
