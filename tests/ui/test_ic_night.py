@@ -19,6 +19,7 @@ from ui.declare_dialog import Declaration, DeclareDialog
 from ui.events import AppEvents
 from ui.incident_view import IncidentView
 from ui.main_window import MainWindow, list_detail
+from ui.models.timeline import COL_TEXT
 from ui.reminders import ReminderCenter
 from ui.tasks import TaskRunner
 
@@ -423,3 +424,22 @@ def test_resolving_a_sev1_with_the_shortcut_asks_first(qtbot: QtBot, tmp_path: P
         assert setup.workspace.queries.incident(setup.incident_id).status is Status.RESOLVED
     finally:
         setup.workspace.close()
+
+
+def test_a_logged_status_update_reads_as_text_in_the_timeline(
+    qtbot: QtBot, sev1_view: tuple[IncidentView, Setup]
+) -> None:
+    view, setup = sev1_view
+    with qtbot.waitSignal(setup.context.events.changes_applied, timeout=5000):
+        view.write(
+            lambda service: service.post_update(
+                setup.incident_id,
+                "**Investigating** — Checkout failing\n\nWe are looking into *checkout*.",
+                template="status-investigating",
+            ),
+            "Logging the update",
+        )
+    model = view.timeline_model
+    shown = model.index(model.rowCount() - 1, COL_TEXT).data()
+    assert shown == "Investigating — Checkout failing ⏎  ⏎ We are looking into checkout."
+    assert "**" not in shown
