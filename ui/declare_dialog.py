@@ -4,7 +4,7 @@ and the affected services (completed from the service catalog)."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QStringListModel, Qt, Slot
@@ -83,6 +83,7 @@ class DeclareDialog(QDialog):
         *,
         commander: str = "",
         services: Sequence[str] = (),
+        catalog_loading: bool = False,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Declare an incident")
@@ -138,12 +139,9 @@ class DeclareDialog(QDialog):
         self.known_services = {name.lower(): name for name in services}
         self.services_edit = QLineEdit(self)
         self.services_edit.setObjectName("declareServices")
-        self.services_edit.setPlaceholderText(
-            "Affected services, comma-separated (from the catalog)"
-            if services
-            else "Affected services, comma-separated (no catalog loaded to complete from)"
-        )
-        completer = ListCompleter(QStringListModel(list(services), self), self)
+        self._service_names = QStringListModel(list(services), self)
+        self._set_services_placeholder(loading=catalog_loading)
+        completer = ListCompleter(self._service_names, self)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         self.services_edit.setCompleter(completer)
@@ -185,6 +183,23 @@ class DeclareDialog(QDialog):
         self._suggest()
         self._validate()
         self._initial = self._filled_in()
+
+    def _set_services_placeholder(self, *, loading: bool) -> None:
+        if loading:
+            text = "Affected services, comma-separated (the service catalog is still loading)"
+        elif self.known_services:
+            text = "Affected services, comma-separated (from the catalog)"
+        else:
+            text = "Affected services, comma-separated (no catalog loaded to complete from)"
+        self.services_edit.setPlaceholderText(text)
+
+    def set_services(self, services: Sequence[str]) -> None:
+        """The catalog finished loading while the dialog was open (Ctrl+N right after
+        launch): complete and check against it from now on."""
+        self.known_services = {name.lower(): name for name in services}
+        self._service_names.setStringList(list(services))
+        self._set_services_placeholder(loading=False)
+        self._validate()
 
     def _set_tab_order(self, ok: QWidget, cancel: QWidget) -> None:
         """Tab follows the form top to bottom: the fields as laid out, then the triage
@@ -247,9 +262,19 @@ class DeclareDialog(QDialog):
 
     @classmethod
     def ask(
-        cls, parent: QWidget | None, *, commander: str = "", services: Sequence[str] = ()
+        cls,
+        parent: QWidget | None,
+        *,
+        commander: str = "",
+        services: Sequence[str] = (),
+        catalog_loading: bool = False,
+        on_open: Callable[[DeclareDialog], None] | None = None,
     ) -> Declaration | None:
-        dialog = cls(parent, commander=commander, services=services)
+        dialog = cls(
+            parent, commander=commander, services=services, catalog_loading=catalog_loading
+        )
+        if on_open is not None:
+            on_open(dialog)
         try:
             if dialog.exec() != QDialog.DialogCode.Accepted:
                 return None

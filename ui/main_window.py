@@ -889,10 +889,35 @@ class MainWindow(QMainWindow):
             return
         from ui.declare_dialog import DeclareDialog  # loaded on first use: keeps start-up lean
 
+        area = self.services
+        # Ctrl+N right after launch: the catalog is still loading; the dialog opens at once
+        # and takes the service names when they arrive (not "no catalog loaded")
+        loading = area is not None and area.data is None
+
+        def feed_when_loaded(dialog: DeclareDialog) -> None:
+            if area is None or not loading:
+                return
+
+            waiting = [True]
+
+            def loaded() -> None:
+                stop()
+                dialog.set_services(area.known_names())
+
+            def stop() -> None:
+                if waiting[0]:
+                    waiting[0] = False
+                    area.map_shown.disconnect(loaded)
+
+            area.map_shown.connect(loaded)
+            dialog.finished.connect(stop)
+
         declaration = DeclareDialog.ask(
             self,
             commander=context.workspace.incidents.actor,
-            services=self.services.known_names() if self.services is not None else (),
+            services=area.known_names() if area is not None else (),
+            catalog_loading=loading,
+            on_open=feed_when_loaded,
         )
         if declaration is not None:
             self.declare(declaration)

@@ -13,6 +13,8 @@ from pytestqt.qtbot import QtBot
 
 from console.domain.incident import Role, Severity, Status
 from console.domain.views import ChecklistItem
+from console.importers.catalog import import_catalog
+from console.resources import resources_dir
 from tests.ui.helpers_secondary import OFFSCREEN_NOTICES, Setup, key_click, key_clicks, make_setup
 from ui.context import UiContext
 from ui.declare_dialog import Declaration, DeclareDialog
@@ -443,3 +445,32 @@ def test_a_logged_status_update_reads_as_text_in_the_timeline(
     shown = model.index(model.rowCount() - 1, COL_TEXT).data()
     assert shown == "Investigating — Checkout failing ⏎  ⏎ We are looking into checkout."
     assert "**" not in shown
+
+
+def test_ctrl_n_right_after_launch_takes_the_catalog_when_it_arrives(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    setup = make_setup(tmp_path)
+    import_catalog(setup.workspace.db, [resources_dir() / "demo" / "catalog.yaml"])
+    pooled = UiContext(setup.workspace, TaskRunner(), AppEvents(), setup.clock)
+    seen: list[tuple[str, int]] = []
+    try:
+        window = MainWindow.for_context(pooled)
+        qtbot.addWidget(window)
+        window.show()
+
+        def check(dialog: QWidget) -> None:
+            assert isinstance(dialog, DeclareDialog)
+            seen.append((dialog.services_edit.placeholderText(), len(dialog.known_services)))
+            qtbot.waitUntil(lambda: bool(dialog.known_services), timeout=10_000)
+            seen.append((dialog.services_edit.placeholderText(), len(dialog.known_services)))
+            dialog.done(QDialog.DialogCode.Rejected)
+
+        _on_modal(qtbot, check)
+        window.actions_by_name["declare"].trigger()  # Ctrl+N before the catalog was read
+    finally:
+        pooled.runner.shutdown()
+        setup.workspace.close()
+    assert seen[0][0].endswith("(the service catalog is still loading)")  # not "no catalog"
+    assert seen[-1][0].endswith("(from the catalog)")
+    assert seen[-1][1] == 31  # the demo catalog's services, to complete and check against
