@@ -200,6 +200,8 @@ class SyncStatusLabel(QLabel):
 
     @Slot()
     def refresh(self) -> None:
+        if self._context.runner.closed:  # quitting: the read has nowhere to run
+            return
         if self._loading:
             self._stale = True  # read again once this read is in: it may predate a write
             return

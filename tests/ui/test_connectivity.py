@@ -155,3 +155,14 @@ def test_sync_label_says_when_no_account_is_set_up(qtbot: QtBot, setup: Setup) -
     _with_account(setup)
     label.refresh()
     assert "1 change waiting to sync" in label.plain_text()
+
+
+@pytest.mark.gui
+def test_sync_label_refresh_after_shutdown_stays_quiet(qtbot: QtBot, setup: Setup) -> None:
+    """Its 60 s timer can fire while the app quits: it must not raise into the event loop."""
+    label = SyncStatusLabel(setup.context)
+    qtbot.addWidget(label)
+    before = label.plain_text()
+    setup.context.runner.shutdown()
+    label.refresh()  # raised RuntimeError("the task runner is shut down") before
+    assert label.plain_text() == before

@@ -468,6 +468,7 @@ def test_ctrl_n_right_after_launch_takes_the_catalog_when_it_arrives(
 
         _on_modal(qtbot, check)
         window.actions_by_name["declare"].trigger()  # Ctrl+N before the catalog was read
+        window.close()
     finally:
         pooled.runner.shutdown()
         setup.workspace.close()
