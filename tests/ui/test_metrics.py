@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QMenu
-from sqlalchemy import text
 from pytestqt.qtbot import QtBot
+from sqlalchemy import text
 
 from console.domain.clock import ManualClock
 from console.ops.workspace import Workspace
