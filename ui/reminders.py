@@ -209,6 +209,8 @@ class ReminderBanner(QWidget):
             "#reminderBanner { background: #fff4e5; border: 1px solid #e65100;"
             " border-radius: 4px; }"
             "#reminderBanner QLabel { color: #4e2600; font-weight: 600; }"
+            "#reminderBanner QPushButton#reminderMore { color: #4e2600; font-weight: 600;"
+            " text-decoration: underline; border: none; padding: 2px 6px; }"
         )
         self._context = context
         self._reminders: list[Reminder] = []
