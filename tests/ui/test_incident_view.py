@@ -175,7 +175,9 @@ def test_history_recall_with_up_and_down(qtbot: QtBot, context: UiContext) -> No
 def test_ticking_a_checklist_item_logs_an_entry(qtbot: QtBot, context: UiContext) -> None:
     view = _view(qtbot, context, severity=Severity.SEV1)
     model = view.checklist_model
-    row = next(r for r, item in enumerate(model.items()) if not item.recurring)
+    row = next(  # the first open one ("Name an IC" is done: Ana was named)
+        r for r, item in enumerate(model.items()) if not item.recurring and item.done_at is None
+    )
     title = model.items()[row].title
     index = model.index(row, 0)
     # what a click on the checkbox does: the view asks the model to check it
@@ -187,7 +189,9 @@ def test_ticking_a_checklist_item_logs_an_entry(qtbot: QtBot, context: UiContext
 def test_slash_done_ticks_the_numbered_item(qtbot: QtBot, context: UiContext) -> None:
     view = _view(qtbot, context, severity=Severity.SEV1)
     model = view.checklist_model
-    row = next(r for r, item in enumerate(model.items()) if not item.recurring)
+    row = next(  # the first open one ("Name an IC" is done: Ana was named)
+        r for r, item in enumerate(model.items()) if not item.recurring and item.done_at is None
+    )
     QTest.keyClicks(view.quick_entry.line, f"/done {row + 1}")
     QTest.keyClick(view.quick_entry.line, Qt.Key.Key_Return)
     assert model.index(row, 0).data(Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Checked
