@@ -103,6 +103,8 @@ class SyncSnapshot:
     synced_at: datetime | None
     #: accounts the vendor stopped (401/403): "PagerDuty" etc.
     stopped: tuple[str, ...] = ()
+    #: how many sync accounts are set up (None: not known)
+    accounts: int | None = None
 
 
 def read_snapshot(context: UiContext) -> SyncSnapshot:
@@ -126,6 +128,7 @@ def read_snapshot(context: UiContext) -> SyncSnapshot:
         counts,
         max(successes, default=None),
         tuple(VENDOR_NAMES.get(a.vendor, a.vendor) for a in accounts if a.stopped_reason),
+        len(accounts),
     )
 
 
@@ -145,6 +148,15 @@ def describe_sync(online: bool | None, snapshot: SyncSnapshot, now: datetime) ->
     failed = sum(snapshot.counts.get(state, 0) for state in _FAILED_STATES) + blocked
     state = {True: "Online", False: "Offline", None: "Network unknown"}[online]
     parts = [f"● {state}"]
+    if snapshot.accounts == 0:
+        # nothing can sync: "38 changes waiting" would promise a sync that never comes
+        kept = f"{waiting} change{'s' if waiting != 1 else ''} kept here" if waiting else ""
+        parts.append("no sync account set up (Sync ▸ Accounts… to add one)")
+        if kept:
+            parts.append(kept)
+        if failed:
+            parts.append(f"{failed} need{'s' if failed == 1 else ''} attention")
+        return " · ".join(parts), _RED if failed else _GREY
     if waiting:
         parts.append(f"{waiting} change{'s' if waiting != 1 else ''} waiting to sync")
     elif not failed:
@@ -197,6 +209,8 @@ class SyncStatusLabel(QLabel):
 
     @Slot()
     def refresh(self) -> None:
+        if self._context.runner.closed:  # quitting: the read has nowhere to run
+            return
         if self._loading:
             self._stale = True  # read again once this read is in: it may predate a write
             return

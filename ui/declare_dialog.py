@@ -3,7 +3,8 @@ and the affected services (completed from the service catalog)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QStringListModel, Qt, Slot
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QVBoxLayout,
@@ -81,6 +83,7 @@ class DeclareDialog(QDialog):
         *,
         commander: str = "",
         services: Sequence[str] = (),
+        catalog_loading: bool = False,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Declare an incident")
@@ -130,17 +133,15 @@ class DeclareDialog(QDialog):
         self.summary_edit = QPlainTextEdit(self)
         self.summary_edit.setPlaceholderText("Optional: what is known so far")
         self.summary_edit.setFixedHeight(70)
+        self.summary_edit.setTabChangesFocus(True)  # Tab moves on; it never types a tab
         self.commander_edit = QLineEdit(commander, self)
         self.commander_edit.setPlaceholderText("Incident commander (you, if you lead)")
         self.known_services = {name.lower(): name for name in services}
         self.services_edit = QLineEdit(self)
         self.services_edit.setObjectName("declareServices")
-        self.services_edit.setPlaceholderText(
-            "Affected services, comma-separated (from the catalog)"
-            if services
-            else "Affected services, comma-separated (no catalog loaded to complete from)"
-        )
-        completer = ListCompleter(QStringListModel(list(services), self), self)
+        self._service_names = QStringListModel(list(services), self)
+        self._set_services_placeholder(loading=catalog_loading)
+        completer = ListCompleter(self._service_names, self)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         self.services_edit.setCompleter(completer)
@@ -165,6 +166,10 @@ class DeclareDialog(QDialog):
         )
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         ok.setText("Declare")
+        ok.setDefault(True)  # Enter declares (from any line, combo or check box)
+        cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        cancel.setAutoDefault(False)  # Enter never presses Cancel, even with the focus on it
+        self.use_button.setAutoDefault(False)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         self.title_edit.textChanged.connect(self._validate)
@@ -173,15 +178,103 @@ class DeclareDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(triage)
         layout.addWidget(self.buttons)
+        self._set_tab_order(ok, cancel)
         self._show_definition()
         self._suggest()
         self._validate()
+        self._initial = self._filled_in()
+
+    def _set_services_placeholder(self, *, loading: bool) -> None:
+        if loading:
+            text = "Affected services, comma-separated (the service catalog is still loading)"
+        elif self.known_services:
+            text = "Affected services, comma-separated (from the catalog)"
+        else:
+            text = "Affected services, comma-separated (no catalog loaded to complete from)"
+        self.services_edit.setPlaceholderText(text)
+
+    def set_services(self, services: Sequence[str]) -> None:
+        """The catalog finished loading while the dialog was open (Ctrl+N right after
+        launch): complete and check against it from now on."""
+        self.known_services = {name.lower(): name for name in services}
+        self._service_names.setStringList(list(services))
+        self._set_services_placeholder(loading=False)
+        self._validate()
+
+    def _set_tab_order(self, ok: QWidget, cancel: QWidget) -> None:
+        """Tab follows the form top to bottom: the fields as laid out, then the triage
+        helper below them, then Declare and Cancel (the triage widgets are created first,
+        which made Tab jump from Severity into the helper)."""
+        chain: list[QWidget] = [
+            self.title_edit,
+            self.severity_combo,
+            self.summary_edit,
+            self.commander_edit,
+            self.services_edit,
+            self.users_combo,
+            self.revenue_check,
+            self.data_check,
+            self.workaround_check,
+            self.use_button,
+            ok,
+            cancel,
+        ]
+        for first, second in itertools.pairwise(chain):
+            QWidget.setTabOrder(first, second)
+        self.title_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _filled_in(self) -> tuple[object, ...]:
+        return (
+            self.title_edit.text().strip(),
+            self.severity_combo.currentIndex(),
+            self.summary_edit.toPlainText().strip(),
+            self.commander_edit.text().strip(),
+            self.services_edit.text().strip(),
+            self.answers(),
+        )
+
+    def is_modified(self) -> bool:
+        """Something was typed or chosen since the dialog opened."""
+        return self._filled_in() != self._initial
+
+    def reject(self) -> None:
+        """Cancel, Esc and the close box: a filled-in declaration is not thrown away
+        without a question (a stray Tab-Tab-Space at 03:00 landed on Cancel)."""
+        if self.is_modified() and not self._confirm_discard():
+            return
+        super().reject()
+
+    def _confirm_discard(self) -> bool:
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Discard the declaration?",
+            "This incident has not been declared yet. Discard what you typed?",
+            QMessageBox.StandardButton.NoButton,
+            self,
+        )
+        box.setObjectName("discardDeclaration")
+        discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton("Keep editing", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        box.exec()
+        return box.clickedButton() is discard
 
     @classmethod
     def ask(
-        cls, parent: QWidget | None, *, commander: str = "", services: Sequence[str] = ()
+        cls,
+        parent: QWidget | None,
+        *,
+        commander: str = "",
+        services: Sequence[str] = (),
+        catalog_loading: bool = False,
+        on_open: Callable[[DeclareDialog], None] | None = None,
     ) -> Declaration | None:
-        dialog = cls(parent, commander=commander, services=services)
+        dialog = cls(
+            parent, commander=commander, services=services, catalog_loading=catalog_loading
+        )
+        if on_open is not None:
+            on_open(dialog)
         try:
             if dialog.exec() != QDialog.DialogCode.Accepted:
                 return None

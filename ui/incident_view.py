@@ -33,6 +33,7 @@ from ui.quick_entry import QuickEntry
 from ui.times import hover, notifier, shown
 
 if TYPE_CHECKING:
+    from console.domain.commands import KnownState
     from console.ops.incidents import IncidentService, Outcome
     from ui.context import UiContext
     from ui.events import AppEvents
@@ -162,6 +163,7 @@ class IncidentView(QWidget):
 
         self.quick_entry = QuickEntry(self)
         self.quick_entry.committed.connect(self.apply_outcome)
+        self.quick_entry.known_state = self.known_state
 
         left = QWidget(self)
         left_layout = QVBoxLayout(left)
@@ -229,6 +231,21 @@ class IncidentView(QWidget):
     @property
     def incident_id(self) -> int | None:
         return self._incident.id if self._incident else None
+
+    def known_state(self) -> KnownState | None:
+        """What is on screen about the incident: the quick entry checks a command against
+        it (severity, status, roles, checklist length) before clearing the line."""
+        incident = self._incident
+        if incident is None:
+            return None
+        from console.domain.commands import KnownState
+
+        return KnownState(
+            severity=incident.severity,
+            status=incident.status,
+            roles=tuple((held.role, held.person) for held in incident.roles),
+            checklist_size=self.checklist_model.rowCount(),
+        )
 
     def set_incident(self, incident_id: int | None) -> None:
         if incident_id is not None and incident_id == self.incident_id:

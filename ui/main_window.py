@@ -79,7 +79,7 @@ STATUS_TARGETS = (
     Status.CLOSED,
 )
 THEMES = (("system", "System"), ("light", "Light"), ("dark", "Dark"))
-LIST_TICK_MS = 30_000
+LIST_TICK_MS = 20_000
 
 
 def _module_available(name: str) -> bool:
@@ -155,17 +155,24 @@ class IncidentDelegate(QStyledItemDelegate):
         detail_font.setPointSizeF(detail_font.pointSizeF() * 0.9)
         painter.setFont(detail_font)
         painter.setPen(muted)
-        word, seconds = incident_age(incident, _now(index))
-        detail = f"{incident.status.label} · {word} {format_duration(seconds)}"
-        ic = incident.holder(Role.INCIDENT_COMMANDER)
-        if ic:
-            detail += f" · IC {ic}"
+        detail = list_detail(incident, _now(index))
         detail_rect = QRect(rect.left(), rect.top() + 22, rect.width(), 18)
         detail = painter.fontMetrics().elidedText(detail, Qt.TextElideMode.ElideRight, rect.width())
         painter.drawText(
             detail_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, detail
         )
         painter.restore()
+
+
+def list_detail(incident: IncidentSummary, now: Any) -> str:
+    """ "Mitigating · elapsed 12m · IC Ana": whole minutes, since the list repaints every
+    LIST_TICK_MS (seconds that stood still for half a minute read as a frozen clock)."""
+    word, seconds = incident_age(incident, now)
+    shown = format_duration(seconds - seconds % 60) if seconds >= 60 else "<1m"
+    shown = shown.removesuffix(" 00s")
+    detail = f"{incident.status.label} · {word} {shown}"
+    ic = incident.holder(Role.INCIDENT_COMMANDER)
+    return detail + (f" · IC {ic}" if ic else "")
 
 
 def _now(index: QModelIndex | QPersistentModelIndex) -> Any:
@@ -192,6 +199,7 @@ class MainWindow(QMainWindow):
         self._context: UiContext | None = None
         self._compact: Any = None
         self._error_banner: Any = None
+        self.reminder_banner: Any = None  # ui.reminders.ReminderBanner, made in attach()
         self._pending_errors: list[str] = []
         self._keep: list[Any] = []  # QObjects owned here for the window's lifetime
         self.runbooks: RunbooksArea | None = None  # the Runbooks tab, made in attach()
@@ -571,8 +579,9 @@ class MainWindow(QMainWindow):
         if _module_available("ui.reminders"):
             from ui.reminders import ReminderBanner, ReminderCenter
 
-            reminder_banner = ReminderBanner(context, self)
-            self.banner_area.addWidget(reminder_banner)
+            self.reminder_banner = ReminderBanner(context, self)
+            self.reminder_banner.set_selected_incident(self.current_incident_id)
+            self.banner_area.addWidget(self.reminder_banner)
             center = ReminderCenter(context, self)
             self._keep.append(center)
             QTimer.singleShot(0, center.start)
@@ -836,6 +845,8 @@ class MainWindow(QMainWindow):
 
     def _show_incident(self, incident_id: int | None) -> None:
         self.incident_view.set_incident(incident_id)
+        if self.reminder_banner is not None:  # the on-screen incident's reminders first
+            self.reminder_banner.set_selected_incident(self.current_incident_id)
         if self._compact is not None:
             self._compact.set_incident(self.current_incident_id)
         self._set_writable(self._context is not None)
@@ -899,10 +910,35 @@ class MainWindow(QMainWindow):
             return
         from ui.declare_dialog import DeclareDialog  # loaded on first use: keeps start-up lean
 
+        area = self.services
+        # Ctrl+N right after launch: the catalog is still loading; the dialog opens at once
+        # and takes the service names when they arrive (not "no catalog loaded")
+        loading = area is not None and area.data is None
+
+        def feed_when_loaded(dialog: DeclareDialog) -> None:
+            if area is None or not loading:
+                return
+
+            waiting = [True]
+
+            def loaded() -> None:
+                stop()
+                dialog.set_services(area.known_names())
+
+            def stop() -> None:
+                if waiting[0]:
+                    waiting[0] = False
+                    area.map_shown.disconnect(loaded)
+
+            area.map_shown.connect(loaded)
+            dialog.finished.connect(stop)
+
         declaration = DeclareDialog.ask(
             self,
             commander=context.workspace.incidents.actor,
-            services=self.services.known_names() if self.services is not None else (),
+            services=area.known_names() if area is not None else (),
+            catalog_loading=loading,
+            on_open=feed_when_loaded,
         )
         if declaration is not None:
             self.declare(declaration)
@@ -931,11 +967,34 @@ class MainWindow(QMainWindow):
 
     def set_status(self, status: Status) -> None:
         incident_id = self.current_incident_id
+        incident = self.incident_view.incident
+        asks = status is Status.RESOLVED and incident is not None and incident.severity.rank <= 2
+        if asks and incident is not None and not self._confirm_resolve(incident):
+            return  # a stray Ctrl+Shift+3 must not end a major incident's reminders
         if incident_id is not None:
             self.incident_view.write(
                 lambda service: service.change_status(incident_id, status),
                 f"Setting the status to {status.value}",
             )
+
+    def _confirm_resolve(self, incident: IncidentSummary) -> bool:
+        from PySide6.QtWidgets import QMessageBox  # dialogs load when first used
+
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            f"Resolve this {incident.severity.value}?",
+            f"Resolve {incident.severity.value} #{incident.id} “{incident.title}”?\n\n"
+            "Its update reminders stop and the status page should say Resolved.",
+            QMessageBox.StandardButton.NoButton,
+            self,
+        )
+        box.setObjectName("confirmResolve")
+        resolve = box.addButton("Resolve", QMessageBox.ButtonRole.AcceptRole)
+        keep = box.addButton("Keep it open", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        box.exec()
+        return box.clickedButton() is resolve
 
     def set_severity(self, severity: Severity) -> None:
         incident_id = self.current_incident_id

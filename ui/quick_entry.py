@@ -5,21 +5,29 @@ but an entry is *shown* only after its transaction committed (``committed`` is
 emitted from the write's success callback). A failed write never loses text: it
 goes back into the line if the line is empty, otherwise into a "not saved"
 indicator with Retry.
+
+A slash command is first checked on the GUI thread against what the screen knows
+about the incident (``console.domain.commands.check_quick_entry``, the same rules the
+operations apply): a bad one is refused *before* the line is cleared. Every refusal
+is shown right under the input, with the rejected text kept and selected (typing
+replaces it); the next successful save clears it.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from console.domain.errors import ConsoleError
 
 if TYPE_CHECKING:
+    from console.domain.commands import KnownState
     from console.ops.incidents import Outcome
     from ui.context import UiContext
 
@@ -82,6 +90,8 @@ class QuickEntry(QWidget):
         self._incident_id: int | None = None
         self._in_flight = 0
         self._unsaved: list[Unsaved] = []
+        #: what the screen knows about the incident, for checking a command before sending
+        self.known_state: Callable[[], KnownState | None] = lambda: None
 
         self.line = HistoryLineEdit(self)
         self.line.setObjectName("quickEntry")
@@ -101,12 +111,25 @@ class QuickEntry(QWidget):
         self.retry_button.clicked.connect(self.retry)
         self.retry_button.hide()
 
-        layout = QHBoxLayout(self)
+        self.error_label = QLabel(self)
+        self.error_label.setObjectName("entryError")
+        self.error_label.setWordWrap(True)
+        self.error_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error_label.setAccessibleName("Quick entry error")
+        self.error_label.hide()
+
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.line, 1)
+        row.addWidget(self.saving_label)
+        row.addWidget(self.unsaved_label)
+        row.addWidget(self.retry_button)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.line, 1)
-        layout.addWidget(self.saving_label)
-        layout.addWidget(self.unsaved_label)
-        layout.addWidget(self.retry_button)
+        layout.setSpacing(2)
+        layout.addLayout(row)
+        layout.addWidget(self.error_label)
         self.setFocusProxy(self.line)
 
     # ------------------------------------------------------------------ public
@@ -123,6 +146,11 @@ class QuickEntry(QWidget):
         self.line.setEnabled(incident_id is not None)
 
     @property
+    def error(self) -> str:
+        """The refusal shown under the input ("" when none)."""
+        return self.error_label.text() if not self.error_label.isHidden() else ""
+
+    @property
     def in_flight(self) -> int:
         return self._in_flight
 
@@ -137,6 +165,15 @@ class QuickEntry(QWidget):
             return
         if self._context is None:  # still opening the workspace: keep the text, try again
             return
+        state = self.known_state()
+        if state is not None:
+            from console.domain.commands import check_quick_entry
+
+            try:
+                check_quick_entry(text, state)
+            except ConsoleError as error:  # refused before the line is cleared
+                self._refuse(str(error))
+                return
         self.line.remember(text)
         self.line.clear()
         self._send(self._incident_id, text)
@@ -159,6 +196,7 @@ class QuickEntry(QWidget):
 
         def on_done(outcome: Outcome) -> None:
             self._finished()
+            self._clear_error()
             self.committed.emit(outcome)
 
         def on_error(error: BaseException) -> None:
@@ -177,14 +215,28 @@ class QuickEntry(QWidget):
         else:
             log.error("saving a quick entry failed", exc_info=error)
             message = f"internal error ({type(error).__name__}); the details are in the log"
-        if self._context is not None:
-            self._context.events.error_shown.emit(f"Not saved: {message}")
         if incident_id == self._incident_id and not self.line.text():
             self.line.setText(text)
-            self.line.setFocus()
+            self._refuse(message)
         else:
             self._unsaved.append(Unsaved(incident_id, text, message))
             self._show_unsaved()
+            self._show_error(f"Not saved: “{_short(text)}”: {message}")
+
+    def _refuse(self, message: str) -> None:
+        """Show why at the input; keep the text, selected, so typing replaces it."""
+        self._show_error(f"Not saved: {message}")
+        self.line.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.line.selectAll()
+
+    def _show_error(self, text: str) -> None:
+        self.error_label.setText(text)
+        self.error_label.setStyleSheet(f"QLabel {{ color: {_alert()}; font-weight: 600; }}")
+        self.error_label.show()
+
+    def _clear_error(self) -> None:
+        self.error_label.clear()
+        self.error_label.hide()
 
     def _show_saving(self) -> None:
         if self._in_flight > 0:
@@ -198,10 +250,19 @@ class QuickEntry(QWidget):
             self.unsaved_label.hide()
             self.retry_button.hide()
             return
-        first = self._unsaved[0].text
-        shown = first if len(first) <= 40 else first[:39] + "…"
+        shown = _short(self._unsaved[0].text)
         more = f" (+{len(self._unsaved) - 1} more)" if len(self._unsaved) > 1 else ""
         self.unsaved_label.setText(f"Not saved: “{shown}”{more}")
         self.unsaved_label.setToolTip("\n".join(f"{u.text}\n  → {u.reason}" for u in self._unsaved))
         self.unsaved_label.show()
         self.retry_button.show()
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _alert() -> str:
+    from ui.theme import alert_color, is_dark
+
+    return alert_color(is_dark()).name()

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QSizePolicy,
     QSystemTrayIcon,
@@ -31,7 +32,7 @@ from console.domain.views import Changes, Reminder
 from console.ops.incidents import Outcome
 from ui.context import UiContext
 from ui.errors import report_task_error
-from ui.theme import banner_style, follow_theme
+from ui.theme import banner_colours, banner_style, follow_theme
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +65,24 @@ def elide(text: str, limit: int = _TITLE_CHARS) -> str:
 
 
 def describe_reminder(reminder: Reminder, now: datetime) -> str:
-    """E.g. "Due: Post a status update — overdue 3 min (Checkout failing…)".
+    """E.g. "Due: Post a status update — overdue 3 min (#4 Checkout failing…)".
+
+    The incident is named (number and title) on every item: the banner can show
+    another incident's item than the one on screen, and Done ticks *that* one.
 
     Plain words, not an emoji: a responder's laptop may have no emoji font, and
     a missing-glyph box is the last thing to show under stress."""
     due, _overdue = describe_due(reminder.due_at, now)
-    return f"{REMINDER_PREFIX}{reminder.title} — {due} ({elide(reminder.incident_title)})"
+    return f"{REMINDER_PREFIX}{reminder.title} — {due} ({incident_label(reminder)})"
+
+
+def incident_label(reminder: Reminder) -> str:
+    return f"#{reminder.incident_id} {elide(reminder.incident_title)}"
+
+
+def banner_order(reminders: Sequence[Reminder], selected: int | None) -> list[Reminder]:
+    """The selected incident's due items first (soonest due first), then the others'."""
+    return sorted(reminders, key=lambda r: (r.incident_id != selected, r.due_at, r.item_id))
 
 
 class ReminderCenter(QObject):
@@ -183,7 +196,11 @@ def _alarm_icon() -> QIcon:
 
 
 class ReminderBanner(QWidget):
-    """The most urgent due reminder, with Done and Open. Hidden when nothing is due."""
+    """One due reminder with Done and Open; "+N more" opens the list of all due items.
+
+    The selected incident's items come first (``set_selected_incident``), so the
+    banner speaks about the incident on screen; each item names its incident, and
+    Done ticks exactly the item shown. Hidden when nothing is due."""
 
     def __init__(self, context: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -193,18 +210,29 @@ class ReminderBanner(QWidget):
             self,
             lambda: self.setStyleSheet(
                 banner_style("reminderBanner", "warning", label_css="font-weight: 600;")
+                + "#reminderBanner QPushButton#reminderMore {"
+                f" color: {banner_colours('warning').text}; font-weight: 600;"
+                " text-decoration: underline; border: none; padding: 2px 6px; }"
             ),
         )
         self._context = context
         self._reminders: list[Reminder] = []
         self._saving: set[int] = set()
+        self._selected: int | None = None
+        self._pinned: int | None = None  # an item chosen from the "+N more" list
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 4, 4, 4)
         self.label = QLabel(self)
         self.label.setTextFormat(Qt.TextFormat.PlainText)
         self.label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        self.more = QLabel(self)
-        self.more.setTextFormat(Qt.TextFormat.PlainText)
+        self.more = QPushButton(self)
+        self.more.setObjectName("reminderMore")
+        self.more.setFlat(True)
+        self.more.setToolTip("Show every due item and pick the one to act on")
+        self.more_menu = QMenu(self)
+        self.more_menu.setObjectName("reminderList")
+        self.more.setMenu(self.more_menu)
+        self.more_menu.aboutToShow.connect(self._fill_menu)
         self.done_button = QPushButton("Done", self)
         self.done_button.setToolTip("Tick this item: it is logged and its next due time is set")
         self.open_button = QPushButton("Open", self)
@@ -219,11 +247,33 @@ class ReminderBanner(QWidget):
         self.hide()
 
     def current(self) -> Reminder | None:
+        """The item shown (and the one Done ticks)."""
+        for reminder in self._reminders:
+            if reminder.item_id == self._pinned:
+                return reminder
         return self._reminders[0] if self._reminders else None
+
+    def reminders(self) -> list[Reminder]:
+        """Every due item, in the order the banner and its list show them."""
+        return list(self._reminders)
 
     @Slot(object)
     def set_reminders(self, reminders: list[Reminder]) -> None:
-        self._reminders = sorted(reminders, key=lambda r: r.due_at)
+        self._reminders = banner_order(reminders, self._selected)
+        self._render()
+
+    def set_selected_incident(self, incident_id: int | None) -> None:
+        """The incident on screen changed: its due items come first."""
+        if incident_id == self._selected:
+            return
+        self._selected = incident_id
+        self._pinned = None
+        self._reminders = banner_order(self._reminders, incident_id)
+        self._render()
+
+    def show_item(self, item_id: int) -> None:
+        """Show this due item (chosen from the list) until it is ticked or the selection moves."""
+        self._pinned = item_id
         self._render()
 
     @Slot()
@@ -247,8 +297,28 @@ class ReminderBanner(QWidget):
         if reminder is not None:
             self._context.events.incident_selected.emit(reminder.incident_id)
 
+    @Slot()
+    def _fill_menu(self) -> None:
+        self.more_menu.clear()
+        now = self._context.clock()
+        shown = self.current()
+        for reminder in self._reminders:
+            text = describe_reminder(reminder, now).removeprefix(REMINDER_PREFIX)
+            action = self.more_menu.addAction(text.replace("&", "&&"))
+            action.setCheckable(True)
+            action.setChecked(shown is not None and reminder.item_id == shown.item_id)
+            action.setToolTip(
+                f"{reminder.title}\n#{reminder.incident_id} {reminder.incident_title}"
+            )
+            action.triggered.connect(partial(self._choose, reminder.item_id))
+
+    def _choose(self, item_id: int, _checked: bool = False) -> None:
+        self.show_item(item_id)
+
     def _on_ticked(self, item_id: int, outcome: Outcome) -> None:
         self._saving.discard(item_id)
+        if self._pinned == item_id:
+            self._pinned = None
         # Committed: drop it here at once; the center's next check brings the truth.
         self._reminders = [r for r in self._reminders if r.item_id != item_id]
         self._render()
@@ -266,11 +336,17 @@ class ReminderBanner(QWidget):
             return
         now = self._context.clock()
         self.label.setText(describe_reminder(reminder, now))
-        self.label.setToolTip(f"{reminder.title}\n{reminder.incident_title}")
+        self.label.setToolTip(
+            f"{reminder.title}\n#{reminder.incident_id} {reminder.incident_title}"
+        )
         others = len(self._reminders) - 1
         self.more.setText(f"+{others} more" if others else "")
         self.more.setVisible(bool(others))
         saving = reminder.item_id in self._saving
         self.done_button.setEnabled(not saving)
         self.done_button.setText("Saving…" if saving else "Done")
+        self.done_button.setToolTip(
+            f"Tick “{reminder.title}” in #{reminder.incident_id}: it is logged and its next"
+            " due time is set"
+        )
         self.show()

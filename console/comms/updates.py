@@ -4,6 +4,7 @@ and "log as sent" through :meth:`IncidentService.post_update`."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -50,6 +51,19 @@ STATUS_PAGE_WORDS = {
     Status.POST_INCIDENT: "Resolved",
     Status.CLOSED: "Resolved",
 }
+#: the shipped template that fits each status: the one the Draft dialog opens with
+DEFAULT_TEMPLATE = {
+    Status.OPEN: "status-investigating",
+    Status.TRIAGE: "status-investigating",
+    Status.MITIGATING: "status-identified",
+    Status.RESOLVED: "status-resolved",
+    Status.POST_INCIDENT: "status-resolved",
+    Status.CLOSED: "status-resolved",
+}
+#: audiences outside the response team: their text never says "none named yet"
+CUSTOMER_AUDIENCES = frozenset({"status page", "customers"})
+#: what an empty fact becomes in customer-facing text: to be filled in before Copy
+MISSING = re.compile(r"\[fill in: ([^\]]+)\]")
 USER_TEMPLATES = Path("templates") / "comms"
 
 
@@ -62,6 +76,19 @@ class Draft:
     @property
     def plain(self) -> str:
         return markdown_to_plain(self.markdown)
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """Facts the text still asks for (``[fill in: …]``), to complete before it is sent."""
+        return missing_facts(self.markdown)
+
+
+def missing_facts(text: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(m.group(1) for m in MISSING.finditer(text)))
+
+
+def is_customer_facing(template: Template) -> bool:
+    return template.audience.strip().lower() in CUSTOMER_AUDIENCES
 
 
 def shipped_dir() -> Path:
@@ -119,7 +146,17 @@ class Communications:
     def values(self, incident_id: int, zone: Zone = DisplayZone.UTC) -> dict[str, str]:
         return self._facts(incident_id, zone)[0]
 
-    def _facts(self, incident_id: int, zone: Zone) -> tuple[dict[str, str], datetime | None]:
+    def default_template(self, incident_id: int) -> str:
+        """The template that fits the incident's status now (investigating, identified,
+        resolved), for the Draft dialog to open with."""
+        return DEFAULT_TEMPLATE[self._queries.incident(incident_id).status]
+
+    def _facts(
+        self, incident_id: int, zone: Zone, *, customers: bool = False
+    ) -> tuple[dict[str, str], datetime | None]:
+        """The template values, times in ``zone``. ``customers``: an unknown fact is not
+        papered over with "none named yet" / "not assigned" but marked ``[fill in: …]``
+        for the sender."""
         incident = self._queries.incident(incident_id)
         now = self._clock()
         with self._db.raw_reader() as raw:
@@ -143,9 +180,12 @@ class Communications:
             "status_label": STATUS_PAGE_WORDS[incident.status],
             "started_at": format_time(incident.declared_at, zone, "datetime"),
             "duration": format_minutes((end - incident.declared_at).total_seconds() / 60),
-            "services": ", ".join(s.name for s in incident.services) or "none named yet",
-            "commander": incident.holder(Role.INCIDENT_COMMANDER) or "not assigned",
-            "comms_lead": incident.holder(Role.COMMUNICATIONS_LEAD) or "not assigned",
+            "services": ", ".join(s.name for s in incident.services)
+            or ("[fill in: affected services]" if customers else "none named yet"),
+            "commander": incident.holder(Role.INCIDENT_COMMANDER)
+            or ("[fill in: incident commander]" if customers else "not assigned"),
+            "comms_lead": incident.holder(Role.COMMUNICATIONS_LEAD)
+            or ("[fill in: communications lead]" if customers else "not assigned"),
             "cadence": f"every {format_minutes(cadence)}" if cadence else "as needed",
             "next_update": (
                 format_time(next_update, zone, "datetime") if next_update else "when there is news"
@@ -162,7 +202,7 @@ class Communications:
         chosen = template if isinstance(template, Template) else self.template(template)
         if chosen.timezone:
             zone = parse_zone(chosen.timezone)
-        values, next_update = self._facts(incident_id, zone)
+        values, next_update = self._facts(incident_id, zone, customers=is_customer_facing(chosen))
         return Draft(chosen, chosen.render(values), next_update)
 
     def send(self, incident_id: int, template: Template, text: str) -> Outcome:
@@ -178,5 +218,10 @@ def _next_update(
     if not incident.status.is_active:
         return None
     if due is not None:
-        return datetime.fromisoformat(due)
+        slot = datetime.fromisoformat(due)
+        if slot > now:
+            return slot
+        # overdue: never promise a time that has passed; sending this update restarts
+        # the cadence from now, so the next slot is a cadence from now
+        return now + timedelta(minutes=cadence) if cadence else None
     return now + timedelta(minutes=cadence) if cadence else None

@@ -122,6 +122,13 @@ def next_due(previous_due: datetime | None, done_at: datetime, every_minutes: in
     return done_at + timedelta(minutes=every_minutes)
 
 
+#: checklist items that naming a role fulfils ("Name an incident commander (/ic NAME)"):
+#: assigning the role ticks them (the role-change entry is their record)
+ROLE_ITEMS: dict[Role, str] = {
+    Role.INCIDENT_COMMANDER: "declare.ic",
+    Role.COMMUNICATIONS_LEAD: "major.comms",
+}
+
 #: the key suffix of the recurring "post a status update" items (sev1.status-update, …)
 STATUS_UPDATE_ITEM = "status-update"
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from console.domain.errors import InvalidInputError
-from console.domain.incident import Role, Severity, Status, parse_role, parse_severity, parse_status
+from console.domain.incident import (
+    Role,
+    Severity,
+    Status,
+    check_role_change,
+    check_severity_change,
+    check_transition,
+    parse_role,
+    parse_severity,
+    parse_status,
+)
 
 
 @dataclass(frozen=True)
@@ -89,3 +99,38 @@ def _need(value: str, example: str) -> str:
     if not value:
         raise InvalidInputError(f"this command needs a value, e.g. {example}")
     return value
+
+
+@dataclass(frozen=True)
+class KnownState:
+    """What the screen knows about the incident when a line is submitted."""
+
+    severity: Severity
+    status: Status
+    roles: tuple[tuple[Role, str], ...] = ()
+    #: the number of checklist items listed (``/done N`` counts in this list)
+    checklist_size: int | None = None
+
+
+def check_quick_entry(line: str, state: KnownState) -> QuickCommand:
+    """Parse ``line`` and check it against the incident as known, with the same rules the
+    operations apply — so a bad command is refused before the line leaves the input
+    (the writer still checks: the state may have moved on since)."""
+    command = parse_quick_entry(line)
+    match command:
+        case SetSeverity(severity=severity):
+            check_severity_change(state.severity, state.status, severity)
+        case SetStatus(status=status):
+            check_transition(state.status, status)
+        case AssignRole(role=role, person=person):
+            held = dict(state.roles).get(role)
+            check_role_change(state.status, role, held, person.strip())
+        case TickItem(number=number):
+            size = state.checklist_size
+            if size is not None and number > size:
+                raise InvalidInputError(
+                    f"there is no checklist item {number}; the checklist has {size} items"
+                )
+        case _:
+            pass
+    return command

@@ -103,6 +103,22 @@ SEVERITY_DEFINITIONS: dict[Severity, str] = {
 }
 
 
+def check_severity_change(current: Severity, status: Status, target: Severity) -> None:
+    """Raise :class:`InvalidInputError` if the severity cannot move ``current → target``."""
+    if current is target:
+        raise InvalidInputError(f"the incident is already {target.value}")
+    if status is Status.CLOSED:
+        raise InvalidInputError("a closed incident's severity cannot change")
+
+
+def check_role_change(status: Status, role: Role, held_by: str | None, person: str) -> None:
+    """Raise :class:`InvalidInputError` if ``person`` cannot be given ``role`` now."""
+    if status is Status.CLOSED:
+        raise InvalidInputError("roles of a closed incident cannot change")
+    if held_by is not None and held_by == person:
+        raise InvalidInputError(f"{person} is already {role.label.lower()}")
+
+
 def parse_severity(text: str) -> Severity:
     cleaned = text.strip().upper().replace("-", "").replace(" ", "")
     if cleaned.isdigit():

@@ -22,7 +22,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.domain import commands
-from console.domain.checklist import STATUS_UPDATE_ITEM, ChecklistTemplate, templates_for
+from console.domain.checklist import (
+    ROLE_ITEMS,
+    STATUS_UPDATE_ITEM,
+    ChecklistTemplate,
+    templates_for,
+)
 from console.domain.clock import Clock, ensure_utc, utc_now
 from console.domain.errors import InvalidInputError, NotFoundError
 from console.domain.incident import (
@@ -30,6 +35,8 @@ from console.domain.incident import (
     Role,
     Severity,
     Status,
+    check_role_change,
+    check_severity_change,
     check_transition,
 )
 from console.domain.views import Changes, IncidentSummary, RoleHolder, TimelineEntry
@@ -267,7 +274,8 @@ class IncidentService:
         return _entry_outcome(entry, outbox=True)
 
     def correct_last(self, incident_id: int, text: str) -> Outcome:
-        """``/fix``: correct the newest note or correction written by this actor."""
+        """``/fix``: correct the newest note, correction or ticked runbook step written by
+        this actor (follow mode logs a tick at once; /fix is how it is undone)."""
         with self._db.reader() as session:
             superseded = select(TimelineEntryRow.supersedes).where(
                 TimelineEntryRow.incident_id == incident_id,
@@ -278,7 +286,13 @@ class IncidentService:
                 .where(
                     TimelineEntryRow.incident_id == incident_id,
                     TimelineEntryRow.author == self._actor,
-                    TimelineEntryRow.kind.in_([EntryKind.NOTE.value, EntryKind.CORRECTION.value]),
+                    TimelineEntryRow.kind.in_(
+                        [
+                            EntryKind.NOTE.value,
+                            EntryKind.CORRECTION.value,
+                            EntryKind.RUNBOOK_STEP.value,  # a tick logged by mistake
+                        ]
+                    ),
                     TimelineEntryRow.uuid.not_in(superseded),
                 )
                 .order_by(TimelineEntryRow.seq.desc())
@@ -452,10 +466,7 @@ class IncidentService:
         with self._db.writer() as session:
             incident = _get(session, incident_id)
             current = Severity(incident.severity)
-            if current is target:
-                raise InvalidInputError(f"the incident is already {target.value}")
-            if Status(incident.status) is Status.CLOSED:
-                raise InvalidInputError("a closed incident's severity cannot change")
+            check_severity_change(current, Status(incident.status), target)
             incident.severity = target.value
             session.flush()
             direction = "raised" if target.rank < current.rank else "lowered"
@@ -485,8 +496,8 @@ class IncidentService:
         person = _clean(person, "person", 200)
         with self._db.writer() as session:
             incident = _get(session, incident_id)
-            if Status(incident.status) is Status.CLOSED:
-                raise InvalidInputError("roles of a closed incident cannot change")
+            # the rule the quick entry checks first; who holds the role is checked in _assign
+            check_role_change(Status(incident.status), role, None, person)
             entry, added = self._assign(
                 session, incident_id, role, person, Severity(incident.severity)
             )
@@ -633,7 +644,25 @@ class IncidentService:
             remote=_Remote("incident.note", {"text": text}),
         )
         added = self._instantiate(session, incident_id, severity, role, now)
-        return entry, added
+        return entry, added + self._tick_role_item(session, incident_id, role, now)
+
+    def _tick_role_item(self, session: Session, incident_id: int, role: Role, now: datetime) -> int:
+        """``/ic Ana`` fulfils "Name an incident commander": tick it (no extra entry: the
+        role change just logged is its record). Returns how many items it ticked."""
+        key = ROLE_ITEMS.get(role)
+        if key is None:
+            return 0
+        items = session.scalars(
+            select(ChecklistItemRow).where(
+                ChecklistItemRow.incident_id == incident_id,
+                ChecklistItemRow.item_key == key,
+                ChecklistItemRow.done_at.is_(None),
+            )
+        ).all()
+        for item in items:
+            item.done_at = now
+            item.done_by = self._actor
+        return len(items)
 
     def _instantiate(
         self,

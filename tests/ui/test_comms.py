@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
 from console.comms.actions import ActionItems
 from console.comms.kit import CommsKit
-from console.domain.incident import EntryKind, Severity
+from console.domain.incident import EntryKind, Severity, Status
 from console.ops.incidents import Outcome
 from tests.ui.helpers_secondary import OFFSCREEN_NOTICES, Setup, make_setup
 from ui.comms.draft_dialog import DraftUpdateDialog
@@ -55,6 +56,7 @@ def test_draft_dialog_fills_previews_copies_and_logs(qtbot: QtBot, setup: Setup)
     assert "Investigating" in dialog.preview.toPlainText()
     assert "**" not in dialog.preview.toPlainText()
 
+    text = text.replace("[fill in: affected services]", "checkout")  # none were named
     dialog.editor.setPlainText(text + "\nWe have rolled back the deploy.")
     assert "rolled back" in dialog.preview.toPlainText()
     dialog.copy_as_markdown()
@@ -200,3 +202,36 @@ def test_pdf_export_on_the_real_reader_thread(
     qtbot.waitUntil(lambda: dialog.state_label.text() == f"Exported to {pdf}")
     letters = "".join(PdfReader(str(pdf)).pages[0].extract_text().split())
     assert "Postmortem:Threads" in letters
+
+
+def test_a_draft_never_promises_a_passed_time_and_fits_the_status(
+    qtbot: QtBot, setup: Setup
+) -> None:
+    """Issue 16 item 2: Ctrl+U at 03:42 on a SEV1 whose 30-minute update was due at
+    03:30 said "by 03:30"; it opened on the CAN report whatever the status; and a
+    status page said "problems with none named yet"."""
+    setup.clock.advance(minutes=42)
+    setup.workspace.incidents.change_status(setup.incident_id, Status.MITIGATING)
+    dialog = DraftUpdateDialog(setup.context, setup.incident_id)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.template is not None
+    assert dialog.template.id == "status-identified"  # mitigating → "Identified"
+    text = dialog.editor.toPlainText()
+    assert "by 2026-03-01 04:12 UTC" in text  # a cadence from now, not 03:30
+    assert dialog.next_label.text() == "Next update due 04:12 UTC"
+    assert "none named yet" not in text
+    assert "[fill in: affected services]" in text
+    assert dialog.missing_label.isVisible()
+    # Copy asks for the missing fact first: nothing copied, the gap selected to type over
+    QGuiApplication.clipboard().setText("before")
+    dialog.copy_markdown.click()
+    assert QGuiApplication.clipboard().text() == "before"
+    assert dialog.editor.textCursor().selectedText() == "[fill in: affected services]"
+    QTest.keyClicks(dialog.editor, "checkout")
+    assert not dialog.missing_label.isVisible()
+    dialog.copy_plain.click()
+    assert "problems with checkout" in QGuiApplication.clipboard().text()
+    # responders' own reports keep the plain words
+    dialog.select_template("can-report")
+    assert "Services: none named yet" in dialog.editor.toPlainText()

@@ -105,8 +105,17 @@ def setup(tmp_path: Path) -> Iterator[Setup]:
     made.workspace.close()
 
 
+def _with_account(setup: Setup) -> None:
+    from console.sync import Accounts
+
+    Accounts(setup.workspace.db).add(
+        "pagerduty", from_email="alice@example.com", default_service="PSVC001"
+    )
+
+
 @pytest.mark.gui
 def test_sync_label_counts_pending_changes(qtbot: QtBot, setup: Setup) -> None:
+    _with_account(setup)
     label = SyncStatusLabel(setup.context)
     qtbot.addWidget(label)
     # declaring the incident queued one outbox row
@@ -122,6 +131,7 @@ def test_sync_label_counts_pending_changes(qtbot: QtBot, setup: Setup) -> None:
 
 @pytest.mark.gui
 def test_sync_label_ignores_changes_without_outbox(qtbot: QtBot, setup: Setup) -> None:
+    _with_account(setup)
     label = SyncStatusLabel(setup.context)
     qtbot.addWidget(label)
     before = label.plain_text()
@@ -130,3 +140,29 @@ def test_sync_label_ignores_changes_without_outbox(qtbot: QtBot, setup: Setup) -
     assert label.plain_text() == before
     label.refresh()  # the 60 s timer's slot
     assert "2 changes waiting" in label.plain_text()
+
+
+@pytest.mark.gui
+def test_sync_label_says_when_no_account_is_set_up(qtbot: QtBot, setup: Setup) -> None:
+    """Issue 16 item 10: "Online · 38 changes waiting" with no account to sync them to."""
+    label = SyncStatusLabel(setup.context)
+    qtbot.addWidget(label)
+    setup.context.events.connectivity_changed.emit(True)
+    assert label.plain_text() == (
+        "● Online · no sync account set up (Sync ▸ Accounts… to add one) · 1 change kept here"
+    )
+    assert "waiting to sync" not in label.plain_text()
+    _with_account(setup)
+    label.refresh()
+    assert "1 change waiting to sync" in label.plain_text()
+
+
+@pytest.mark.gui
+def test_sync_label_refresh_after_shutdown_stays_quiet(qtbot: QtBot, setup: Setup) -> None:
+    """Its 60 s timer can fire while the app quits: it must not raise into the event loop."""
+    label = SyncStatusLabel(setup.context)
+    qtbot.addWidget(label)
+    before = label.plain_text()
+    setup.context.runner.shutdown()
+    label.refresh()  # raised RuntimeError("the task runner is shut down") before
+    assert label.plain_text() == before

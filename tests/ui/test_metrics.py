@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QMenu
 from pytestqt.qtbot import QtBot
+from sqlalchemy import text
 
 from console.domain.clock import ManualClock
 from console.ops.workspace import Workspace
@@ -141,3 +142,43 @@ def test_read_on_the_real_reader_thread(tmp_path: Path, qtbot: QtBot) -> None:
     finally:
         made.runner.shutdown()
         made.workspace.close()
+
+
+def test_count_axes_are_whole_numbers_and_an_empty_chart_says_so(
+    qtbot: QtBot, context: UiContext, tmp_path: Path
+) -> None:
+    """Issue 16 item 10: the count axes read 0.5, 1.5 …; an empty chart was bare axes."""
+    dialog = MetricsDialog(context)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.refresh()
+    charts = dialog.charts
+    assert charts is not None
+    for chart, side in (
+        (charts.severity, "left"),
+        (charts.action_items, "left"),
+        (charts.service, "bottom"),
+    ):
+        shown = chart.value_ticks
+        assert shown, chart.objectName()
+        assert all(float(v).is_integer() for v in shown), (chart.objectName(), shown)
+        # and they are the ones the axis draws (pyqtgraph keeps fixed ticks here)
+        drawn = chart.getAxis(side)._tickLevels[0]
+        assert [v for v, _label in drawn] == shown
+        assert chart.empty_text == ""
+
+    empty = history_context(tmp_path / "empty", inline=True)  # a workspace with no history
+    try:
+        with empty.workspace.db.writer() as session:
+            session.execute(text("DELETE FROM action_items"))
+            session.execute(text("DELETE FROM incidents"))
+        quiet = MetricsDialog(empty)
+        qtbot.addWidget(quiet)
+        quiet.show()
+        quiet.refresh()
+        assert quiet.charts is not None
+        assert quiet.charts.severity.empty_text == "No incidents in this period"
+        assert quiet.charts.trend.empty_text == "No resolved incidents in this period"
+    finally:
+        empty.runner.shutdown()
+        empty.workspace.close()

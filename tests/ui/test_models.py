@@ -272,7 +272,7 @@ def test_checklist_click_requests_a_tick_but_does_not_check_locally(
     incident_id = _declare(workspace, "Checkout failing", Severity.SEV1)
     model = ChecklistModel(workspace.queries)
     model.set_incident(incident_id)
-    index = model.index(0, 0)
+    index = model.index(1, 0)  # item 0, "Name an IC", is done: Ana was named
     with qtbot.waitSignal(model.tick_requested) as blocker:
         changed = model.setData(index, Qt.CheckState.Checked.value, Qt.ItemDataRole.CheckStateRole)
     assert changed is False

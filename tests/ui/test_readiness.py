@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import QTreeWidgetItem
 from pytestqt.qtbot import QtBot
 
@@ -99,7 +100,7 @@ def test_findings_grouped_by_area_and_severity(view: ReadinessView) -> None:
     row = view.item_of(f"service-without-escalation-policy:{card}")
     assert row is not None
     assert row.text(0) == "Service card-processor has no escalation policy: nobody is paged for it"
-    assert row.text(1).startswith("Add card-processor to the `services:` of an escalation policy")
+    assert row.text(1).startswith("Add card-processor to the services: of an escalation policy")
     view.tree.setCurrentItem(row)
     detail = view.detail.text()
     assert "HIGH" in detail
@@ -186,3 +187,27 @@ def test_tab_actions_and_palette_in_the_main_window(qtbot: QtBot, demo_context: 
         AuditObject(ObjectKind.SERVICE, "resource:default/cdn-edge", "cdn-edge")
     )
     assert window.tabs.currentWidget() is window.services
+
+
+def test_the_fix_column_wraps_whole_and_shows_no_backticks(
+    qtbot: QtBot, view: ReadinessView
+) -> None:
+    """Issue 16 item 10: the fix column was cut off at the window's edge and showed `…`."""
+    view.resize(1280, 720)
+    view.show()
+    qtbot.waitExposed(view)
+    card = "service:resource:default/card-processor"
+    row = view.item_of(f"service-without-escalation-policy:{card}")
+    assert row is not None
+    assert "`" not in row.text(1)
+    assert all("`" not in view.item_of(f.id).text(1) for f in view.findings_shown())  # type: ignore[union-attr]
+    view.tree.scrollToItem(row)
+    tree = view.tree
+    index = tree.indexFromItem(row, 1)
+    cell = tree.visualRect(index)
+    viewport = tree.viewport().rect()
+    assert cell.right() <= viewport.right() + 1  # the column ends inside the view
+    needed = tree.fontMetrics().boundingRect(
+        QRect(0, 0, cell.width() - 8, 10_000), int(Qt.TextFlag.TextWordWrap), row.text(1)
+    )
+    assert needed.height() <= cell.height()  # every wrapped line has room

@@ -54,7 +54,7 @@ def test_describe_due() -> None:
     assert describe_due(_t(0), _t(3)) == ("overdue 3 min", True)
     assert describe_due(_t(0), _t(125)) == ("overdue 2 h 5 min", True)
     assert describe_reminder(reminder_due, _t(3)) == (
-        "Due: Post a status update — overdue 3 min (Checkout failing for EU customers since…)"
+        "Due: Post a status update — overdue 3 min (#1 Checkout failing for EU customers since…)"
     )
 
 
@@ -110,7 +110,7 @@ def test_uses_the_tray_when_there_is_one(
     setup.clock.advance(minutes=35)
     center.check_now()
     assert messages == [
-        ("Reminder due", "Post a status update — overdue 5 min (Checkout failing for EU)")
+        ("Reminder due", "Post a status update — overdue 5 min (#1 Checkout failing for EU)")
     ]
 
 
@@ -136,7 +136,7 @@ def test_banner_shows_done_ticks_and_moves_due_time(
     center.check_now()
     assert banner.isVisible()
     assert banner.label.text() == (
-        "Due: Post a status update — overdue 3 min (Checkout failing for EU)"
+        "Due: Post a status update — overdue 3 min (#1 Checkout failing for EU)"
     )
     item_id = banner.current().item_id  # type: ignore[union-attr]  # shown above
     with qtbot.waitSignal(setup.context.events.changes_applied) as blocker:

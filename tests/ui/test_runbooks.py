@@ -465,22 +465,25 @@ def test_follow_mode_logs_steps_and_copies_and_restores_ticks(
     assert model.rowCount() == 14
     assert model.index(1, 0).data(Qt.ItemDataRole.DisplayRole).startswith("2. Check PgBouncer")
 
-    assert viewer.tick_step(2)
-    assert viewer.pending_step == 2
+    with qtbot.waitSignal(rb_context.events.changes_applied) as changed:
+        assert viewer.tick_step(2)  # logged at once, as the follow bar says
+    assert incident_id in changed.args[0].timeline
+    assert viewer.pending_step == 2  # the outcome line is open for it
     assert viewer.note_row.isVisibleTo(viewer)
     assert model.index(1, 0).data(Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Checked
-    QTest.keyClicks(viewer.note_edit, "cl_waiting 340 on orders")
-    with qtbot.waitSignal(rb_context.events.changes_applied) as changed:
-        QTest.keyClick(viewer.note_edit, Qt.Key.Key_Return)
-    assert incident_id in changed.args[0].timeline
     steps = [e for e in workspace.queries.timeline(incident_id) if e.kind == EntryKind.RUNBOOK_STEP]
     assert len(steps) == 1
     assert dict(steps[0].data) == {
         "runbook_id": "db-connection-exhaustion",
         "step": 2,
-        "outcome": "cl_waiting 340 on orders",
+        "outcome": "",
     }
-    assert "step 2 done — cl_waiting 340 on orders" in steps[0].text
+    QTest.keyClicks(viewer.note_edit, "cl_waiting 340 on orders")
+    with qtbot.waitSignal(rb_context.events.changes_applied):
+        QTest.keyClick(viewer.note_edit, Qt.Key.Key_Return)
+    (fixed,) = [e for e in workspace.queries.timeline(incident_id) if e.supersedes]
+    assert fixed.supersedes == steps[0].uuid  # the outcome is added to the step's entry
+    assert "step 2 done — cl_waiting 340 on orders" in fixed.text
     assert 2 in model.done()
     assert not model.flags(model.index(1, 0)) & Qt.ItemFlag.ItemIsUserCheckable
 
@@ -498,17 +501,17 @@ def test_follow_mode_logs_steps_and_copies_and_restores_ticks(
     }
     assert QGuiApplication.clipboard().text() == code
 
-    # Esc on the outcome line cancels the tick: nothing written
+    # Esc on the outcome line skips the outcome; the tick stays logged (undo: /fix)
     assert viewer.tick_step(3)
     QTest.keyClick(viewer.note_edit, Qt.Key.Key_Escape)
     assert pending(viewer) is None
-    assert model.index(2, 0).data(Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Unchecked
+    assert model.index(2, 0).data(Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Checked
 
     # reopened (a new viewer, as after a restart): step 2 is shown done
     again = make_viewer(qtbot, rb_context, library)
     again.follow(incident_id)
     open_and_wait(qtbot, again, "db-connection-exhaustion")
-    assert again.steps_model.done() == frozenset({2})
+    assert again.steps_model.done() == frozenset({2, 3})
     row = again.steps_model.index(1, 0)
     assert row.data(Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Checked
     # following after opening reads the done steps too
@@ -516,7 +519,7 @@ def test_follow_mode_logs_steps_and_copies_and_restores_ticks(
     open_and_wait(qtbot, third, "db-connection-exhaustion")
     assert third.steps_model.index(1, 0).data(Qt.ItemDataRole.CheckStateRole) is None
     third.follow(incident_id)
-    assert third.steps_model.done() == frozenset({2})
+    assert third.steps_model.done() == frozenset({2, 3})
     third.follow(None)
     assert not third.steps_panel.isVisibleTo(third)
 
@@ -538,9 +541,8 @@ def test_a_failed_step_write_unticks_and_reports(
         raise ConsoleError("the database is locked")
 
     monkeypatch.setattr(workspace.incidents, "log", refuse)
-    assert viewer.tick_step(1)
     with qtbot.waitSignal(rb_context.events.error_shown) as shown:
-        viewer.confirm_step()
+        assert viewer.tick_step(1)
     assert "Logging step 1 failed: the database is locked" in str(shown.args[0])
     index = viewer.steps_model.index(0, 0)
     assert index.data(Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Unchecked
@@ -874,3 +876,33 @@ def test_an_anchor_to_a_later_section_scrolls_once_it_exists(
         viewer.open_runbook(large)
     assert clicked
     assert viewer.browser.verticalScrollBar().value() > 0
+
+
+def test_a_ticked_step_is_logged_at_once_and_survives_a_re_render(
+    qtbot: QtBot, rb_pool_context: UiContext
+) -> None:
+    """Issue 16 item 6: the follow bar says ticked steps are logged — they are, when
+    ticked; a re-render while the write is in flight keeps the tick; /fix undoes it."""
+    workspace = rb_pool_context.workspace
+    declared = workspace.incidents.declare("Orders API 5xx", Severity.SEV2, commander="Ana")
+    assert declared.incident is not None
+    incident_id = declared.incident.id
+    viewer = make_viewer(qtbot, rb_pool_context, library_for(workspace))
+    viewer.follow(incident_id)
+    open_and_wait(qtbot, viewer, "db-connection-exhaustion")
+    viewer.show()
+    viewer.steps_view.setFocus()
+    viewer.steps_view.setCurrentIndex(viewer.steps_model.index(1, 0))
+    QTest.keyClick(viewer.steps_view, Qt.Key.Key_Space)  # tick step 2 with the keyboard
+    # the view re-renders (a theme switch, a refresh) before the write returned
+    open_and_wait(qtbot, viewer, "db-connection-exhaustion")
+    rb_pool_context.runner.wait()
+    qtbot.waitUntil(lambda: 2 in viewer.steps_model.done())
+    steps = [e for e in workspace.queries.timeline(incident_id) if e.kind == EntryKind.RUNBOOK_STEP]
+    assert [dict(e.data)["step"] for e in steps] == [2]  # written without pressing Enter
+    row = viewer.steps_model.index(1, 0)
+    assert row.data(Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Checked
+    # a tick by mistake is undone with /fix, like a note
+    fixed = workspace.incidents.run_quick(incident_id, "/fix step 2 not done: wrong pool")
+    assert fixed.entry is not None
+    assert fixed.entry.supersedes == steps[0].uuid

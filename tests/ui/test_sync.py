@@ -4,12 +4,14 @@ PagerDuty emulator: automatic passes, the status bar, the Sync tab, the settings
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from console.domain.incident import Severity
@@ -26,6 +28,7 @@ from ui.context import UiContext
 from ui.sync.account_dialog import CUSTOM, AccountDialog
 from ui.sync.controller import SyncController
 from ui.sync.panel import SyncPanel
+from ui.theme import apply_theme, contrast_ratio
 
 WAIT_MS = 20_000
 
@@ -467,3 +470,26 @@ def test_the_window_has_a_sync_tab_menu_and_palette_entries(
     assert "No OS keyring is available" in dialog.token_note.text()
     dialog.close()
     window.sync.shutdown()
+
+
+@pytest.mark.parametrize("mode", ["light", "dark"])
+def test_the_no_keyring_warning_is_readable_in_both_themes(
+    qtbot: QtBot, context: UiContext, mode: str
+) -> None:
+    """Issue 16 item 10: the keyring warning's orange was 3.1:1 on the light background."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    before = QPalette(app.palette())
+    apply_theme(app, mode, install_style=False)
+    try:
+        dialog = AccountDialog(context, Tokens(NoKeyring(), environ={}))
+        qtbot.addWidget(dialog)
+        sheet = dialog.token_note.styleSheet()
+        match = re.search(r"color: (#[0-9a-fA-F]{6})", sheet)
+        assert match is not None, sheet
+        background = dialog.palette().color(QPalette.ColorRole.Window)
+        assert contrast_ratio(QColor(match.group(1)), background) >= 4.5
+    finally:
+        apply_theme(app, "light", install_style=False)  # detaches the system follower
+        app.setProperty("responderConsoleDark", None)
+        app.setPalette(before)

@@ -757,7 +757,7 @@ def test_run_quick_dispatches_every_command(
         "/ops Omar",
         "/scribe Sam",
         "/role ops Olga",
-        "/done 1",
+        "/done 2",  # item 1, "Name an IC", was ticked by /ic Ana
         "/fix first look: error rate 21%",
         "/resolve",
     ]:
@@ -998,7 +998,7 @@ def _busy_incident(service: IncidentService, clock: FakeClock) -> int:
     assert note is not None
     service.correct(incident_id, note.uuid, "error rate falling")
     service.assign_role(incident_id, Role.INCIDENT_COMMANDER, "Ben")
-    service.tick_position(incident_id, 1)
+    service.tick_position(incident_id, 2)  # 1 ("Name an IC") is ticked by naming one
     clock.advance(minutes=81)
     service.change_status(incident_id, Status.RESOLVED)
     return incident_id
@@ -1045,7 +1045,9 @@ def test_export_json_shape(service: IncidentService, queries: Queries, clock: Fa
             "done_at",
             "done_by",
         }
-    assert sum(1 for i in document["checklist"] if i["done_at"]) == 1
+    assert (
+        sum(1 for i in document["checklist"] if i["done_at"]) == 2
+    )  # /done 2, and "Name an IC" by naming Ana
     timeline = document["timeline"]
     assert [e["seq"] for e in timeline] == list(range(1, 8))
     for entry in timeline:

@@ -13,7 +13,16 @@ import html
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, Signal, Slot
+from PySide6.QtCore import (
+    QModelIndex,
+    QPersistentModelIndex,
+    QRect,
+    QSettings,
+    QSize,
+    Qt,
+    Signal,
+    Slot,
+)
 from PySide6.QtGui import QBrush, QColor, QShowEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -22,6 +31,8 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSplitter,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -134,7 +145,13 @@ class ReadinessView(QWidget):
         self.tree.setObjectName("auditFindings")
         self.tree.setHeaderLabels(["Finding", "Fix"])
         self.tree.setColumnWidth(0, 520)
-        self.tree.setUniformRowHeights(True)
+        # the fix is a sentence or two: it wraps in its column rather than run off the edge
+        self.tree.setWordWrap(True)
+        self.tree.setUniformRowHeights(False)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.tree.header().setStretchLastSection(True)
+        self.tree.setItemDelegateForColumn(1, _WrappingDelegate(self.tree))
+        self.tree.header().sectionResized.connect(lambda *_: self.tree.scheduleDelayedItemsLayout())
         self.detail = QLabel("Select a finding to see its objects and the fix.", self)
         self.detail.setObjectName("findingDetail")
         self.detail.setTextFormat(Qt.TextFormat.RichText)
@@ -238,10 +255,12 @@ class ReadinessView(QWidget):
             self.tree.setUpdatesEnabled(True)
 
     def _finding_item(self, parent: QTreeWidgetItem, item: Finding) -> None:
-        row = QTreeWidgetItem(parent, [item.title, item.fix])
+        fix = plain_fix(item.fix)
+        row = QTreeWidgetItem(parent, [item.title, fix])
         row.setData(0, _FINDING, item)
         self._rows[item.id] = row
-        row.setToolTip(1, item.fix)
+        row.setToolTip(0, item.title)
+        row.setToolTip(1, fix)
         for obj in item.objects:
             child = QTreeWidgetItem(row, [f"{obj.kind.value.replace('_', ' ')}: {obj.label}"])
             child.setData(0, _OBJECT, obj)
@@ -357,3 +376,31 @@ def _count(n: int, noun: str) -> str:
 
 def _brush(severity: str) -> QBrush:
     return QBrush(QColor(SEVERITY_COLOURS[severity]))
+
+
+def plain_fix(text: str) -> str:
+    """The fix as read in a table cell: Markdown's code marks (`services:`) dropped."""
+    from console.comms.templating import markdown_to_plain
+
+    return markdown_to_plain(text)
+
+
+class _WrappingDelegate(QStyledItemDelegate):
+    """Rows as tall as their wrapped text at the column's current width (Qt's own hint
+    measures before the last column stretched, so the second line was cut)."""
+
+    def __init__(self, tree: QTreeWidget) -> None:
+        super().__init__(tree)
+        self._tree = tree
+
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
+        hint = super().sizeHint(option, index)
+        width = self._tree.columnWidth(index.column()) - 10
+        text = str(index.data() or "")
+        if width <= 0 or not text:
+            return hint
+        flags = int(Qt.TextFlag.TextWordWrap)
+        needed = option.fontMetrics.boundingRect(QRect(0, 0, width, 100_000), flags, text)
+        return QSize(hint.width(), max(hint.height(), needed.height() + 6))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut, QTextCursor
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from console.comms.kit import CommsKit
 from console.comms.postmortem import to_html
 from console.comms.templating import Template, markdown_to_plain
-from console.comms.updates import Draft
+from console.comms.updates import MISSING, Draft, missing_facts
 from console.domain.oncall import Refusal
 from console.ops.incidents import Outcome
 from ui.context import UiContext
@@ -62,6 +62,10 @@ class DraftUpdateDialog(QDialog):
         self.refused_label.setWordWrap(True)
         self.refused_label.setStyleSheet("color: #c62828;")
         self.refused_label.hide()
+        self.missing_label = QLabel(self)
+        self.missing_label.setObjectName("missingFacts")
+        self.missing_label.setWordWrap(True)
+        self.missing_label.hide()
         self.editor = QPlainTextEdit(self)
         self.editor.setAccessibleName("Update text (Markdown)")
         self.editor.textChanged.connect(self._preview)
@@ -106,12 +110,22 @@ class DraftUpdateDialog(QDialog):
         layout.addLayout(top)
         layout.addWidget(self.refused_label)
         layout.addWidget(split, 1)
+        layout.addWidget(self.missing_label)
         layout.addLayout(buttons)
         self._set_busy(True)
-        kit = self._kit
-        context.runner.read(kit.updates.templates, self._templates_loaded, self._failed)
+        self._default = ""
+        updates = self._kit.updates
+
+        def read() -> tuple[tuple[list[Template], list[Refusal]], str]:
+            return updates.templates(), updates.default_template(incident_id)
+
+        context.runner.read(read, self._read_done, self._failed)
 
     # --------------------------------------------------------------- loading
+
+    def _read_done(self, read: tuple[tuple[list[Template], list[Refusal]], str]) -> None:
+        loaded, self._default = read
+        self._templates_loaded(loaded)
 
     def _templates_loaded(self, loaded: tuple[list[Template], list[Refusal]]) -> None:
         templates, refused = loaded
@@ -123,6 +137,10 @@ class DraftUpdateDialog(QDialog):
         for template in self._templates:
             suffix = " (yours)" if template.user else ""
             self.template_combo.addItem(f"{template.title}{suffix}", template.id)
+        # open with the template that fits the incident's status (investigating, …)
+        default = self.template_combo.findData(self._default)
+        if default >= 0:
+            self.template_combo.setCurrentIndex(default)
         self.template_combo.blockSignals(False)
         if self._templates:
             self._load_draft()
@@ -165,22 +183,50 @@ class DraftUpdateDialog(QDialog):
 
     @Slot()
     def _preview(self) -> None:
-        self.preview.setHtml(to_html(self.editor.toPlainText()))
+        text = self.editor.toPlainText()
+        self.preview.setHtml(to_html(text))
+        missing = missing_facts(text)
+        if missing:
+            self.missing_label.setText(
+                "Fill in before sending: " + ", ".join(missing) + " (marked [fill in: …])"
+            )
+            from ui.theme import alert_color, is_dark
+
+            color = alert_color(is_dark()).name()
+            self.missing_label.setStyleSheet(f"QLabel {{ color: {color}; font-weight: 600; }}")
+        self.missing_label.setVisible(bool(missing))
+
+    def _complete(self) -> bool:
+        """No ``[fill in: …]`` left; otherwise select the first one for the sender to type
+        over, say so, and refuse (nothing copied, nothing logged)."""
+        text = self.editor.toPlainText()
+        found = MISSING.search(text)
+        if found is None:
+            return True
+        cursor = self.editor.textCursor()
+        cursor.setPosition(found.start())
+        cursor.setPosition(found.end(), QTextCursor.MoveMode.KeepAnchor)
+        self.editor.setTextCursor(cursor)
+        self.editor.setFocus(Qt.FocusReason.OtherFocusReason)
+        self._preview()
+        return False
 
     # --------------------------------------------------------------- actions
 
     @Slot()
     def copy_as_markdown(self) -> None:
-        QGuiApplication.clipboard().setText(self.editor.toPlainText())
+        if self._complete():
+            QGuiApplication.clipboard().setText(self.editor.toPlainText())
 
     @Slot()
     def copy_as_plain(self) -> None:
-        QGuiApplication.clipboard().setText(markdown_to_plain(self.editor.toPlainText()))
+        if self._complete():
+            QGuiApplication.clipboard().setText(markdown_to_plain(self.editor.toPlainText()))
 
     @Slot()
     def log_as_sent(self) -> None:
         template, text = self.template, self.editor.toPlainText()
-        if template is None or not self.send_button.isEnabled():
+        if template is None or not self.send_button.isEnabled() or not self._complete():
             return
         self._set_busy(True)
         updates, incident_id = self._kit.updates, self._incident_id

@@ -51,6 +51,11 @@ class Chart(pg.PlotWidget):  # type: ignore[misc]  # pyqtgraph ships no type hin
         self.setMenuEnabled(False)
         self.series: dict[str, list[float]] = {}
         self.labels: list[str] = []
+        #: what the chart says instead of plotting ("" while it plots something)
+        self.empty_text = ""
+        self._empty_item: Any = None
+        #: the whole-number ticks of a count axis ([] while pyqtgraph chooses)
+        self.value_ticks: list[float] = []
 
     def reset(self, labels: Sequence[str], *, axis: str = "bottom") -> None:
         """Clear, and label the category axis; along the bottom every k-th label (about
@@ -73,11 +78,25 @@ class Chart(pg.PlotWidget):  # type: ignore[misc]  # pyqtgraph ships no type hin
         plot.legend.clear()
         return plot.legend
 
-    def frame(self, *, horizontal: bool = False, headroom: float = 1.0) -> None:
+    def frame(
+        self,
+        *,
+        horizontal: bool = False,
+        headroom: float = 1.0,
+        counts: bool = False,
+        empty: str = "Nothing to show for this period",
+    ) -> None:
         """Fit the categories (with room for the first label) and the values from 0, with
-        ``headroom`` (1.3: 30 % more) above the highest for a legend."""
+        ``headroom`` (1.3: 30 % more) above the highest for a legend. ``counts``: the value
+        axis is ticked in whole numbers (no "0.5 incidents"). With nothing to plot, the
+        chart says ``empty`` instead of showing bare axes."""
         values = [v for series in self.series.values() for v in series if not math.isnan(v)]
+        self._show_empty(empty if not any(values) else "")
         top = max(values, default=0.0) or 1.0
+        value_axis = self.getAxis("bottom" if horizontal else "left")
+        self.value_ticks = [v for v, _ in _whole_ticks(top * headroom)] if counts else []
+        if counts:
+            value_axis.setTicks([_whole_ticks(top * headroom), []])
         count = max(len(self.labels), 1)
         spread = (-0.5, count - 0.5) if horizontal else (-0.8, count - 0.4)
         self.disableAutoRange()
@@ -87,6 +106,22 @@ class Chart(pg.PlotWidget):  # type: ignore[misc]  # pyqtgraph ships no type hin
         else:
             self.setXRange(*spread, padding=0)
             self.setYRange(0, top * headroom, padding=0.02)
+
+    def _show_empty(self, text: str) -> None:
+        self.empty_text = text
+        box = self.getPlotItem().getViewBox()
+        if self._empty_item is None:
+            colour = self.palette().color(QPalette.ColorRole.PlaceholderText)
+            self._empty_item = pg.TextItem("", color=colour, anchor=(0.5, 0.5))
+            self._empty_item.setParentItem(box)  # in view pixels: stays put as ranges change
+            box.sigResized.connect(self._centre_empty)
+        self._empty_item.setText(text)
+        self._empty_item.setVisible(bool(text))
+        self._centre_empty()
+
+    def _centre_empty(self, *_args: object) -> None:
+        if self._empty_item is not None:
+            self._empty_item.setPos(self.getPlotItem().getViewBox().boundingRect().center())
 
     def bars(self, name: str, values: Sequence[float], *, offset: float = 0.0, width: float = 0.6,
              horizontal: bool = False, colours: Sequence[str] = ()) -> None:  # fmt: skip
@@ -147,10 +182,18 @@ class MetricsCharts(QWidget):
                           offset=0.2, width=0.38)  # fmt: skip
         for name in ("open", "overdue"):
             legend.addItem(pg.BarGraphItem(x=[0], height=[0], width=0, brush=COLOURS[name]), name)
-        self.trend.frame(headroom=1.3)
-        self.severity.frame()
-        self.service.frame(horizontal=True)
-        self.action_items.frame(headroom=1.3)
+        self.trend.frame(headroom=1.3, empty="No resolved incidents in this period")
+        self.severity.frame(counts=True, empty="No incidents in this period")
+        self.service.frame(
+            horizontal=True, counts=True, empty="No incidents named a service in this period"
+        )
+        self.action_items.frame(headroom=1.3, counts=True, empty="No action items in this period")
+
+
+def _whole_ticks(top: float) -> list[tuple[float, str]]:
+    """0, k, 2k, … up to ``top``: about five whole-number ticks for a count axis."""
+    step = max(1, math.ceil(top / 5))
+    return [(float(v), str(v)) for v in range(0, math.floor(top) + 1, step)]
 
 
 def _minutes(seconds: float | None) -> float:

@@ -302,7 +302,7 @@ class TimelineModel(QAbstractTableModel):
             return entry.author
         if column == COL_KIND:
             return _KIND_LABELS.get(entry.kind, entry.kind.label)
-        text = entry.text.replace("\n", " ⏎ ")
+        text = _readable(entry).replace("\n", " ⏎ ")
         corrects = entry.data.get("corrects_seq")
         if entry.kind is EntryKind.CORRECTION and corrects is not None:
             return f"Correction to #{corrects}: {text}"
@@ -316,7 +316,7 @@ class TimelineModel(QAbstractTableModel):
             where = f"entry #{seq}" if seq is not None else "a later correction entry"
             return f"Superseded: corrected by {where}.\nOriginal text: {entry.text}"
         if column == COL_TEXT and len(entry.text) > 80:
-            return entry.text
+            return _readable(entry)
         return None
 
     def _error_data(self, row: int, column: int, role: int, message: str) -> object:
@@ -333,3 +333,13 @@ class TimelineModel(QAbstractTableModel):
         if role == ItemRole.SEQ:
             return row + 1
         return None
+
+
+def _readable(entry: TimelineEntry) -> str:
+    """A logged status update is stored as the Markdown that was sent; the timeline shows
+    it as text (``**Investigating**`` reads "Investigating"), like the draft's preview."""
+    if entry.kind is EntryKind.STATUS_UPDATE:
+        from console.comms.templating import markdown_to_plain
+
+        return markdown_to_plain(entry.text)
+    return entry.text

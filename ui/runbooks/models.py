@@ -151,11 +151,14 @@ class StepsModel(QAbstractListModel):
         self._pending: set[int] = set()
         self.checkable = False
 
-    def set_steps(self, steps: Sequence[Step], done: Iterable[int] = ()) -> None:
+    def set_steps(
+        self, steps: Sequence[Step], done: Iterable[int] = (), *, pending: Iterable[int] = ()
+    ) -> None:
+        """``pending``: ticks still being written (a re-render must not drop them)."""
         self.beginResetModel()
         self._steps = list(steps)
         self._done = set(done)
-        self._pending = set()
+        self._pending = set(pending) - self._done
         self.endResetModel()
 
     def extend_steps(self, steps: Sequence[Step]) -> None:

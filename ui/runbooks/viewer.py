@@ -195,7 +195,11 @@ class RunbookViewer(QWidget):
         self._rendered: RenderedRunbook | None = None
         self._rendered_dark = False
         self._incident_id: int | None = None
-        self._pending_step: int | None = None
+        self._pending_step: int | None = None  # the step whose outcome line is open
+        #: (incident, runbook title, step, entry uuid) of the step the outcome line is for
+        self._outcome_for: tuple[int, str, int, Any] | None = None
+        #: an outcome typed before its step's entry came back from the writer
+        self._note_waiting: tuple[int, str] | None = None
         self._render_seq = 0
         self._pending_anchor = ""  # scroll here once the part holding it is shown
         self._render_cache = RenderCache()
@@ -271,11 +275,11 @@ class RunbookViewer(QWidget):
         self.note_prompt.setWordWrap(True)
         self.note_edit = QLineEdit(self)
         self.note_edit.setObjectName("stepOutcome")
-        self.note_edit.setPlaceholderText("Outcome (optional): Enter logs it, Esc cancels")
+        self.note_edit.setPlaceholderText("Outcome (optional): Enter adds it, Esc skips")
         self.note_edit.setAccessibleName("Step outcome")
         self.note_edit.returnPressed.connect(self.confirm_step)
         self.note_edit.installEventFilter(self)
-        self.log_button = QPushButton("Log step", self)
+        self.log_button = QPushButton("Add outcome", self)
         self.log_button.clicked.connect(self.confirm_step)
         self.note_row = QWidget(self)
         note_layout = QVBoxLayout(self.note_row)
@@ -394,7 +398,9 @@ class RunbookViewer(QWidget):
         document = result.document
         keep_scroll = self._document is not None and self._document.id == document.id
         scroll = self.browser.verticalScrollBar().value() if keep_scroll else 0
-        self._cancel_pending()
+        in_flight = self.steps_model.pending() if keep_scroll else frozenset()
+        if not keep_scroll:  # the same runbook re-rendered (theme, refresh) keeps its outcome line
+            self._cancel_pending()
         from console.render import PAGE_TAIL, RunbookAssembly, page_head
         from console.render.style import stylesheet
 
@@ -419,7 +425,7 @@ class RunbookViewer(QWidget):
         self._rendered = rendered
         self.browser.verticalScrollBar().setValue(scroll)
         self._fill_header(document, rendered, result.today)
-        self.steps_model.set_steps(rendered.steps, done)
+        self.steps_model.set_steps(rendered.steps, done, pending=in_flight)
         self._update_follow()
         self._scroll_to_pending_anchor()
         if self._assembly is None:
@@ -678,8 +684,8 @@ class RunbookViewer(QWidget):
         self.follow_bar.setVisible(following)
         if following:
             self.follow_label.setText(
-                f"Following in incident #{self._incident_id}: ticked steps and copied "
-                "commands are logged to its timeline."
+                f"Following in incident #{self._incident_id}: a ticked step or a copied "
+                "command is logged to its timeline at once (undo a tick with /fix)."
             )
         has_steps = self.steps_model.rowCount() > 0
         show_steps = following and self._document is not None
@@ -732,29 +738,17 @@ class RunbookViewer(QWidget):
 
     @Slot(int)
     def _on_tick_requested(self, number: int) -> None:
-        if self._pending_step is not None:
-            self.confirm_step()  # a second tick logs the first with what was typed
+        """A ticked step is logged at once (as the follow bar promises; undo with /fix);
+        the outcome line below then lets the responder add what they saw to that entry."""
+        document, incident_id = self._document, self._incident_id
+        if document is None or incident_id is None:
+            self.steps_model.clear_pending(number)
+            return
+        self._finish_outcome()  # an open outcome line for an earlier step is added first
         self._pending_step = number
         step = self._step(number)
-        text = step.text if step is not None else ""
-        self.note_prompt.setText(f"Step {number} done: {text}")
-        self.note_edit.clear()
-        self.note_row.show()
-        self.note_edit.setFocus(Qt.FocusReason.OtherFocusReason)
-
-    @Slot()
-    def confirm_step(self) -> None:
-        """Log the ticked step with the outcome typed (may be empty)."""
-        number = self._pending_step
-        document, incident_id = self._document, self._incident_id
-        if number is None or document is None or incident_id is None:
-            return
-        note = " ".join(self.note_edit.text().split())
-        self._pending_step = None
-        self.note_edit.clear()
-        self.note_row.hide()
-        text = f"Runbook {document.title}: step {number} done" + (f" — {note}" if note else "")
-        data = {"runbook_id": document.slug, "step": number, "outcome": note}
+        text = f"Runbook {document.title}: step {number} done"
+        data = {"runbook_id": document.slug, "step": number, "outcome": ""}
         service = self._context.workspace.incidents
         slug = document.slug
         self._context.runner.write(
@@ -762,21 +756,68 @@ class RunbookViewer(QWidget):
             lambda outcome: self._step_logged(slug, incident_id, number, outcome),
             lambda error: self._step_failed(slug, number, error),
         )
+        self.note_prompt.setText(
+            f"Step {number} logged: {step.text if step is not None else ''}\n"
+            "Add the outcome (optional); undo with /fix in the quick entry."
+        )
+        self.note_edit.clear()
+        self.note_row.show()
+        self.note_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    @Slot()
+    def confirm_step(self) -> None:
+        """Add the outcome typed to the logged step's entry (a correction; the tick
+        itself was logged when it was made). Nothing typed: nothing more is written."""
+        self._finish_outcome()
+
+    def _finish_outcome(self) -> None:
+        number, logged = self._pending_step, self._outcome_for
+        note = " ".join(self.note_edit.text().split())
+        self._pending_step = None
+        self._outcome_for = None
+        self.note_edit.clear()
+        self.note_row.hide()
+        if number is None or not note:
+            return
+        if logged is None or logged[2] != number:  # the step's entry is still being written
+            self._note_waiting = (number, note)
+            return
+        self._add_outcome(logged, note)
+
+    def _add_outcome(self, logged: tuple[int, str, int, Any], note: str) -> None:
+        incident_id, title, number, entry_uuid = logged
+        text = f"Runbook {title}: step {number} done — {note}"
+        service = self._context.workspace.incidents
+        self._context.runner.write(
+            lambda: service.correct(incident_id, entry_uuid, text),
+            lambda outcome: self._context.events.changes_applied.emit(outcome.changes),
+            lambda error: report_failure(
+                self._context.events, error, f"Adding the outcome of step {number}"
+            ),
+        )
 
     def cancel_step(self) -> None:
         self._cancel_pending()
 
     def _cancel_pending(self) -> None:
-        number, self._pending_step = self._pending_step, None
+        """Close the outcome line. The tick stays: it was logged when it was made."""
+        self._pending_step = None
         self.note_row.hide()
         self.note_edit.clear()
-        if number is not None:
-            self.steps_model.clear_pending(number)
 
     def _step_logged(self, slug: str, incident_id: int, number: int, outcome: Outcome) -> None:
         document = self._document
-        if document is not None and document.slug == slug and incident_id == self._incident_id:
+        if document is not None and document.slug == slug:
+            # marked even if the view re-rendered meanwhile: a tick is never dropped
             self.steps_model.mark_done(number)
+        if outcome.entry is not None:
+            title = document.title if document is not None else slug
+            logged = (incident_id, title, number, outcome.entry.uuid)
+            waiting, self._note_waiting = self._note_waiting, None
+            if waiting is not None and waiting[0] == number:
+                self._add_outcome(logged, waiting[1])
+            elif self._pending_step == number:
+                self._outcome_for = logged
         self._context.events.changes_applied.emit(outcome.changes)
 
     def _step_failed(self, slug: str, number: int, error: BaseException) -> None:
