@@ -39,10 +39,18 @@ class DependsError(Exception):
     """The Depends cannot be complete; the message names the libraries."""
 
 
+#: Qt's own libraries (the PySide6 wheel's, never a Debian package: Debian's Qt is
+#: another build). One the build does not bundle is needed only by a plugin for a
+#: platform the app does not use (e.g. eglfs); that plugin cannot load, nothing else.
+_QT_OWN = re.compile(r"^lib(Qt6|pyside6|shiboken6)")
+
+
 @dataclass
 class Needs:
     #: soname → the bundled files that need it
     system: dict[str, list[str]] = field(default_factory=dict)
+    #: Qt's own libraries the build left out → the bundled files (plugins) that need them
+    unbundled_qt: dict[str, list[str]] = field(default_factory=dict)
 
 
 def elf_files(folder: Path) -> Iterator[Path]:
@@ -78,7 +86,8 @@ def system_needs(folder: Path) -> Needs:
     for path in files:
         for name in needed_of(path):
             if name not in bundled:
-                needs.system.setdefault(name, []).append(str(path.relative_to(folder)))
+                into = needs.unbundled_qt if _QT_OWN.match(name) else needs.system
+                into.setdefault(name, []).append(str(path.relative_to(folder)))
     return needs
 
 
@@ -155,7 +164,14 @@ def depends_line(mapped: Mapping[str, str]) -> str:
 
 def compute(folder: Path) -> str:
     """The Depends line for the frozen build in ``folder``."""
-    return depends_line(packages(system_needs(folder).system))
+    needs = system_needs(folder)
+    for name, users in sorted(needs.unbundled_qt.items()):
+        print(
+            f"depends: {name} is Qt's own and not bundled; {', '.join(sorted(users))} "
+            "will not load (a plugin for a platform the app does not use)",
+            file=sys.stderr,
+        )
+    return depends_line(packages(needs.system))
 
 
 def main(argv: list[str]) -> int:

@@ -163,3 +163,23 @@ def test_dpkg_owner_wins_over_the_map_and_unknown_libraries_stop_the_build() -> 
     assert mapped == {"libxcb.so.1": "libxcb1-from-dpkg", "libxcb-icccm.so.4": "libxcb-icccm4"}
     with pytest.raises(depends.DependsError, match=r"libmystery\.so\.3"):
         depends.packages(["libmystery.so.3"], paths={}, owners=lambda paths: {})
+
+
+def test_a_qt_library_the_build_leaves_out_is_no_debian_package(tmp_path: Path) -> None:
+    """The eglfs platform plugin needs libQt6EglFSDeviceIntegration, which PyInstaller
+    does not bundle: that is Qt's own library (no Debian package can stand in for the
+    wheel's build), so the Depends is still computed and the plugin is named instead of
+    the build stopping."""
+    depends = _depends_module()
+    frozen = tmp_path / "frozen"
+    (frozen / "platforms").mkdir(parents=True)
+    shutil.copy2(QT / "plugins" / "platforms" / "libqeglfs.so", frozen / "platforms")
+    for name in ("libQt6Gui.so.6", "libQt6Core.so.6", "libQt6DBus.so.6"):
+        shutil.copy2(QT / "lib" / name, frozen / name)
+    for icu in (QT / "lib").glob("libicu*.so.*"):
+        shutil.copy2(icu, frozen / icu.name)
+
+    needs = depends.system_needs(frozen)
+    assert "platforms/libqeglfs.so" in needs.unbundled_qt["libQt6EglFSDeviceIntegration.so.6"]
+    assert not any(name.startswith("libQt6") for name in needs.system)
+    assert "libc6 (>= 2.31)" in depends.compute(frozen).split(", ")
