@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from console.domain.clock import Clock, utc_now
+from console.domain.errors import InvalidInputError
 from console.domain.runbook import (
     DEFAULT_REVIEW_DAYS,
     ParsedRunbook,
@@ -38,7 +39,6 @@ from console.domain.runbook import (
     parse_interval_days,
     slugify,
 )
-from console.domain.errors import InvalidInputError
 from console.importers import runbook_formats as formats
 from console.importers import runbook_sources as sources
 from console.importers.runbook_formats import Site

@@ -17,7 +17,8 @@ Japanese translation) gave the same ids and the second was refused.
   everything else that names a runbook by id keep working.
 
 Existing rows: one ``legacy`` source per stored import root (``source_root``),
-named after the folder (``-2``, ``-3`` … when two folders share a name);
+named after the folder (its parent's name in front, then ``-2``, ``-3`` … when
+two folders share a name);
 ``local_id`` is the stored id. Plain ``ALTER TABLE … ADD COLUMN`` and
 ``UPDATE`` of columns no trigger watches: the word index is not touched.
 """
@@ -69,8 +70,11 @@ def upgrade() -> None:
     ).fetchall()
     taken: set[str] = set()
     for root, first, last, count in roots:
-        base = _slug(os.path.basename(str(root).rstrip("/\\")) or "runbooks")
-        name, number = base, 1
+        trimmed = str(root).rstrip("/\\")
+        name = base = _slug(os.path.basename(trimmed) or "runbooks")
+        if name in taken:  # docs → team-docs, as a new source is named
+            name = base = _slug(f"{os.path.basename(os.path.dirname(trimmed))}-{base}")
+        number = 1
         while name in taken:
             number += 1
             name = f"{base}-{number}"
