@@ -12,7 +12,6 @@ from PySide6.QtCore import QSettings, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMessageBox,
     QPushButton,
@@ -28,11 +27,27 @@ from ui.context import UiContext
 from ui.importer import BackgroundImport
 from ui.incident_view import report_failure
 from ui.runbooks.importer import RUNBOOKS
+from ui.theme import alert_color, is_dark
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ("Source", "Kind", "Runbooks", "Warnings", "Overdue", "Imported", "Folder")
 ORIGINS = {"legacy": "imported before sources", "pack": "from a content pack"}
+
+
+def source_lines(source: Source, now: datetime) -> tuple[str, str]:
+    """A source's two lines in the list (the pane is narrow): its name and runbook
+    count; its kind, age and what needs a look."""
+    count = f"{source.runbooks} runbook{'' if source.runbooks == 1 else 's'}"
+    details = [source.kind, f"imported {age_text(source.imported_at, now)}"]
+    if source.origin in ORIGINS:
+        details[1] = ORIGINS[source.origin]
+    if source.warned:
+        details.append(f"{source.warned} with warnings")
+    if source.overdue:
+        details.append(f"{source.overdue} overdue")
+    if not source.exists:
+        details.append("folder gone")
+    return f"{source.name}  —  {count}", " · ".join(details)
 
 
 def age_text(when: datetime | None, now: datetime) -> str:
@@ -95,15 +110,13 @@ class SourcesPanel(QWidget):
         heading.setFont(font)
         self.tree = QTreeWidget(self)
         self.tree.setObjectName("sourcesList")
-        self.tree.setColumnCount(len(COLUMNS))
-        self.tree.setHeaderLabels(list(COLUMNS))
+        self.tree.setColumnCount(1)
+        self.tree.setHeaderHidden(True)
         self.tree.setRootIsDecorated(False)
-        self.tree.setUniformRowHeights(True)
+        self.tree.setUniformRowHeights(True)  # every row is two lines
+        self.tree.setAlternatingRowColors(True)  # where one source's two lines end
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.setAccessibleName("Runbook sources")
-        header = self.tree.header()
-        header.setStretchLastSection(True)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.tree.itemSelectionChanged.connect(self._update_buttons)
 
         self.add_button = QPushButton("Add…", self)
@@ -150,22 +163,10 @@ class SourcesPanel(QWidget):
         now = self._context.clock()
         self.tree.clear()
         for source in sources:
-            imported = age_text(source.imported_at, now)
-            folder = source.path + ("" if source.exists else "  (folder gone)")
-            item = QTreeWidgetItem(
-                [
-                    source.name,
-                    source.kind,
-                    str(source.runbooks),
-                    str(source.warned),
-                    str(source.overdue),
-                    imported,
-                    folder,
-                ]
-            )
+            item = QTreeWidgetItem(["\n".join(source_lines(source, now))])
             item.setData(0, Qt.ItemDataRole.UserRole, source.name)
-            for column in (2, 3, 4):
-                item.setTextAlignment(column, Qt.AlignmentFlag.AlignRight)
+            if source.last_import.get("refused") or not source.exists:
+                item.setForeground(0, alert_color(is_dark()))
             origin = ORIGINS.get(source.origin)
             last = source.last_import
             tip = f"{source.path}\n{source.runbooks} runbooks, {source.landing} landing pages"
@@ -177,8 +178,7 @@ class SourcesPanel(QWidget):
                     f"{last.get('unchanged', 0)} unchanged, {last.get('removed', 0)} removed, "
                     f"{last.get('refused', 0)} refused"
                 )
-            for column in range(len(COLUMNS)):
-                item.setToolTip(column, tip)
+            item.setToolTip(0, tip)
             self.tree.addTopLevelItem(item)
             if source.name == selected:
                 item.setSelected(True)
