@@ -913,6 +913,8 @@ class SourceImport:
     skipped: int = 0
     warnings: int = 0
     kind: str = formats.MARKDOWN
+    #: its runbooks read (new, updated, unchanged) by format
+    formats: dict[str, int] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -1024,7 +1026,7 @@ def import_runbooks(
     for candidate in unchanged:
         result = plan_of_given[candidate.given].result
         result.unchanged += 1
-        result.warnings += _count(report, candidate.path, stored[candidate.path])
+        result.warnings += _count(report, candidate.path, stored[candidate.path], result)
     total = len(candidates)
     done = len(unchanged)
     if progress:
@@ -1054,7 +1056,7 @@ def import_runbooks(
                     pending.append(("touch", (candidate.size, candidate.mtime_ns, old.id)))
                     report.unchanged += 1
                     result.unchanged += 1
-                    result.warnings += _count(report, candidate.path, old)
+                    result.warnings += _count(report, candidate.path, old, result)
                 else:
                     parsed, may_be_cjk = read
                     local = parsed.slug
@@ -1078,7 +1080,7 @@ def import_runbooks(
                         else:
                             slug = sources.public_id(local, plan.name, taken)
                         taken[slug] = parsed.path
-                        result.warnings += _count(report, parsed.path, parsed)
+                        result.warnings += _count(report, parsed.path, parsed, result)
                         values = _values(parsed, now, may_be_cjk, slug, plan.id)
                         if old is None:
                             # rows are built here, not on the writer's thread: the
@@ -1115,10 +1117,13 @@ def import_runbooks(
     return report
 
 
-def _count(report: ImportReport, path: str, runbook: ParsedRunbook | _Stored) -> int:
-    """Add a runbook read (parsed now or unchanged) to the report's formats, landing
-    pages and warnings; returns its warnings."""
+def _count(
+    report: ImportReport, path: str, runbook: ParsedRunbook | _Stored, source: SourceImport
+) -> int:
+    """Add a runbook read (parsed now or unchanged) to the report's (and its source's)
+    formats, landing pages and warnings; returns its warnings."""
     report.formats[runbook.format] = report.formats.get(runbook.format, 0) + 1
+    source.formats[runbook.format] = source.formats.get(runbook.format, 0) + 1
     report.landing += bool(runbook.landing)
     if isinstance(runbook, _Stored):
         if runbook.warnings in ("[]", ""):
@@ -1199,7 +1204,13 @@ def _record_sources(
     with db.raw_writer() as raw:
         for plan in {p.id: p for p in plans.values()}.values():
             result = plan.result
-            result.kind = sources.dominant_kind(raw, plan.id)
+            if plan.whole and not report.cancelled:  # every runbook of it was counted
+                result.kind = max(
+                    sorted(result.formats) or [formats.MARKDOWN],
+                    key=lambda kind: result.formats.get(kind, 0),
+                )
+            else:  # 36 ms over 10,000 runbooks: only when the import did not read them all
+                result.kind = sources.dominant_kind(raw, plan.id)
             counts = {**result.counts(), "cancelled": report.cancelled}
             raw.execute(
                 "UPDATE runbook_sources SET kind = ?, imported_at = ?, last_import = ? "

@@ -45,6 +45,11 @@ def test_english_and_japanese_docs_import_together_and_are_both_searchable(
     report = library.import_paths([ENGLISH, JAPANESE])
     assert [r for r in report.refused if "duplicate id" in r.reason] == []
     assert report.refused == []
+    # each detected as what it is: an MkDocs site
+    assert {s.name: s.kind for s in library.sources()} == {
+        "pagerduty-incident-response-docs": "mkdocs",
+        "pagerduty-incident-response-docs-ja": "mkdocs",
+    }
     counts = {s.name: s.imported for s in report.sources}
     assert counts == {
         "pagerduty-incident-response-docs": _markdown(ENGLISH),
