@@ -11,6 +11,7 @@ One bad file never stops the import: it is listed in the report.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -993,6 +994,10 @@ def import_runbooks(
             )
             plan.result.skipped += 1
             continue
+        if not plan.whole and plan.result.path != candidate.path:
+            # a file named that its source's folder holds: its id is its path in that
+            # folder, as the source's refresh would give it (an id never changes)
+            candidate = dataclasses.replace(candidate, root=plan.result.path)
         kept.append(candidate)
     candidates = kept
     found_paths = {c.path for c in candidates}
@@ -1167,6 +1172,10 @@ def _plan_sources(
             source_id = stored[given].source_id
             path, source = names_by_id[source_id]
             plans[given] = _SourcePlan(source_id, source, False, SourceImport(source, path, False))
+        elif (holder := _source_holding(given, existing)) is not None:
+            # a new file named inside a source's folder joins that source
+            path, (source_id, source) = holder
+            plans[given] = _SourcePlan(source_id, source, False, SourceImport(source, path, False))
         elif given in found or any(s.path.startswith(given + os.sep) for s in report.skipped):
             creating.append(given)
     used = {n for _, n in existing.values()}
@@ -1193,6 +1202,19 @@ def _plan_sources(
                 raw.execute("UPDATE runbook_sources SET name = ? WHERE id = ?", (wanted, plan.id))
                 plan.name = plan.result.name = wanted
     return plans
+
+
+def _source_holding(
+    path: str, existing: Mapping[str, tuple[int, str]]
+) -> tuple[str, tuple[int, str]] | None:
+    """The source whose folder holds ``path`` (the innermost), if any."""
+    best: tuple[str, tuple[int, str]] | None = None
+    for folder, source in existing.items():
+        if path.startswith(folder.rstrip(os.sep) + os.sep) and (
+            best is None or len(folder) > len(best[0])
+        ):
+            best = (folder, source)
+    return best
 
 
 def _record_sources(

@@ -192,6 +192,15 @@ def test_a_file_named_from_an_imported_folder_stays_in_that_source(
     report = library.import_paths([file])
     assert (report.updated, [s.name for s in report.sources]) == (1, ["en"])
     assert [s.name for s in library.sources()] == ["en"]
+    # its id is still its path in the source's folder, not in its own folder
+    assert library.get("before-severity_levels").title == "Severity, again"
+    # a new file named inside the folder joins its source too (nothing else is removed)
+    (english / "after").mkdir()
+    (english / "after/postmortem.md").write_text("# Postmortem\n")
+    report = library.import_paths([english / "after/postmortem.md"])
+    assert (report.imported, report.removed, [s.name for s in report.sources]) == (1, 0, ["en"])
+    assert [s.name for s in library.sources()] == ["en"]
+    assert library.get("en:after-postmortem").title == "Postmortem"
     # a folder holding another source's files passes over them, saying whose they are
     report = library.import_paths([tmp_path])
     assert report.imported == 0
