@@ -1004,10 +1004,21 @@ def import_runbooks(
     refused_paths = {r.path for r in report.refused}
     # Gone from a source read whole (a refused file keeps its last good version).
     whole = {plan.id for plan in plans.values() if plan.whole}
+    # a folder named inside a source's folder: that source's files gone from it
+    inside = [
+        (given.rstrip(os.sep) + os.sep, plan.id)
+        for given, plan in plans.items()
+        if not plan.whole and given not in stored
+    ]
     gone_rows = [
         s
         for path, s in stored.items()
-        if s.source_id in whole and path not in found_paths and path not in refused_paths
+        if (
+            s.source_id in whole
+            or any(s.source_id == i and path.startswith(folder) for folder, i in inside)
+        )
+        and path not in found_paths
+        and path not in refused_paths
     ]
     gone = [s.id for s in gone_rows]
     for s in gone_rows:

@@ -201,6 +201,13 @@ def test_a_file_named_from_an_imported_folder_stays_in_that_source(
     assert (report.imported, report.removed, [s.name for s in report.sources]) == (1, 0, ["en"])
     assert [s.name for s in library.sources()] == ["en"]
     assert library.get("en:after-postmortem").title == "Postmortem"
+    # a folder named inside it: read in that source too, its files gone from it removed
+    (english / "after/postmortem.md").unlink()
+    (english / "after/review.md").write_text("# Review\n")
+    report = library.import_paths([english / "after"])
+    assert (report.imported, report.removed, [s.name for s in report.sources]) == (1, 1, ["en"])
+    assert library.get("en:after-review").source == "en"
+    assert len(library.runbooks(source="en")) == 5
     # a folder holding another source's files passes over them, saying whose they are
     report = library.import_paths([tmp_path])
     assert report.imported == 0
