@@ -365,6 +365,12 @@ class RunbookLibrary:
                     f"{absolute} is already the runbook source '{source.name}': refresh it "
                     f"('responder-console sources refresh {source.name}')"
                 )
+            if absolute.startswith(source.path.rstrip(os.sep) + os.sep):
+                raise InvalidInputError(
+                    f"{absolute} is inside the runbook source '{source.name}' "
+                    f"({source.path}): its runbooks are that source's; refresh it, or remove "
+                    "it first to split the folder into sources"
+                )
         if name is not None and (not name.strip() or SEPARATOR in name):
             raise InvalidInputError(f"source name {name!r}: give a name without ':'")
         return import_runbooks(

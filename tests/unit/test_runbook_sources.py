@@ -179,6 +179,8 @@ def test_add_refuses_a_folder_that_is_a_source_already(
     other = _collection(tmp_path / "other", "Other", "x")
     with pytest.raises(InvalidInputError, match="already named 'english'"):
         library.add_source(other, name="english")
+    with pytest.raises(InvalidInputError, match="is inside the runbook source 'english'"):
+        library.add_source(english / "during")
     assert [s.name for s in library.sources()] == ["english"]
 
 
