@@ -328,3 +328,49 @@ def test_migration_0018_puts_existing_runbooks_in_sources_keeping_their_ids(
         assert json.loads(report_json)["new"] == 1
     finally:
         db.close()
+
+
+def test_downgrade_to_0016_and_up_again_keeps_runbooks_and_their_index(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from console.storage.migrate import alembic_config
+
+    clock = FakeClock(NOW)
+    path = data_dir / "console.db"
+    db = open_database(path, clock=clock)
+    RunbookLibrary(db, clock=clock).import_paths(
+        [
+            _collection(tmp_path / "en", "English", "zebra"),
+            _collection(tmp_path / "ja", "日本語", "x"),
+        ]
+    )
+    db.close()
+    engine = create_engine(f"sqlite:///{path}")
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0016_runbook_format")
+    engine.dispose()
+    with sqlite3.connect(path) as raw:
+        columns = {row[1] for row in raw.execute("PRAGMA table_info(runbooks)")}
+        assert not {"source_id", "local_id"} & columns
+        assert (
+            raw.execute("SELECT name FROM sqlite_master WHERE name = 'runbook_sources'").fetchall()
+            == []
+        )
+        raw.execute("INSERT INTO runbooks_fts(runbooks_fts, rank) VALUES ('integrity-check', 1)")
+        matched = raw.execute("SELECT count(*) FROM runbooks_fts WHERE runbooks_fts MATCH 'zebra'")
+        assert matched.fetchone()[0] == 4
+    db = open_database(path, clock=clock)  # up again: the ids as they were, in legacy sources
+    try:
+        library = RunbookLibrary(db, clock=clock)
+        assert [(s.name, s.origin, s.runbooks) for s in library.sources()] == [
+            ("en", "legacy", 4),
+            ("ja", "legacy", 4),
+        ]
+        assert library.get("ja:during-during_an_incident").source == "ja"
+    finally:
+        db.close()
