@@ -18,6 +18,7 @@ from tests.ui.conftest import OFFSCREEN_NOTICE
 from ui.context import UiContext
 from ui.events import AppEvents
 from ui.runbooks.area import RunbooksArea
+from ui.runbooks.models import detail_text
 from ui.runbooks.sources_panel import age_text
 from ui.tasks import TaskRunner
 
@@ -83,6 +84,11 @@ def test_panel_lists_adds_refreshes_and_removes_sources(
     assert panel.adder.summary_box is not None
     panel.adder.summary_box.close()
     qtbot.waitUntil(lambda: area.library_view.model.rowCount() == 13, timeout=5000)
+    # the translation's runbooks say which source they are from; the first's need not
+    today = NOW.date()
+    details = {h.slug: detail_text(h, today) for h in area.library_view.model.hits()}
+    assert details["runbooks-ja:disk-full"] == "runbooks-ja · no owner · never reviewed"
+    assert details["disk-full"].startswith("team-data · ")
 
     # refresh the selected source: a file gone, one changed
     (folder / "dns-failure.md").unlink()
