@@ -82,6 +82,7 @@ def test_panel_lists_adds_refreshes_and_removes_sources(
     ]
     assert panel.status.text() == "Added 'runbooks-ja'. 2 sources, 13 runbooks."
     assert panel.adder.summary_box is not None
+    assert panel.adder.summary_box.text().endswith("; new source 'runbooks-ja' (markdown).")
     panel.adder.summary_box.close()
     qtbot.waitUntil(lambda: area.library_view.model.rowCount() == 13, timeout=5000)
     # the translation's runbooks say which source they are from; the first's need not
