@@ -10,6 +10,10 @@ and ``ops`` is below both), so the UI never opens a session or names SQL:
 * :meth:`RunbookLibrary.get` — one runbook with its body and review state.
 * :meth:`RunbookLibrary.facets` — services and owners, for filter choices.
 * :meth:`RunbookLibrary.import_paths` — :func:`import_runbooks`, unchanged.
+* :meth:`RunbookLibrary.sources`, :meth:`~RunbookLibrary.add_source`,
+  :meth:`~RunbookLibrary.refresh_source`, :meth:`~RunbookLibrary.remove_source` —
+  the imported folders (console.importers.runbook_sources).
+* :meth:`RunbookLibrary.runbooks` — the listing of ``runbook list``.
 """
 
 from __future__ import annotations
@@ -24,8 +28,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from console.domain.clock import Clock, utc_now
-from console.domain.errors import NotFoundError, StorageError
+from console.domain.errors import InvalidInputError, NotFoundError, StorageError
 from console.domain.runbook import is_overdue, review_due
+from console.importers import runbook_sources
+from console.importers.runbook_sources import SEPARATOR, Source
 from console.importers.runbooks import (
     SUFFIXES,
     CancelToken,
@@ -76,11 +82,37 @@ class RunbookDocument:
     warnings: tuple[str, ...] = ()
     #: its place in its site's navigation
     nav_order: int | None = None
+    #: the source it came from (its name and path) and its id within it
+    source: str = ""
+    source_path: str = ""
+    local_id: str = ""
 
     @property
     def folder(self) -> Path:
         """The folder the file was imported from (relative images resolve against it)."""
         return Path(self.path).parent
+
+
+@dataclass(frozen=True)
+class RunbookEntry:
+    """One runbook as ``runbook list`` shows it."""
+
+    #: the library-wide id (what ``runbook show`` and timeline entries name it by)
+    id: str
+    row_id: int
+    source: str
+    #: its id within its source
+    local_id: str
+    title: str
+    path: str
+    format: str
+    landing: bool
+    #: how many warnings its import found
+    warnings: int
+    owner: str | None
+    last_reviewed: date | None
+    review_due: date
+    overdue: bool
 
 
 class RunbookLibrary:
@@ -199,17 +231,27 @@ class RunbookLibrary:
         return int(row[0])
 
     def get(self, runbook_id: int | str) -> RunbookDocument:
-        """A runbook by row id or by its slug (front-matter ``id``). NotFoundError if gone."""
-        column = "id" if isinstance(runbook_id, int) else "slug"
+        """A runbook by row id, by its id (``slug``: what timeline entries store), or as
+        ``<source>:<id within it>``. NotFoundError if gone."""
+        columns = (
+            "r.id, r.slug, r.title, r.path, r.body, r.owner, r.services, r.symptoms, "
+            "r.alerts, r.severity_hint, r.last_reviewed, r.review_every_days, r.format, "
+            "r.landing, r.warnings, r.nav_order, coalesce(s.name, ''), coalesce(s.path, ''), "
+            "r.local_id FROM runbooks r LEFT JOIN runbook_sources s ON s.id = r.source_id"
+        )
+        column = "r.id" if isinstance(runbook_id, int) else "r.slug"
         with self._db.raw_reader() as raw:
-            row = raw.execute(
-                "SELECT id, slug, title, path, body, owner, services, symptoms, alerts, "
-                "severity_hint, last_reviewed, review_every_days, format, landing, warnings, "
-                f"nav_order FROM runbooks WHERE {column} = ?",
-                (runbook_id,),
-            ).fetchone()
+            row = raw.execute(f"SELECT {columns} WHERE {column} = ?", (runbook_id,)).fetchone()
+            if row is None and isinstance(runbook_id, str) and SEPARATOR in runbook_id:
+                source, _, local = runbook_id.partition(SEPARATOR)
+                row = raw.execute(
+                    f"SELECT {columns} WHERE s.name = ? AND r.local_id = ?", (source, local)
+                ).fetchone()
         if row is None:
-            raise NotFoundError(f"no runbook {runbook_id!r} (it may have been removed)")
+            raise NotFoundError(
+                f"no runbook {runbook_id!r} (it may have been removed; "
+                "'responder-console runbook list' shows the ids there are)"
+            )
         (
             row_id,
             slug,
@@ -227,6 +269,9 @@ class RunbookLibrary:
             landing,
             warnings,
             nav_order,
+            source,
+            source_path,
+            local_id,
         ) = row
         today = self.today()
         last = date.fromisoformat(reviewed) if reviewed else None
@@ -249,7 +294,130 @@ class RunbookLibrary:
             landing=bool(landing),
             warnings=tuple(json.loads(warnings or "[]")),
             nav_order=nav_order,
+            source=source,
+            source_path=source_path,
+            local_id=local_id,
         )
+
+    def runbooks(self, *, source: str | None = None, overdue: bool = False) -> list[RunbookEntry]:
+        """Every runbook (of one source, by name or path), by source then id; ``overdue``:
+        only those past their review date. NotFoundError names the sources there are."""
+        today = self.today()
+        where, params = "", []
+        if source is not None:
+            chosen = runbook_sources.find_source(self._db, source, today=today)
+            where, params = " WHERE r.source_id = ?", [chosen.id]
+        with self._db.raw_reader() as raw:
+            rows = raw.execute(
+                "SELECT r.id, r.slug, r.local_id, coalesce(s.name, ''), r.title, r.path, "
+                "r.format, r.landing, r.warnings, r.owner, r.last_reviewed, "
+                "r.review_every_days FROM runbooks r "
+                "LEFT JOIN runbook_sources s ON s.id = r.source_id"
+                + where
+                + " ORDER BY s.name, r.local_id, r.id",
+                params,
+            ).fetchall()
+        entries = []
+        for (
+            row_id,
+            slug,
+            local,
+            name,
+            title,
+            path,
+            fmt,
+            landing,
+            warnings,
+            owner,
+            rev,
+            every,
+        ) in rows:
+            last = date.fromisoformat(rev) if rev else None
+            late = is_overdue(last, every, today, landing=bool(landing))
+            if overdue and not late:
+                continue
+            entries.append(
+                RunbookEntry(
+                    id=slug,
+                    row_id=row_id,
+                    source=name,
+                    local_id=local,
+                    title=title,
+                    path=path,
+                    format=fmt,
+                    landing=bool(landing),
+                    warnings=len(json.loads(warnings or "[]")),
+                    owner=owner,
+                    last_reviewed=last,
+                    review_due=review_due(last, every, today),
+                    overdue=late,
+                )
+            )
+        return entries
+
+    # ------------------------------------------------------------------ sources
+
+    def sources(self) -> list[Source]:
+        """Every source, by name, with its runbooks counted now."""
+        return runbook_sources.list_sources(self._db, today=self.today())
+
+    def source(self, name_or_path: str) -> Source:
+        return runbook_sources.find_source(self._db, name_or_path, today=self.today())
+
+    def add_source(
+        self,
+        path: Path | str,
+        *,
+        name: str | None = None,
+        progress: Progress | None = None,
+        cancel: CancelToken | None = None,
+    ) -> ImportReport:
+        """Import a folder (or file) as a new source. InvalidInputError when it already is
+        one (refresh it) or is not there."""
+        absolute = os.path.abspath(os.fspath(path))
+        if not os.path.exists(absolute):
+            raise InvalidInputError(f"{absolute}: no such folder or file")
+        for source in self.sources():
+            if source.path == absolute:
+                raise InvalidInputError(
+                    f"{absolute} is already the runbook source '{source.name}': refresh it "
+                    f"('responder-console sources refresh {source.name}')"
+                )
+            if absolute.startswith(source.path.rstrip(os.sep) + os.sep):
+                raise InvalidInputError(
+                    f"{absolute} is inside the runbook source '{source.name}' "
+                    f"({source.path}): its runbooks are that source's; refresh it, or remove "
+                    "it first to split the folder into sources"
+                )
+        if name is not None and (not name.strip() or SEPARATOR in name):
+            raise InvalidInputError(f"source name {name!r}: give a name without ':'")
+        return import_runbooks(
+            self._db, [absolute], progress=progress, cancel=cancel, clock=self._clock, name=name
+        )
+
+    def refresh_source(
+        self,
+        name_or_path: str,
+        *,
+        progress: Progress | None = None,
+        cancel: CancelToken | None = None,
+    ) -> ImportReport:
+        """Import a source's folder again: new, updated, unchanged and removed runbooks
+        (files gone from the folder leave the library; only this source's)."""
+        source = self.source(name_or_path)
+        if not source.exists:
+            raise InvalidInputError(
+                f"{source.path}: the folder of source '{source.name}' is gone; restore it, or "
+                f"remove the source ('responder-console sources remove {source.name}')"
+            )
+        return import_runbooks(
+            self._db, [source.path], progress=progress, cancel=cancel, clock=self._clock
+        )
+
+    def remove_source(self, name_or_path: str) -> tuple[Source, int]:
+        """Remove a source and exactly its runbooks: (the source, runbooks removed)."""
+        source = self.source(name_or_path)
+        return source, runbook_sources.remove_source(self._db, source.id)
 
     def facets(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """``(services, owners)`` named by any runbook, sorted case-insensitively."""

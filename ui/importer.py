@@ -78,6 +78,8 @@ def _listing(head: str, lines: list[str]) -> str:
 class BackgroundImport(QObject):
     #: the import's report — it ended (also when cancelled)
     finished = Signal(object)
+    #: it failed (the error was reported)
+    failed = Signal(object)
 
     def __init__(
         self, context: UiContext, run: ImportRun, kind: ImportKind, parent: QWidget
@@ -160,6 +162,7 @@ class BackgroundImport(QObject):
     def _failed(self, error: BaseException) -> None:
         self._finish()
         report_failure(self._context.events, error, f"Importing {self._kind.noun}")
+        self.failed.emit(error)
 
     def _show_summary(self, report: Any) -> None:
         if self.summary_box is not None:

@@ -40,7 +40,7 @@ from console.paths import data_dir, database_path, demo_dir
 #: ``add_parsers(commands, importing)`` (``importing``: the ``import`` sub-commands) and
 #: ``HANDLERS``, a dict from top-level command name to ``handler(args, folder, out) -> int``.
 #: ``build_parser`` imports every area, so an area keeps heavy imports inside its handlers.
-AREAS: tuple[str, ...] = ("packs", "audit", "metrics")
+AREAS: tuple[str, ...] = ("packs", "audit", "metrics", "runbooks")
 
 
 def _area(name: str) -> Any:
@@ -715,10 +715,19 @@ def _import(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
         )
     for nothing in report.nothing_found:
         lines.append(f"Nothing recognised as a runbook in {nothing.folder}.")
+    from console.cli.runbooks import source_lines, sources_json
+
+    # each path named is a source: which, and (several) what the import did to each
+    if len(report.sources) == 1:
+        source = report.sources[0]
+        lines.append(f"Source '{source.name}'" + (" (new)." if source.created else "."))
+    else:
+        lines += source_lines(report)
     _emit(
         out,
         args.json,
         {
+            "sources": sources_json(report),
             **counts,
             "refused": [{"path": r.path, "reason": r.reason} for r in report.refused],
             "skipped": [{"path": r.path, "reason": r.reason} for r in report.skipped],

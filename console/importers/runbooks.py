@@ -11,6 +11,7 @@ One bad file never stops the import: it is listed in the report.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from console.domain.clock import Clock, utc_now
+from console.domain.errors import InvalidInputError
 from console.domain.runbook import (
     DEFAULT_REVIEW_DAYS,
     ParsedRunbook,
@@ -39,6 +41,7 @@ from console.domain.runbook import (
     slugify,
 )
 from console.importers import runbook_formats as formats
+from console.importers import runbook_sources as sources
 from console.importers.runbook_formats import Site
 from console.importers.yaml_support import (
     LOAD_ERRORS,
@@ -185,6 +188,8 @@ class ImportReport:
     nothing_found: list[NothingFound] = field(default_factory=list)
     #: a site's config that could not be read (the pages still are)
     site_problems: list[str] = field(default_factory=list)
+    #: what the import did to each source it read (in the order given)
+    sources: list[SourceImport] = field(default_factory=list)
     cancelled: bool = False
 
     @property
@@ -700,6 +705,8 @@ class _Candidate:
     mtime_ns: int
     #: the site generator's folder it is in (format, nav titles and order)
     site: Site | None = None
+    #: the path given (folder or file) it was found through: its source's path
+    given: str = ""
 
 
 @dataclass
@@ -749,7 +756,7 @@ def _walk(
                 if site is not None:
                     problems.update(dict.fromkeys(site.problems))
                 walked.candidates.append(
-                    _Candidate(absolute, folder, info.st_size, info.st_mtime_ns, site)
+                    _Candidate(absolute, folder, info.st_size, info.st_mtime_ns, site, absolute)
                 )
         elif stat.S_ISREG(info.st_mode):
             refused.append(
@@ -834,7 +841,7 @@ def _walk_folder(
                 if identity in seen_files:
                     continue
                 seen_files.add(identity)
-                yield _Candidate(full, root, info.st_size, info.st_mtime_ns, site)
+                yield _Candidate(full, root, info.st_size, info.st_mtime_ns, site, root)
             else:
                 ending = os.path.splitext(lower)[1] or _NO_ENDING
                 others[ending] = others.get(ending, 0) + 1
@@ -892,6 +899,51 @@ class _Stored:
     format: str
     landing: bool
     warnings: str  # JSON
+    source_id: int
+    local_id: str
+
+
+@dataclass
+class SourceImport:
+    """What one import did to one source (``ImportReport.sources``)."""
+
+    name: str
+    path: str
+    #: made by this import (the folder was not a source before)
+    created: bool
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    refused: int = 0
+    skipped: int = 0
+    warnings: int = 0
+    kind: str = formats.MARKDOWN
+    #: its runbooks read (new, updated, unchanged) by format
+    formats: dict[str, int] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "new": self.imported,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "refused": self.refused,
+            "skipped": self.skipped,
+            "warnings": self.warnings,
+        }
+
+
+@dataclass
+class _SourcePlan:
+    """A source this import reads: its row, and whether it is read whole (a folder or
+    file that is the source's path: files gone from it are removed) or only some files
+    of it (a file named that an imported folder holds)."""
+
+    id: int
+    name: str
+    whole: bool
+    result: SourceImport
 
 
 def import_runbooks(
@@ -901,34 +953,88 @@ def import_runbooks(
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
     clock: Clock = utc_now,
+    name: str | None = None,
+    origin: str = sources.FOLDER,
 ) -> ImportReport:
-    """Import (incrementally) the runbooks in ``paths`` (folders or files)."""
+    """Import (incrementally) the runbooks in ``paths`` (folders or files). Each path
+    given is a source (made at its first import, refreshed after): ids are unique
+    within their source, and files gone from a source's folder leave the library.
+    ``name`` names a new source (one path only; a pack's source is renamed to it)."""
     report = ImportReport()
     walked = _walk(paths, report.refused, report.skipped)
-    candidates, roots = walked.candidates, walked.roots
+    candidates = walked.candidates
     report.nothing_found = walked.nothing_found
     report.site_problems = walked.site_problems
+    now = format_utc(clock())
     with db.raw_reader() as raw:
         stored = {
             row[0]: _Stored(*row[1:])
             for row in raw.execute(
                 "SELECT path, id, slug, size, mtime_ns, content_hash, source_root, format, "
-                "landing, warnings FROM runbooks"
+                "landing, warnings, source_id, local_id FROM runbooks"
             )
         }
+        existing = {
+            row[1]: (row[0], row[2])
+            for row in raw.execute("SELECT id, path, name FROM runbook_sources")
+        }
+    plans = _plan_sources(db, walked, stored, existing, name, origin, now, report)
+    plan_of_given = plans
+    by_id = {plan.id: plan for plan in plans.values()}
+    holders = _by_id(existing)
+    # A file an imported folder holds belongs to that folder's source: a folder imported
+    # that holds another source's files passes over them (the other source keeps them).
+    kept: list[_Candidate] = []
+    for candidate in candidates:
+        plan = plan_of_given[candidate.given]
+        old = stored.get(candidate.path)
+        if old is not None and old.source_id != plan.id and plan.whole:
+            other = holders.get(old.source_id, ("", "?"))[1]
+            report.skipped.append(
+                RunbookRefusal(
+                    candidate.path,
+                    f"already in source '{other}' (refresh that source, or remove it first "
+                    "to import the file here)",
+                )
+            )
+            plan.result.skipped += 1
+            continue
+        if not plan.whole and plan.result.path != candidate.path:
+            # a file named that its source's folder holds: its id is its path in that
+            # folder, as the source's refresh would give it (an id never changes)
+            candidate = dataclasses.replace(candidate, root=plan.result.path)
+        kept.append(candidate)
+    candidates = kept
     found_paths = {c.path for c in candidates}
     refused_paths = {r.path for r in report.refused}
-    # Gone from a folder given in this import (a refused file keeps its last good version).
-    gone = [
-        s.id
-        for path, s in stored.items()
-        if path not in found_paths
-        and path not in refused_paths
-        and any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+    # Gone from a source read whole (a refused file keeps its last good version).
+    whole = {plan.id for plan in plans.values() if plan.whole}
+    # a folder named inside a source's folder: that source's files gone from it
+    inside = [
+        (given.rstrip(os.sep) + os.sep, plan.id)
+        for given, plan in plans.items()
+        if not plan.whole and given not in stored
     ]
+    gone_rows = [
+        s
+        for path, s in stored.items()
+        if (
+            s.source_id in whole
+            or any(s.source_id == i and path.startswith(folder) for folder, i in inside)
+        )
+        and path not in found_paths
+        and path not in refused_paths
+    ]
+    gone = [s.id for s in gone_rows]
+    for s in gone_rows:
+        by_id[s.source_id].result.removed += 1
     gone_ids = set(gone)
-    # Every id already taken, by which file, so a duplicate is refused naming the first.
-    owners: dict[str, str] = {s.slug: p for p, s in stored.items() if s.id not in gone_ids}
+    # Every id already taken, by which file: within a source a duplicate is refused
+    # naming the first; across sources the library-wide id takes the source's name.
+    owners: dict[tuple[int, str], str] = {
+        (s.source_id, s.local_id): p for p, s in stored.items() if s.id not in gone_ids
+    }
+    taken: dict[str, str] = {s.slug: p for p, s in stored.items() if s.id not in gone_ids}
     unchanged: list[_Candidate] = []
     changed: list[_Candidate] = []
     for candidate in candidates:
@@ -939,13 +1045,14 @@ def import_runbooks(
             changed.append(candidate)
     report.unchanged = len(unchanged)
     for candidate in unchanged:
-        _count(report, candidate.path, stored[candidate.path])
+        result = plan_of_given[candidate.given].result
+        result.unchanged += 1
+        result.warnings += _count(report, candidate.path, stored[candidate.path], result)
     total = len(candidates)
     done = len(unchanged)
     if progress:
         progress(done, total)
 
-    now = format_utc(clock())
     pending: list[tuple[str, Any]] = [("delete", i) for i in gone]
     writer = _BatchWriter(db, bulk=len(changed) >= BULK_FILES)
     report.removed = len(gone)
@@ -955,40 +1062,57 @@ def import_runbooks(
                 report.cancelled = True
                 break
             old = stored.get(candidate.path)
+            plan = plan_of_given[candidate.given]
+            if old is not None:
+                plan = by_id.get(old.source_id, plan)  # a named file stays in its source
+            result = plan.result
             try:
                 read = _read_and_parse(candidate, old)
             except RunbookError as error:
                 report.refused.append(RunbookRefusal(error.path, error.reason))
+                result.refused += 1
             else:
                 if read is None:  # size or mtime changed, the bytes did not
                     assert old is not None
                     pending.append(("touch", (candidate.size, candidate.mtime_ns, old.id)))
                     report.unchanged += 1
-                    _count(report, candidate.path, old)
+                    result.unchanged += 1
+                    result.warnings += _count(report, candidate.path, old, result)
                 else:
                     parsed, may_be_cjk = read
-                    holder = owners.get(parsed.slug)
+                    local = parsed.slug
+                    holder = owners.get((plan.id, local))
                     if holder is not None and holder != parsed.path:
                         report.refused.append(
                             RunbookRefusal(
                                 parsed.path,
-                                f"duplicate id '{parsed.slug}': already used by {holder}",
+                                f"duplicate id '{local}' in source '{plan.name}': "
+                                f"already used by {holder}",
                             )
                         )
+                        result.refused += 1
                     else:
-                        if old is not None and old.slug != parsed.slug:
-                            owners.pop(old.slug, None)
-                        owners[parsed.slug] = parsed.path
-                        _count(report, parsed.path, parsed)
+                        if old is not None and old.local_id != local:
+                            owners.pop((old.source_id, old.local_id), None)
+                            taken.pop(old.slug, None)
+                        owners[(plan.id, local)] = parsed.path
+                        if old is not None and old.local_id == local:
+                            slug = old.slug  # an id once given never changes
+                        else:
+                            slug = sources.public_id(local, plan.name, taken)
+                        taken[slug] = parsed.path
+                        result.warnings += _count(report, parsed.path, parsed, result)
+                        values = _values(parsed, now, may_be_cjk, slug, plan.id)
                         if old is None:
                             # rows are built here, not on the writer's thread: the
                             # writer is the slower of the two
-                            row = (uuid.uuid4().hex, *_values(parsed, now, may_be_cjk))
-                            pending.append(("insert", row))
+                            pending.append(("insert", (uuid.uuid4().hex, *values)))
                             report.imported += 1
+                            result.imported += 1
                         else:
-                            pending.append(("update", (*_values(parsed, now, may_be_cjk), old.id)))
+                            pending.append(("update", (*values, old.id)))
                             report.updated += 1
+                            result.updated += 1
             done += 1
             if progress:
                 progress(done, total)
@@ -999,6 +1123,7 @@ def import_runbooks(
         writer.finish([pending] if pending else [])
     finally:
         writer.close()  # waits for the last batch; raises if it failed
+    _record_sources(db, plans, report, now)
     log.info(
         "runbook import: %d new, %d updated, %d unchanged, %d removed, %d refused, "
         "%d warnings, formats %s",
@@ -1013,18 +1138,124 @@ def import_runbooks(
     return report
 
 
-def _count(report: ImportReport, path: str, runbook: ParsedRunbook | _Stored) -> None:
-    """Add a runbook read (parsed now or unchanged) to the report's formats, landing
-    pages and warnings."""
+def _count(
+    report: ImportReport, path: str, runbook: ParsedRunbook | _Stored, source: SourceImport
+) -> int:
+    """Add a runbook read (parsed now or unchanged) to the report's (and its source's)
+    formats, landing pages and warnings; returns its warnings."""
     report.formats[runbook.format] = report.formats.get(runbook.format, 0) + 1
+    source.formats[runbook.format] = source.formats.get(runbook.format, 0) + 1
     report.landing += bool(runbook.landing)
     if isinstance(runbook, _Stored):
         if runbook.warnings in ("[]", ""):
-            return
+            return 0
         warnings: Sequence[str] = json.loads(runbook.warnings)
     else:
         warnings = runbook.warnings
     report.warnings.extend(RunbookRefusal(path, warning) for warning in warnings)
+    return len(warnings)
+
+
+def _by_id(existing: Mapping[str, tuple[int, str]]) -> dict[int, tuple[str, str]]:
+    return {source_id: (path, name) for path, (source_id, name) in existing.items()}
+
+
+def _plan_sources(
+    db: Database,
+    walked: _Walked,
+    stored: Mapping[str, _Stored],
+    existing: dict[str, tuple[int, str]],
+    name: str | None,
+    origin: str,
+    now: str,
+    report: ImportReport,
+) -> dict[str, _SourcePlan]:
+    """The source of each path given, made when it is new and something was found in
+    it (a folder in which nothing was recognised does not become a source). A file
+    named that an imported folder already holds is read in that folder's source."""
+    found = {c.given for c in walked.candidates}
+    names_by_id = _by_id(existing)
+    wanted = name if name is not None and len(walked.roots) == 1 else None
+    plans: dict[str, _SourcePlan] = {}
+    creating: list[str] = []
+    for given in walked.roots:
+        if given in plans:
+            continue
+        if given in existing:
+            source_id, source = existing[given]
+            plans[given] = _SourcePlan(source_id, source, True, SourceImport(source, given, False))
+        elif given in stored and stored[given].source_id in names_by_id:
+            source_id = stored[given].source_id
+            path, source = names_by_id[source_id]
+            plans[given] = _SourcePlan(source_id, source, False, SourceImport(source, path, False))
+        elif (holder := _source_holding(given, existing)) is not None:
+            # a new file named inside a source's folder joins that source
+            path, (source_id, source) = holder
+            plans[given] = _SourcePlan(source_id, source, False, SourceImport(source, path, False))
+        elif given in found or any(s.path.startswith(given + os.sep) for s in report.skipped):
+            creating.append(given)
+    used = {n for _, n in existing.values()}
+    if wanted is not None and wanted in used and walked.roots[0] not in existing:
+        raise InvalidInputError(
+            f"a runbook source is already named '{wanted}': choose another name"
+        )
+    if creating or wanted is not None:
+        with db.raw_writer() as raw:
+            for given in creating:
+                source = wanted or sources.source_name(given, used)
+                used.add(source)
+                source_id = raw.execute(
+                    "INSERT INTO runbook_sources (name, path, kind, origin, added_at, "
+                    "last_import) VALUES (?, ?, ?, ?, ?, '{}') RETURNING id",
+                    (source, given, formats.MARKDOWN, origin, now),
+                ).fetchone()[0]
+                plans[given] = _SourcePlan(
+                    source_id, source, True, SourceImport(source, given, True)
+                )
+            plan = plans.get(walked.roots[0])
+            if wanted is not None and plan is not None and plan.name != wanted and plan.whole:
+                # a pack's content folder is one: the pack of another publisher renames it
+                raw.execute("UPDATE runbook_sources SET name = ? WHERE id = ?", (wanted, plan.id))
+                plan.name = plan.result.name = wanted
+    return plans
+
+
+def _source_holding(
+    path: str, existing: Mapping[str, tuple[int, str]]
+) -> tuple[str, tuple[int, str]] | None:
+    """The source whose folder holds ``path`` (the innermost), if any."""
+    best: tuple[str, tuple[int, str]] | None = None
+    for folder, source in existing.items():
+        if path.startswith(folder.rstrip(os.sep) + os.sep) and (
+            best is None or len(folder) > len(best[0])
+        ):
+            best = (folder, source)
+    return best
+
+
+def _record_sources(
+    db: Database, plans: Mapping[str, _SourcePlan], report: ImportReport, now: str
+) -> None:
+    """Each source's kind, when it was imported and what the import did."""
+    if not plans:
+        return
+    with db.raw_writer() as raw:
+        for plan in {p.id: p for p in plans.values()}.values():
+            result = plan.result
+            if plan.whole and not report.cancelled:  # every runbook of it was counted
+                result.kind = max(
+                    sorted(result.formats) or [formats.MARKDOWN],
+                    key=lambda kind: result.formats.get(kind, 0),
+                )
+            else:  # 36 ms over 10,000 runbooks: only when the import did not read them all
+                result.kind = sources.dominant_kind(raw, plan.id)
+            counts = {**result.counts(), "cancelled": report.cancelled}
+            raw.execute(
+                "UPDATE runbook_sources SET kind = ?, imported_at = ?, last_import = ? "
+                "WHERE id = ?",
+                (result.kind, now, json.dumps(counts), plan.id),
+            )
+            report.sources.append(result)
 
 
 def _read_and_parse(
@@ -1081,13 +1312,17 @@ def read_file(path: str, size: int, limit: int) -> bytes:
 _COLUMNS = (
     "slug, title, path, source_root, content_hash, mtime_ns, size, body, services, symptoms, "
     "alerts, severity_hint, owner, last_reviewed, review_every_days, imported_at, extra, "
-    "cjk_names, cjk_body, format, landing, warnings, nav_order"
+    "cjk_names, cjk_body, format, landing, warnings, nav_order, local_id, source_id"
 )
 
 
-def _values(parsed: ParsedRunbook, now: str, may_be_cjk: bool) -> tuple[Any, ...]:
+def _values(
+    parsed: ParsedRunbook, now: str, may_be_cjk: bool, slug: str, source_id: int
+) -> tuple[Any, ...]:
+    """A row's values: ``slug`` is the library-wide id, ``parsed.slug`` the id within
+    the source (``local_id``)."""
     return (
-        parsed.slug,
+        slug,
         parsed.title,
         parsed.path,
         parsed.source_root,
@@ -1109,6 +1344,8 @@ def _values(parsed: ParsedRunbook, now: str, may_be_cjk: bool) -> tuple[Any, ...
         parsed.landing,
         _json_names(parsed.warnings),
         parsed.nav_order,
+        parsed.slug,
+        source_id,
     )
 
 

@@ -31,9 +31,11 @@ from pathlib import Path
 from console.comms.templating import load_folders
 from console.comms.updates import VARIABLES
 from console.domain.errors import InvalidInputError, StorageError
+from console.domain.runbook import slugify
 from console.files import fsync_folder
 from console.importers.catalog import import_catalog
 from console.importers.oncall import import_people_and_schedules
+from console.importers.runbook_sources import PACK as PACK_SOURCE
 from console.importers.runbooks import import_runbooks
 from console.ops.templates import load_templates
 from console.packs.archive import (
@@ -541,7 +543,15 @@ def _import_all(db: Database, content: Path, pack: VerifiedPack, now: datetime) 
 
     runbooks = services = contacts = schedules = policies = 0
     if (content / "runbooks").is_dir():
-        books = import_runbooks(db, [content / "runbooks"], clock=clock)
+        # one source per publisher: the content folder is the pack's, a pack of another
+        # publisher takes it over (and renames the source)
+        books = import_runbooks(
+            db,
+            [content / "runbooks"],
+            clock=clock,
+            name=f"pack-{slugify(pack.manifest.publisher)}",
+            origin=PACK_SOURCE,
+        )
         for r in books.refused:
             note(r.path, r.reason)
         runbooks = books.imported + books.updated + books.unchanged

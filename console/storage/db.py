@@ -66,6 +66,7 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0014_fts_hashsize",
     "0015_cjk_bigrams",
     "0016_runbook_format",
+    "0017_sources",
 )
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 

@@ -585,6 +585,34 @@ class CacheSet(Base):
     source: Mapped[str]
 
 
+class RunbookSource(Base):
+    """A folder (or file) of runbooks imported as one: a *source* (migration 0017).
+
+    Runbook ids are unique within their source (``runbooks.local_id``); the public
+    id (``runbooks.slug``) is unique across sources. Written only by
+    console.importers.runbooks.
+    """
+
+    __tablename__ = "runbook_sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: short unique name (a slug of the folder's name), the prefix of its ids when
+    #: another source already holds the same id
+    name: Mapped[str] = mapped_column(unique=True)
+    #: absolute folder (or file) as given, symlinks not resolved
+    path: Mapped[str] = mapped_column(unique=True)
+    #: the format family most of its runbooks were read in (runbook_formats.FORMATS)
+    kind: Mapped[str] = mapped_column(String(32))
+    #: ``folder``; ``pack`` (a content pack's runbooks); ``legacy`` (made by 0017
+    #: from the runbooks imported before sources existed)
+    origin: Mapped[str] = mapped_column(String(16))
+    added_at: Mapped[datetime]
+    imported_at: Mapped[datetime | None]
+    #: what the last import of it did: new, updated, unchanged, removed, refused,
+    #: skipped, warnings (JSON object; ``{}`` before its first import)
+    last_import: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
 class RunbookRow(Base):
     """An imported runbook file. Written only by console.importers.runbooks.
 
@@ -597,8 +625,18 @@ class RunbookRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     uuid: Mapped[UUID] = mapped_column(unique=True)
-    #: front-matter ``id``, else the slug of the path relative to the import root
+    #: the runbook's id, unique in the library: its ``local_id``, or
+    #: ``<source name>:<local_id>`` when another source held that id first (an id
+    #: once given never changes: timeline entries name runbooks by it)
     slug: Mapped[str] = mapped_column(unique=True)
+    #: the ``runbook_sources`` row it was imported from (never NULL after 0017: the
+    #: importer sets it). No declared reference: SQLite adds such a column only
+    #: nullable and can never drop it again in place (a rebuilt table would lose
+    #: the word index's triggers); the importer is this table's only writer.
+    source_id: Mapped[int | None] = mapped_column(Integer)
+    #: front-matter ``id``, else the slug of the path relative to the import root:
+    #: unique within its source
+    local_id: Mapped[str] = mapped_column(Text, server_default=sql_text("''"))
     title: Mapped[str]
     #: absolute source path as given (symlinks not resolved)
     path: Mapped[str] = mapped_column(unique=True)
@@ -634,7 +672,11 @@ class RunbookRow(Base):
     #: the page's place in its site's navigation (mkdocs.yml nav, weight, sidebar_position)
     nav_order: Mapped[int | None] = mapped_column(Integer)
 
-    __table_args__ = (Index(None, "owner"), Index(None, "source_root"))
+    __table_args__ = (
+        Index(None, "owner"),
+        Index(None, "source_root"),
+        Index(None, "source_id", "local_id", unique=True),
+    )
 
 
 #: FTS5 tables (and their shadow tables) made with raw SQL in the migrations.

@@ -43,9 +43,13 @@ def test_cli_summary_counts_warnings_formats_and_landing_pages(tmp_path: Path) -
     assert result.returncode == 3  # the binary, empty and undecodable files are refused
     document = json.loads(result.stdout)
     assert set(document) == {
-        "imported", "updated", "unchanged", "removed", "refused", "skipped", "warnings",
-        "formats", "landing", "nothing_found",
+        "sources", "imported", "updated", "unchanged", "removed", "refused", "skipped",
+        "warnings", "formats", "landing", "nothing_found",
     }  # fmt: skip
+    # the folder named became a source, with its own counts
+    assert [(s["name"], s["created"], s["new"]) for s in document["sources"]] == [
+        ("plain", True, 11)
+    ]
     assert (document["imported"], document["landing"]) == (11, 2)
     assert document["formats"] == {"markdown": 11}
     assert len(document["warnings"]) == 9
@@ -55,4 +59,5 @@ def test_cli_summary_counts_warnings_formats_and_landing_pages(tmp_path: Path) -
     assert text.stdout.splitlines() == [
         "Runbooks: 4 new, 0 updated, 0 unchanged, 0 removed, 0 refused.",
         "Read as: 4 middleman.",
+        "Source 'middleman' (new).",
     ]

@@ -183,6 +183,16 @@ def test_import_applies_everything_in_one_go(
         (runbooks,) = raw.execute("SELECT COUNT(*) FROM runbooks").fetchone()
     assert runbooks == 2
     assert [p.version for p in installed_packs(db)] == [2, 1]
+    # the pack's runbooks are one source, the publisher's; version 2 refreshed it
+    with db.raw_reader() as raw:
+        sources = raw.execute("SELECT name, origin, last_import FROM runbook_sources").fetchall()
+        (in_it,) = raw.execute(
+            "SELECT count(*) FROM runbooks r JOIN runbook_sources s ON s.id = r.source_id "
+            "WHERE s.name = 'pack-sre'"
+        ).fetchone()
+    assert [(name, origin) for name, origin, _ in sources] == [("pack-sre", "pack")]
+    assert json.loads(sources[0][2])["removed"] == 1
+    assert in_it == 2
     db.close()
 
 

@@ -293,7 +293,10 @@ def test_import_walks_folders_and_lists_every_refusal(db: Database, tmp_path: Pa
     assert report.imported == 3 + (1 if os.geteuid() == 0 else 0)
     assert "not text in an encoding we can detect (not UTF-8" in reasons["bad.md"]
     assert "binary" in reasons["bin.md"]
-    assert reasons["dup-b.md"] == f"duplicate id 'same': already used by {root / 'dup-a.md'}"
+    assert (
+        reasons["dup-b.md"]
+        == f"duplicate id 'same' in source 'rb': already used by {root / 'dup-a.md'}"
+    )
     assert "too large (6.0 MB" in reasons["big.md"]
     assert reasons["huge.md"] == "too large (50.0 MB; the limit is 5 MB)"  # never read
     assert "symlink loop" in reasons["loop"]

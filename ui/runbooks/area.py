@@ -12,6 +12,7 @@ from console.library import library_for
 from ui.context import UiContext
 from ui.runbooks.importer import RunbookImporter
 from ui.runbooks.library_view import RunbookLibraryView
+from ui.runbooks.sources_panel import SourcesPanel
 from ui.runbooks.viewer import RunbookViewer
 
 
@@ -24,12 +25,22 @@ class RunbooksArea(QWidget):
         self.library_view = RunbookLibraryView(context, self.library, self)
         self.viewer = RunbookViewer(context, self.library, self)
         self.importer = RunbookImporter(context, self.library, self)
+        self.sources = SourcesPanel(context, self.library, self)
         self.library_view.open_requested.connect(self.open_runbook)
         self.importer.finished.connect(self._on_imported)
+        self.sources.changed.connect(self._on_sources_changed)
 
+        # the library above its sources (each imported folder), the viewer beside both
+        self.left = QSplitter(Qt.Orientation.Vertical, self)
+        self.left.setObjectName("runbooksLeft")
+        self.left.addWidget(self.library_view)
+        self.left.addWidget(self.sources)
+        self.left.setStretchFactor(0, 1)
+        self.left.setSizes([620, 220])
+        self.left.setChildrenCollapsible(True)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setObjectName("runbooksSplitter")
-        self.splitter.addWidget(self.library_view)
+        self.splitter.addWidget(self.left)
         self.splitter.addWidget(self.viewer)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([380, 900])
@@ -39,8 +50,9 @@ class RunbooksArea(QWidget):
         layout.addWidget(self.splitter)
 
     def start(self) -> None:
-        """First read: the filter choices and every runbook (empty query)."""
+        """First read: the filter choices and every runbook (empty query), the sources."""
         self.library_view.refresh()
+        self.sources.reload()
 
     def focus_search(self) -> None:
         self.library_view.focus_search()
@@ -81,7 +93,11 @@ class RunbooksArea(QWidget):
             self.importer.start([Path(folder)])
 
     def _on_imported(self, report: ImportReport) -> None:
+        self.sources.reload()  # each folder imported is a source
+        self._on_sources_changed()
+
+    def _on_sources_changed(self) -> None:
         self.library_view.refresh()
         document = self.viewer.document
-        if document is not None and (report.updated or report.removed):
+        if document is not None:  # it may have changed, or gone with its source
             self.viewer.open_runbook(document.slug)

@@ -27,6 +27,11 @@ def summary_text(report: ImportReport) -> str:
         counts += "; nothing recognised as a runbook in " + ", ".join(
             n.folder for n in report.nothing_found
         )
+    if report.sources:  # each folder imported is a source
+        counts += "; " + ", ".join(
+            f"{'new source' if s.created else 'source'} '{s.name}' ({s.kind})"
+            for s in report.sources
+        )
     return f"{head}: {counts}."
 
 

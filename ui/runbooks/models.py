@@ -17,6 +17,7 @@ from PySide6.QtCore import (
     Signal,
 )
 
+from console.importers.runbook_sources import SEPARATOR
 from console.search.runbooks import MARK_END, MARK_START, SearchHit
 from ui.models.roles import ItemRole, is_checked
 
@@ -82,8 +83,12 @@ def reviewed_text(last_reviewed: date | None, today: date) -> str:
 
 
 def detail_text(hit: SearchHit, today: date) -> str:
-    """``team-data · orders-api, web · reviewed 12 days ago`` (the third line of a result)."""
-    parts = [hit.owner or "no owner"]
+    """``team-data · orders-api, web · reviewed 12 days ago`` (the third line of a result);
+    a runbook whose id took its source's name (another source has the same id: a
+    translation) starts with that source, or the two would look the same."""
+    source, separator, _ = hit.slug.partition(SEPARATOR)
+    parts = [source] if separator else []
+    parts.append(hit.owner or "no owner")
     if hit.services:
         parts.append(", ".join(hit.services))
     parts.append(reviewed_text(hit.last_reviewed, today))

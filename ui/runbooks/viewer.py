@@ -99,8 +99,10 @@ def staleness_text(document: RunbookDocument, today: Any) -> str:
 
 
 def path_text(document: RunbookDocument) -> str:
-    """The file, the format it was read as, and whether it is a landing page."""
-    parts = [document.path, f"read as {document.format}"]
+    """The source it came from, the file, the format it was read as, and whether it
+    is a landing page."""
+    parts = [f"source {document.source}"] if document.source else []
+    parts += [document.path, f"read as {document.format}"]
     if document.landing:
         parts.append("landing page of its folder")
     return "   ·   ".join(parts)
