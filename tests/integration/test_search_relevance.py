@@ -19,18 +19,13 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import pytest
-
 from console.importers.runbooks import import_runbooks
 from console.search.runbooks import search
 from console.storage.db import Database, open_database
+from tests import shared
 from tests.integration.test_runbook_corpus import CORPUS
 
-pytestmark = pytest.mark.skipif(
-    not CORPUS.is_dir(),
-    reason=f"the shared runbook corpus is not at {CORPUS} (set RESPONDER_CONSOLE_CORPUS): "
-    "the relevance set is judged against it",
-)
+pytestmark = shared.needs(CORPUS, what="the runbook corpus (the relevance set is judged on it)")
 
 #: (query, the file names a person would accept as the answer)
 RELEVANCE: tuple[tuple[str, tuple[str, ...]], ...] = (
