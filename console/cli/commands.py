@@ -16,7 +16,6 @@ from typing import Any, TextIO
 from console import __version__
 from console.cli.common import (
     EXIT_FAILED,
-    EXIT_NOTHING_FOUND,
     EXIT_OK,
     EXIT_PARTIAL,
     GuiLauncher,
@@ -673,20 +672,11 @@ def _import(args: argparse.Namespace, folder: Path, out: TextIO) -> int:
         return _import_catalog(args, folder, out)
     if args.kind in ("contacts", "oncall"):
         return _import_people(args, folder, out)
+    from console.cli.runbooks import report_problems
     from console.importers.runbooks import import_runbooks
 
     report = _import_with(args, folder, lambda ws, paths: import_runbooks(ws.db, paths))
-    code = _import_exit(report.refused, report.read_any)
-    for warning in report.warnings:
-        print(f"{warning.path}: warning: {warning.reason}", file=sys.stderr)
-    for problem in report.site_problems:
-        print(f"note: {problem}", file=sys.stderr)
-    for skip in report.skipped:
-        print(f"{skip.path}: skipped: {skip.reason}", file=sys.stderr)
-    for nothing in report.nothing_found:
-        print(nothing.describe(), file=sys.stderr)
-    if report.nothing_found:
-        code = EXIT_NOTHING_FOUND
+    code = report_problems(report)
     counts = {
         "imported": report.imported,
         "updated": report.updated,

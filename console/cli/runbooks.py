@@ -155,17 +155,24 @@ def _refresh(args: argparse.Namespace, library: Any, names: list[str], out: Text
 def _report(args: argparse.Namespace, report: Any, out: TextIO) -> int:
     """An import's result per source, refusals and warnings on stderr; the exit code of
     ``import runbooks``."""
+    code = report_problems(report)
+    emit(out, args.json, report_json(report), "\n".join(source_lines(report)) or "Nothing read.")
+    return code
+
+
+def report_problems(report: Any) -> int:
+    """A runbook import's warnings, site notes, skips and empty folders on stderr; its
+    exit code (refusals, nothing read, nothing recognised)."""
     code = import_exit(report.refused, report.read_any)
     for warning in report.warnings:
         print(f"{warning.path}: warning: {warning.reason}", file=sys.stderr)
+    for problem in report.site_problems:
+        print(f"note: {problem}", file=sys.stderr)
     for skip in report.skipped:
         print(f"{skip.path}: skipped: {skip.reason}", file=sys.stderr)
     for nothing in report.nothing_found:
         print(nothing.describe(), file=sys.stderr)
-    if report.nothing_found:
-        code = EXIT_NOTHING_FOUND
-    emit(out, args.json, report_json(report), "\n".join(source_lines(report)) or "Nothing read.")
-    return code
+    return EXIT_NOTHING_FOUND if report.nothing_found else code
 
 
 def source_lines(report: Any) -> list[str]:
