@@ -31,6 +31,7 @@ from console.domain.incident import (
     UsersAffected,
     suggest_severity,
 )
+from ui.confirm import confirm
 from ui.theme import alert_color, is_dark
 
 _USERS = (
@@ -245,20 +246,15 @@ class DeclareDialog(QDialog):
         super().reject()
 
     def _confirm_discard(self) -> bool:
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            "Discard the declaration?",
-            "This incident has not been declared yet. Discard what you typed?",
-            QMessageBox.StandardButton.NoButton,
+        return confirm(
             self,
+            title="Discard the declaration?",
+            text="This incident has not been declared yet. Discard what you typed?",
+            act="Discard",
+            keep="Keep editing",
+            name="discardDeclaration",
+            role=QMessageBox.ButtonRole.DestructiveRole,
         )
-        box.setObjectName("discardDeclaration")
-        discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
-        keep = box.addButton("Keep editing", QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(keep)
-        box.setEscapeButton(keep)
-        box.exec()
-        return box.clickedButton() is discard
 
     @classmethod
     def ask(

@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
 from console.domain.clock import Clock
 from console.domain.incident import Role, Severity, Status
 from console.domain.views import Changes, IncidentSummary
+from ui.confirm import confirm
 from ui.incident_view import IncidentView, report_failure
 from ui.models import IncidentReader
 from ui.models.incidents import (
@@ -978,23 +979,16 @@ class MainWindow(QMainWindow):
             )
 
     def _confirm_resolve(self, incident: IncidentSummary) -> bool:
-        from PySide6.QtWidgets import QMessageBox  # dialogs load when first used
 
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            f"Resolve this {incident.severity.value}?",
-            f"Resolve {incident.severity.value} #{incident.id} “{incident.title}”?\n\n"
-            "Its update reminders stop and the status page should say Resolved.",
-            QMessageBox.StandardButton.NoButton,
+        return confirm(
             self,
+            title=f"Resolve this {incident.severity.value}?",
+            text=f"Resolve {incident.severity.value} #{incident.id} “{incident.title}”?\n\n"
+            "Its update reminders stop and the status page should say Resolved.",
+            act="Resolve",
+            keep="Keep it open",
+            name="confirmResolve",
         )
-        box.setObjectName("confirmResolve")
-        resolve = box.addButton("Resolve", QMessageBox.ButtonRole.AcceptRole)
-        keep = box.addButton("Keep it open", QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(keep)
-        box.setEscapeButton(keep)
-        box.exec()
-        return box.clickedButton() is resolve
 
     def set_severity(self, severity: Severity) -> None:
         incident_id = self.current_incident_id
