@@ -27,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from uuid import UUID
 
+from console.domain.catalog import DEFAULT_NAMESPACE
 from console.domain.errors import NotFoundError
 from console.domain.incident import EntryKind, Role, Severity, Status
 from console.domain.views import (
@@ -90,6 +91,18 @@ class Snapshot:
             connection.close()
             return None
         return snapshot
+
+    def service_names(self) -> list[str]:
+        """Every catalog service's label (``name``, or ``namespace/name`` outside the
+        default namespace), once each, sorted case-insensitively: what the Declare
+        dialog completes from, read before SQLAlchemy is imported (issue 16)."""
+        with self._connect() as db:
+            rows = db.execute("SELECT namespace, name FROM services").fetchall()
+        labels = {
+            str(name) if str(namespace).lower() == DEFAULT_NAMESPACE else f"{namespace}/{name}"
+            for namespace, name in rows
+        }
+        return sorted(labels, key=str.casefold)
 
     def close(self) -> None:
         """Close the start-up connection (a pooled reader has nothing to close)."""
