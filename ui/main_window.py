@@ -477,9 +477,9 @@ class MainWindow(QMainWindow):
             if not waiting or self._context is None:
                 return
             self.area(waiting.pop(0))  # type: ignore[call-overload]  # an IDLE_ORDER name
-            QTimer.singleShot(0, next_one)
+            QTimer.singleShot(0, self, next_one)
 
-        QTimer.singleShot(0, next_one)
+        QTimer.singleShot(0, self, next_one)
 
     # ------------------------------------------------------- the catalog's names
 
@@ -511,11 +511,14 @@ class MainWindow(QMainWindow):
             ids = frozenset({incident_id})
             self.incident_view.on_changes(Changes(incidents=ids, timeline=ids, checklist=ids))
 
+    # each area starts (its first read) on the next turn, unless it is gone by then
+    # (a window closed right after building it): the timers name it as their context
+
     def _build_runbooks(self, context: UiContext) -> RunbooksArea:
         from ui.runbooks.area import RunbooksArea  # markdown, yaml, …: not on the start path
 
         self.runbooks = RunbooksArea(context, self)
-        QTimer.singleShot(0, self.runbooks.start)
+        QTimer.singleShot(0, self.runbooks, self.runbooks.start)
         return self.runbooks
 
     # ------------------------------------------------ the On call tab (issue 4)
@@ -541,7 +544,7 @@ class MainWindow(QMainWindow):
         from ui.oncall.area import OnCallArea  # not on the start path
 
         self.oncall = OnCallArea(context, self)
-        QTimer.singleShot(0, self.oncall.start)
+        QTimer.singleShot(0, self.oncall, self.oncall.start)
         return self.oncall
 
     # ------------------------------- communications and postmortems (issue 6)
@@ -626,7 +629,7 @@ class MainWindow(QMainWindow):
                 self.runbooks.start()
 
         self.pack_importer = PackImporter(context, self, imported)
-        QTimer.singleShot(0, expiry.start)
+        QTimer.singleShot(0, expiry, expiry.start)
         return self.pack_importer
 
     # ------------------------------------------- the Readiness tab (issue 6, audit)
@@ -738,7 +741,7 @@ class MainWindow(QMainWindow):
         self.sync = SyncController(context, parent=self)
         self.sync_panel = SyncPanel(context, self.sync, self)
         self.sync_panel.accounts_button.clicked.connect(self.open_sync_accounts)
-        QTimer.singleShot(0, self.sync.start)
+        QTimer.singleShot(0, self.sync, self.sync.start)
         return self.sync_panel
 
     @Slot()
@@ -1454,7 +1457,7 @@ class MainWindow(QMainWindow):
         services.incident_requested.connect(self._show_incident_from_map)
         services.emergency_requested.connect(self._show_emergency_for)
         services.map_shown.connect(lambda: self.set_service_names(services.known_names()))
-        QTimer.singleShot(0, services.start)
+        QTimer.singleShot(0, services, services.start)
         return services
 
     @Slot(str)

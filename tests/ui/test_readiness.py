@@ -157,7 +157,8 @@ def test_trend_text() -> None:
 def test_tab_actions_and_palette_in_the_main_window(qtbot: QtBot, demo_context: UiContext) -> None:
     window = MainWindow.for_context(demo_context)
     qtbot.addWidget(window)
-    assert window.readiness is None  # a placeholder until first shown or used
+    before = window.readiness
+    assert before is None  # a placeholder until first shown or used
     shortcuts = {
         name: window.actions_by_name[name].shortcut().toString()
         for name in ("readiness", "readiness_run", "readiness_markdown", "readiness_html")

@@ -515,7 +515,9 @@ def test_declaring_from_the_window_names_services(
         qtbot.waitUntil(lambda: services.data is not None)
         offered: list[tuple[str, ...]] = []
 
-        def ask(parent: object, *, commander: str = "", services: tuple[str, ...] = ()) -> object:
+        def ask(
+            parent: object, *, commander: str = "", services: tuple[str, ...] = (), **_: object
+        ) -> object:  # the other options (catalog still loading, on_open, …) do not matter
             offered.append(tuple(services))
             return Declaration("Cart broken", Severity.SEV2, "", None, ("cart-service",))
 

@@ -433,7 +433,8 @@ def test_the_window_has_a_sync_tab_menu_and_palette_entries(
 
     window = MainWindow.for_context(context)
     qtbot.addWidget(window)
-    assert window.sync is None  # built on first use (or by the app's idle queue)
+    before = window.sync
+    assert before is None  # built on first use (or by the app's idle queue)
     panel = window.area("sync")
     assert window.sync is not None
     assert window.sync_panel is panel

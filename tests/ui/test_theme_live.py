@@ -62,6 +62,7 @@ def window(qtbot: QtBot, app: QApplication, tmp_path: Path) -> Iterator[MainWind
     ref = next(n.ref for n in scene.nodes.values() if n.name == "orders-api")
     assert services.select_ref(ref)
     made.area("oncall").emergency.show_service("orders-api")
+    made.area("packs")  # the status bar's pack-expiry label
     made.show_error("Not saved: the database is locked")
     yield made
     runner.shutdown()
