@@ -481,6 +481,13 @@ class MainWindow(QMainWindow):
 
         QTimer.singleShot(0, self, next_one)
 
+    def build_areas_now(self) -> None:
+        """Build every part not built yet, now (before work that must not overlap)."""
+        if self._context is None:
+            return
+        for name in IDLE_ORDER:
+            self.area(name)  # type: ignore[call-overload]  # an IDLE_ORDER name
+
     # ------------------------------------------------------- the catalog's names
 
     def service_names(self) -> list[str] | None:
@@ -706,6 +713,10 @@ class MainWindow(QMainWindow):
     def open_metrics(self) -> None:
         if self._context is None:
             return
+        # the dialog imports pyqtgraph on the reader lane; PySide's first use of a class
+        # (type set-up) is not safe against the GUI thread setting up others at the same
+        # time (a segfault in 1 of 6 busy starts), so the tabs still waiting are built first
+        self.build_areas_now()
         from ui.metrics.view import MetricsDialog  # pyqtgraph follows on the reader lane
 
         dialog = MetricsDialog(self._context, self)
