@@ -85,8 +85,12 @@ class DeclareDialog(QDialog):
         commander: str = "",
         services: Sequence[str] = (),
         catalog_loading: bool = False,
+        workspace_opening: bool = False,
     ) -> None:
         super().__init__(parent)
+        #: Ctrl+N right after launch: the window takes the declaration at once, Declare
+        #: waits until the workspace is open (nothing can be written before)
+        self._workspace_opening = workspace_opening
         self.setWindowTitle("Declare an incident")
         self.setMinimumWidth(520)
 
@@ -152,6 +156,12 @@ class DeclareDialog(QDialog):
         self.services_hint.setStyleSheet(f"QLabel {{ color: {alert_color(is_dark()).name()}; }}")
         self.services_hint.hide()
         self.services_edit.textChanged.connect(self._validate)
+        self.opening_label = QLabel(
+            "Opening the workspace… Declare is enabled in a moment; keep typing.", self
+        )
+        self.opening_label.setObjectName("workspaceOpening")
+        self.opening_label.setWordWrap(True)
+        self.opening_label.setVisible(workspace_opening)
 
         form = QFormLayout()
         form.addRow("&Title", self.title_edit)
@@ -178,6 +188,7 @@ class DeclareDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(triage)
+        layout.addWidget(self.opening_label)
         layout.addWidget(self.buttons)
         self._set_tab_order(ok, cancel)
         self._show_definition()
@@ -200,6 +211,18 @@ class DeclareDialog(QDialog):
         self.known_services = {name.lower(): name for name in services}
         self._service_names.setStringList(list(services))
         self._set_services_placeholder(loading=False)
+        self._validate()
+
+    def workspace_opened(self, commander: str) -> None:
+        """The workspace finished opening while the dialog was open: Declare works now,
+        and an IC field nobody touched gets who is writing (as when opened later)."""
+        self._workspace_opening = False
+        self.opening_label.hide()
+        if not self.commander_edit.text().strip() and commander:
+            untouched = not self.is_modified()
+            self.commander_edit.setText(commander)
+            if untouched:
+                self._initial = self._filled_in()
         self._validate()
 
     def _set_tab_order(self, ok: QWidget, cancel: QWidget) -> None:
@@ -264,10 +287,15 @@ class DeclareDialog(QDialog):
         commander: str = "",
         services: Sequence[str] = (),
         catalog_loading: bool = False,
+        workspace_opening: bool = False,
         on_open: Callable[[DeclareDialog], None] | None = None,
     ) -> Declaration | None:
         dialog = cls(
-            parent, commander=commander, services=services, catalog_loading=catalog_loading
+            parent,
+            commander=commander,
+            services=services,
+            catalog_loading=catalog_loading,
+            workspace_opening=workspace_opening,
         )
         if on_open is not None:
             on_open(dialog)
@@ -338,4 +366,5 @@ class DeclareDialog(QDialog):
             self.services_hint.setText(
                 f"Not in the service catalog: {', '.join(unknown)}. Pick a name from the list."
             )
-        ok.setEnabled(bool(self.title_edit.text().strip()) and not unknown)
+        filled = bool(self.title_edit.text().strip()) and not unknown
+        ok.setEnabled(filled and not self._workspace_opening)

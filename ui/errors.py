@@ -50,7 +50,6 @@ from console.domain.errors import (
     StorageError,
 )
 from console.logs import RingBufferHandler, redact
-from console.storage import restore_backup, start_empty
 from ui.events import AppEvents
 from ui.theme import banner_style, follow_theme
 
@@ -472,6 +471,8 @@ def show_startup_error(error: StorageError, no_error_windows: bool) -> Path | No
     if not isinstance(error, DatabaseUnusableError) or choice is StartupChoice.QUIT:
         log.info("quitting after a startup error: %s", error)
         return None
+    from console.storage import restore_backup, start_empty  # SQLAlchemy: not before paint
+
     path = Path(error.path)
     try:
         if choice is StartupChoice.RESTORE and error.backups:

@@ -5,6 +5,12 @@ Built in two steps so the first paint never waits for the storage stack:
 start-up snapshot or the live queries); ``attach(context)`` wires the open
 workspace — writes, banners, reminders, sync status. ``MainWindow.for_context``
 does both at once (tests, the simple start path).
+
+The secondary tabs (Runbooks, Services, On call, Readiness, Sync) and the pack
+importer are built lazily (issue 16, the ``ready`` benchmark): attach() adds a
+placeholder tab and the menus and actions for each; showing the tab, using one of
+its actions or palette entries, or ``area(name)`` builds it, and the app builds the
+rest from an idle queue (``build_areas_later``) once the window takes Ctrl+N.
 """
 
 from __future__ import annotations
@@ -13,17 +19,19 @@ import importlib.util
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from PySide6.QtCore import (
     QItemSelection,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     QRect,
     QSettings,
     QSize,
     Qt,
     QTimer,
+    Signal,
     Slot,
 )
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QColor, QKeySequence, QPainter
@@ -64,6 +72,7 @@ if TYPE_CHECKING:
     from ui.declare_dialog import Declaration
     from ui.events import AppEvents
     from ui.oncall.area import OnCallArea
+    from ui.packs import PackExpiryLabel, PackImporter
     from ui.palette import CommandPalette, PaletteEntry
     from ui.runbooks.area import RunbooksArea
     from ui.services.area import ServicesArea
@@ -81,11 +90,38 @@ STATUS_TARGETS = (
 )
 THEMES = (("system", "System"), ("light", "Light"), ("dark", "Dark"))
 LIST_TICK_MS = 20_000
+#: the tabs built on first show or first use (or from the idle queue once the window
+#: takes input, see MainWindow.build_areas_later): name → tab text, in tab order
+LAZY_TABS: dict[str, str] = {
+    "runbooks": "Runbooks",
+    "services": "Services",
+    "oncall": "On call",
+    "readiness": "Readiness",
+    "sync": "Sync",
+}
+#: the order the idle queue builds them in: automatic sync starts first; "packs" is the
+#: pack importer and the status bar's expiry label (no tab)
+IDLE_ORDER = ("sync", "services", "runbooks", "oncall", "readiness", "packs")
+AreaName = Literal["runbooks", "services", "oncall", "readiness", "sync", "packs"]
 
 
 def _module_available(name: str) -> bool:
     """Secondary windows land in parallel; wire each one only once its module exists."""
     return importlib.util.find_spec(name) is not None
+
+
+class TabPlaceholder(QWidget):
+    """Stands in a tab until its area is built: when the tab is first shown, one of its
+    actions or palette entries is used, or the idle queue reaches it."""
+
+    def __init__(self, name: str, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.name = name
+        self.setObjectName(f"placeholder_{name}")
+        label = QLabel(f"Opening {text}…", self)
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout = QVBoxLayout(self)
+        layout.addWidget(label)
 
 
 class IncidentDelegate(QStyledItemDelegate):
@@ -184,6 +220,11 @@ def _now(index: QModelIndex | QPersistentModelIndex) -> Any:
 
 
 class MainWindow(QMainWindow):
+    #: the workspace is attached: writes work from now on
+    attached = Signal()
+    #: the catalog's service names arrived (or changed): the Declare dialog completes them
+    service_names_loaded = Signal()
+
     def __init__(
         self,
         reader: IncidentReader,
@@ -203,13 +244,21 @@ class MainWindow(QMainWindow):
         self.reminder_banner: Any = None  # ui.reminders.ReminderBanner, made in attach()
         self._pending_errors: list[str] = []
         self._keep: list[Any] = []  # QObjects owned here for the window's lifetime
-        self.runbooks: RunbooksArea | None = None  # the Runbooks tab, made in attach()
-        self.services: ServicesArea | None = None  # the Services tab, made in attach()
-        self.oncall: OnCallArea | None = None  # the On call tab, made in attach()
-        self.readiness: ReadinessView | None = None  # the Readiness tab, made in attach()
-        self.sync: SyncController | None = None  # automatic sync, made in attach()
-        self.sync_panel: SyncPanel | None = None  # the Sync tab, made in attach()
+        # the tabs below are built on first show or use, or by the idle queue: reach one
+        # with area(name), which builds it; these stay None until then
+        self.runbooks: RunbooksArea | None = None  # the Runbooks tab
+        self.services: ServicesArea | None = None  # the Services tab
+        self.oncall: OnCallArea | None = None  # the On call tab
+        self.readiness: ReadinessView | None = None  # the Readiness tab
+        self.sync: SyncController | None = None  # automatic sync, built with the Sync tab
+        self.sync_panel: SyncPanel | None = None  # the Sync tab
         self.sync_status: Any = None  # the status bar's SyncStatusLabel
+        self.pack_importer: PackImporter | None = None  # File → Import pack…, made on first use
+        self.pack_expiry: PackExpiryLabel | None = None  # made with the pack importer
+        self._placeholders: dict[str, TabPlaceholder] = {}
+        self._swapping = False  # a placeholder is being replaced by its area
+        self._service_names: list[str] | None = None  # None: the catalog is still being read
+        self._opening = False  # the app is opening the workspace: see expect_workspace()
         self.setWindowTitle("Responder Console" + (" — demo workspace" if demo else ""))
         self.setObjectName("mainWindow")
 
@@ -250,6 +299,7 @@ class MainWindow(QMainWindow):
         self.tabs.setObjectName("centreTabs")
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.incident_view, "Incident")
+        self.tabs.currentChanged.connect(self._on_tab_changed)
         centre_layout.addWidget(self.tabs, 1)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
@@ -307,23 +357,159 @@ class MainWindow(QMainWindow):
     def attach(self, context: UiContext) -> None:
         """The workspace is open: switch to live reads, enable writes, add banners and status."""
         self._context = context
+        self._opening = False
         reader = context.workspace.queries
         self.incident_model.set_reader(reader)
         self.incident_view.attach(context)
-        self._add_runbooks(context)
-        self._add_services(context)
-        self._add_oncall(context)
+        # the tabs are placeholders until first shown or used (the start waits for none
+        # of their imports); their menus and actions work at once and build them
+        for name, text in LAZY_TABS.items():
+            if self._built(name) is None and name not in self._placeholders:
+                self._placeholders[name] = placeholder = TabPlaceholder(name, text, self)
+                self.tabs.addTab(placeholder, text)
+        self._add_service_actions()
+        self._add_oncall_actions()
         self._add_comms(context)
-        self._add_packs(context)
-        self._add_readiness(context)
+        self._add_packs_action()
+        self._add_readiness_actions()
         self._add_metrics()
         self._set_writable(True)
         self.statusBar().clearMessage()
         self._add_secondary(context)
-        self._add_sync(context)
+        self._add_sync_actions()
+        if self._service_names is None:
+            self._read_service_names()
         pending, self._pending_errors = self._pending_errors, []
         for message in pending:
             self.show_error(message)
+        self.attached.emit()
+
+    # ------------------------------------------------------------ the lazy tabs
+
+    @overload
+    def area(self, name: Literal["runbooks"]) -> RunbooksArea: ...
+    @overload
+    def area(self, name: Literal["services"]) -> ServicesArea: ...
+    @overload
+    def area(self, name: Literal["oncall"]) -> OnCallArea: ...
+    @overload
+    def area(self, name: Literal["readiness"]) -> ReadinessView: ...
+    @overload
+    def area(self, name: Literal["sync"]) -> SyncPanel: ...
+    @overload
+    def area(self, name: Literal["packs"]) -> PackImporter: ...
+    def area(self, name: AreaName) -> Any:
+        """The part ``name``, built now if it was not yet: the one way to reach a tab
+        (actions, palette entries, links between tabs, tests). A tab's placeholder
+        is replaced in place; the tab shown stays shown. Only once attached."""
+        context = self._context
+        if context is None:
+            raise RuntimeError(f"the {name} tab needs the open workspace (attach first)")
+        built = self._built(name)
+        if built is not None:
+            return built
+        log.debug("building the %s tab", name)
+        if name == "runbooks":
+            made: QWidget = self._build_runbooks(context)
+        elif name == "services":
+            made = self._build_services(context)
+        elif name == "oncall":
+            made = self._build_oncall(context)
+        elif name == "readiness":
+            made = self._build_readiness(context)
+        elif name == "sync":
+            made = self._build_sync(context)
+        else:
+            return self._build_packs(context)
+        self._replace_placeholder(name, made)
+        return made
+
+    def _built(self, name: str) -> QObject | None:
+        built: dict[str, QObject | None] = {
+            "runbooks": self.runbooks,
+            "services": self.services,
+            "oncall": self.oncall,
+            "readiness": self.readiness,
+            "sync": self.sync_panel,
+            "packs": self.pack_importer,
+        }
+        return built[name]
+
+    def _replace_placeholder(self, name: str, widget: QWidget) -> None:
+        placeholder = self._placeholders.pop(name, None)
+        if placeholder is None:
+            self.tabs.addTab(widget, LAZY_TABS[name])
+            return
+        index = self.tabs.indexOf(placeholder)
+        shown = self.tabs.currentIndex() == index
+        self._swapping = True
+        try:
+            self.tabs.insertTab(index, widget, LAZY_TABS[name])
+            if shown:
+                self.tabs.setCurrentIndex(index)
+            self.tabs.removeTab(index + 1)
+        finally:
+            self._swapping = False
+        placeholder.deleteLater()
+
+    @Slot(int)
+    def _on_tab_changed(self, index: int) -> None:
+        widget = self.tabs.widget(index)
+        if not self._swapping and isinstance(widget, TabPlaceholder):
+            self.area(widget.name)  # type: ignore[call-overload]  # a LAZY_TABS name
+
+    def _show_area(self, name: AreaName) -> QWidget | None:
+        """Build (if needed) and show the tab ``name``; None before attach."""
+        if self._context is None:
+            return None
+        widget = self.area(name)
+        assert isinstance(widget, QWidget)
+        self.tabs.setCurrentWidget(widget)
+        return widget
+
+    def build_areas_later(self) -> None:
+        """Build the parts not built yet one per event-loop turn, so input is taken
+        between them (the app calls this once the window takes Ctrl+N)."""
+        waiting = [name for name in IDLE_ORDER if self._built(name) is None]
+
+        def next_one() -> None:
+            while waiting and self._built(waiting[0]) is not None:
+                waiting.pop(0)  # built meanwhile (shown or used)
+            if not waiting or self._context is None:
+                return
+            self.area(waiting.pop(0))  # type: ignore[call-overload]  # an IDLE_ORDER name
+            QTimer.singleShot(0, self, next_one)
+
+        QTimer.singleShot(0, self, next_one)
+
+    def build_areas_now(self) -> None:
+        """Build every part not built yet, now (before work that must not overlap)."""
+        if self._context is None:
+            return
+        for name in IDLE_ORDER:
+            self.area(name)  # type: ignore[call-overload]  # an IDLE_ORDER name
+
+    # ------------------------------------------------------- the catalog's names
+
+    def service_names(self) -> list[str] | None:
+        """The catalog's service labels the Declare dialog completes from; None while
+        they are still being read."""
+        return self._service_names
+
+    def set_service_names(self, names: list[str]) -> None:
+        self._service_names = list(names)
+        self.service_names_loaded.emit()
+
+    def _read_service_names(self) -> None:
+        context = self._context
+        if context is None:
+            return
+        queries = context.workspace.queries
+        context.runner.read(
+            queries.service_names,
+            self.set_service_names,
+            lambda error: report_failure(self._events, error, "Reading the service catalog"),
+        )
 
     def resync(self) -> None:
         """Re-read what is shown (the read side was swapped; others may have written)."""
@@ -333,38 +519,41 @@ class MainWindow(QMainWindow):
             ids = frozenset({incident_id})
             self.incident_view.on_changes(Changes(incidents=ids, timeline=ids, checklist=ids))
 
-    def _add_runbooks(self, context: UiContext) -> None:
-        if self.runbooks is not None:
-            return
-        from ui.runbooks.area import RunbooksArea  # after the first paint: markdown, yaml, …
+    # each area starts (its first read) on the next turn, unless it is gone by then
+    # (a window closed right after building it): the timers name it as their context
+
+    def _build_runbooks(self, context: UiContext) -> RunbooksArea:
+        from ui.runbooks.area import RunbooksArea  # markdown, yaml, …: not on the start path
 
         self.runbooks = RunbooksArea(context, self)
-        self.tabs.addTab(self.runbooks, "Runbooks")
-        QTimer.singleShot(0, self.runbooks.start)
+        QTimer.singleShot(0, self.runbooks, self.runbooks.start)
+        return self.runbooks
 
     # ------------------------------------------------ the On call tab (issue 4)
 
-    def _add_oncall(self, context: UiContext) -> None:
-        """The On call tab, its menu and its actions (shortcuts, so palette entries too)."""
-        if self.oncall is not None:
+    def _add_oncall_actions(self) -> None:
+        """The On call menu and its actions (shortcuts, so palette entries too); each
+        builds the tab when it is not yet."""
+        if "oncall_emergency" in self.actions_by_name:
             return
-        from ui.oncall.area import OnCallArea  # after the first paint
-
-        self.oncall = OnCallArea(context, self)
-        self.tabs.addTab(self.oncall, "On call")
-        oncall = self.oncall
         menu = self.menuBar().addMenu("On &call")
         for name, text, keys, slot, tip in (
-            ("oncall_emergency", "&Who to call…", "Ctrl+Shift+O", oncall.show_emergency,
+            ("oncall_emergency", "&Who to call…", "Ctrl+Shift+O", lambda o: o.show_emergency(),
              "The escalation chain of a service: who is on call now and their numbers"),
-            ("oncall_people", "Find a &person…", "Ctrl+Shift+P", oncall.show_people,
+            ("oncall_people", "Find a &person…", "Ctrl+Shift+P", lambda o: o.show_people(),
              "Search the contacts and copy a number"),
-            ("oncall_print", "&Print the escalation chain…", "Ctrl+P", oncall.print_chain,
+            ("oncall_print", "&Print the escalation chain…", "Ctrl+P", lambda o: o.print_chain(),
              "Print the chain shown in the emergency view, or save it as PDF"),
         ):  # fmt: skip
             action = self._action(name, text, keys, self._on_call_slot(slot), tip)
             menu.addAction(action)
-        QTimer.singleShot(0, oncall.start)
+
+    def _build_oncall(self, context: UiContext) -> OnCallArea:
+        from ui.oncall.area import OnCallArea  # not on the start path
+
+        self.oncall = OnCallArea(context, self)
+        QTimer.singleShot(0, self.oncall, self.oncall.start)
+        return self.oncall
 
     # ------------------------------- communications and postmortems (issue 6)
 
@@ -420,62 +609,68 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------ content packs (issue 7)
 
-    def _add_packs(self, context: UiContext) -> None:
-        """File → Import pack… (shortcut, so a palette entry too) and the pack-expiry label."""
+    def _add_packs_action(self) -> None:
+        """File → Import pack… (shortcut, so a palette entry too); the importer and the
+        pack-expiry label are built on first use or by the idle queue (``area("packs")``)."""
         if "import_pack" in self.actions_by_name:
             return
-        from ui.packs import PackExpiryLabel, PackImporter, imported_message
-
-        self.pack_expiry = PackExpiryLabel(context, self)
-        self.statusBar().addPermanentWidget(self.pack_expiry)
-
-        def imported(report: Any) -> None:
-            self.statusBar().showMessage(imported_message(report), 15_000)
-            self.pack_expiry.start()
-            if self.runbooks is not None:
-                self.runbooks.start()
-
-        self.pack_importer = PackImporter(context, self, imported)
         action = self._action(
-            "import_pack", "Import &pack…", "Ctrl+Shift+K", self.pack_importer.choose_and_import,
+            "import_pack", "Import &pack…", "Ctrl+Shift+K",
+            lambda: self.area("packs").choose_and_import(),
             "Verify a signed content pack against the pinned team keys, then apply it",
         )  # fmt: skip
         for menu_action in self.menuBar().actions():
             file_menu = menu_action.menu()
             if menu_action.text() == "&File" and isinstance(file_menu, QMenu):
                 file_menu.insertAction(self.actions_by_name["import_runbooks"], action)
-        QTimer.singleShot(0, self.pack_expiry.start)
+
+    def _build_packs(self, context: UiContext) -> PackImporter:
+        from ui.packs import PackExpiryLabel, PackImporter, imported_message
+
+        self.pack_expiry = expiry = PackExpiryLabel(context, self)
+        self.statusBar().addPermanentWidget(expiry)
+
+        def imported(report: Any) -> None:
+            self.statusBar().showMessage(imported_message(report), 15_000)
+            expiry.start()
+            if self.runbooks is not None:
+                self.runbooks.start()
+
+        self.pack_importer = PackImporter(context, self, imported)
+        QTimer.singleShot(0, expiry, expiry.start)
+        return self.pack_importer
 
     # ------------------------------------------- the Readiness tab (issue 6, audit)
 
-    def _add_readiness(self, context: UiContext) -> None:
-        """The Readiness tab (the readiness audit), its menu and its actions (shortcuts,
-        so palette entries too). It audits when first shown, on the reader lane."""
-        if self.readiness is not None:
+    def _add_readiness_actions(self) -> None:
+        """The Readiness menu and its actions (shortcuts, so palette entries too); each
+        builds the tab when it is not yet. The tab audits when first shown."""
+        if "readiness" in self.actions_by_name:
             return
-        from ui.audit.view import ReadinessView  # after the first paint
-
-        self.readiness = view = ReadinessView(context, self)
-        view.open_requested.connect(self._open_audit_object)
-        self.tabs.addTab(view, "Readiness")
         menu = self.menuBar().addMenu("Rea&diness")
         for name, text, keys, slot, tip in (
-            ("readiness", "&Readiness audit", "Ctrl+Shift+D", lambda: None,
+            ("readiness", "&Readiness audit", "Ctrl+Shift+D", lambda v: None,
              "Scores per area with their trend, findings and fixes"),
-            ("readiness_run", "&Run the audit", "Ctrl+Alt+A", view.run_audit,
+            ("readiness_run", "&Run the audit", "Ctrl+Alt+A", lambda v: v.run_audit(),
              "Audit now and keep the scores for the trend"),
             ("readiness_markdown", "Export the audit as &Markdown…", "Ctrl+Alt+D",
-             lambda: view.choose_and_export("markdown"), "Save the audit as a Markdown file"),
+             lambda v: v.choose_and_export("markdown"), "Save the audit as a Markdown file"),
             ("readiness_html", "Export the audit as &HTML…", "Ctrl+Alt+H",
-             lambda: view.choose_and_export("html"), "Save the audit as a self-contained page"),
+             lambda v: v.choose_and_export("html"), "Save the audit as a self-contained page"),
         ):  # fmt: skip
             menu.addAction(self._action(name, text, keys, self._on_readiness(slot), tip))
 
-    def _on_readiness(self, slot: Callable[[], None]) -> Callable[[], None]:
+    def _build_readiness(self, context: UiContext) -> ReadinessView:
+        from ui.audit.view import ReadinessView  # not on the start path
+
+        self.readiness = view = ReadinessView(context, self)
+        view.open_requested.connect(self._open_audit_object)
+        return view
+
+    def _on_readiness(self, do: Callable[[ReadinessView], None]) -> Callable[[], None]:
         def run() -> None:
-            if self.readiness is not None:
-                self.tabs.setCurrentWidget(self.readiness)
-                slot()
+            if self._show_area("readiness") is not None:
+                do(self.area("readiness"))
 
         return run
 
@@ -490,11 +685,17 @@ class MainWindow(QMainWindow):
             self._open_runbook_from_map(int(obj.key))
         elif kind == "incident":
             self._show_incident_from_map(int(obj.key))
-        elif kind == "person" and self.oncall is not None:
-            self.tabs.setCurrentWidget(self.oncall)
-            self.oncall.show_people()
-            self.oncall.people.search_line.setText(obj.label)
-            self.oncall.people.run_search()
+        elif kind == "person":
+            self._find_person(obj.label)
+
+    def _find_person(self, name: str) -> None:
+        """The People panel of the On call tab, searching for ``name``."""
+        if self._show_area("oncall") is None:
+            return
+        oncall = self.area("oncall")
+        oncall.show_people()
+        oncall.people.search_line.setText(name)
+        oncall.people.run_search()
 
     # ---------------------------------------------------- metrics (issue 6, item 5)
 
@@ -513,6 +714,10 @@ class MainWindow(QMainWindow):
     def open_metrics(self) -> None:
         if self._context is None:
             return
+        # the dialog imports pyqtgraph on the reader lane; PySide's first use of a class
+        # (type set-up) is not safe against the GUI thread setting up others at the same
+        # time (a segfault in 1 of 6 busy starts), so the tabs still waiting are built first
+        self.build_areas_now()
         from ui.metrics.view import MetricsDialog  # pyqtgraph follows on the reader lane
 
         dialog = MetricsDialog(self._context, self)
@@ -522,21 +727,15 @@ class MainWindow(QMainWindow):
 
     # ----------------------------------------- automatic sync, Sync tab (issue 5)
 
-    def _add_sync(self, context: UiContext) -> None:
-        """The sync controller, the Sync tab, the Sync menu (shortcuts, so palette
-        entries too); a click on the status bar's sync line opens the tab."""
-        if self.sync is not None:
+    def _add_sync_actions(self) -> None:
+        """The Sync menu (shortcuts, so palette entries too); a click on the status bar's
+        sync line opens the tab. The controller (automatic sync) and the tab are built
+        together: first in the idle queue, or on first use."""
+        if "sync_now" in self.actions_by_name:
             return
-        from ui.sync.controller import SyncController  # after the first paint: requests, keyring
-        from ui.sync.panel import SyncPanel
-
-        self.sync = SyncController(context, parent=self)
-        self.sync_panel = SyncPanel(context, self.sync, self)
-        self.sync_panel.accounts_button.clicked.connect(self.open_sync_accounts)
-        self.tabs.addTab(self.sync_panel, "Sync")
         menu = self.menuBar().addMenu("S&ync")
         for name, text, keys, slot, tip in (
-            ("sync_now", "Sync &now", "Ctrl+Shift+Y", self.sync.sync_now,
+            ("sync_now", "Sync &now", "Ctrl+Shift+Y", self.sync_now,
              "Push what is queued to PagerDuty/Opsgenie now"),
             ("sync_panel", "Sync &panel", "Ctrl+Alt+Y", self.show_sync_panel,
              "Accounts, what waits per incident, failed operations to retry or discard"),
@@ -546,15 +745,33 @@ class MainWindow(QMainWindow):
             menu.addAction(self._action(name, text, keys, slot, tip))
         if self.sync_status is not None:
             self.sync_status.clicked.connect(self.show_sync_panel)
-        QTimer.singleShot(0, self.sync.start)
+
+    def _build_sync(self, context: UiContext) -> SyncPanel:
+        from ui.sync.controller import SyncController  # requests, keyring: not on the start path
+        from ui.sync.panel import SyncPanel
+
+        self.sync = SyncController(context, parent=self)
+        self.sync_panel = SyncPanel(context, self.sync, self)
+        self.sync_panel.accounts_button.clicked.connect(self.open_sync_accounts)
+        QTimer.singleShot(0, self.sync, self.sync.start)
+        return self.sync_panel
+
+    @Slot()
+    def sync_now(self) -> None:
+        if self._context is None:
+            return
+        self.area("sync")
+        assert self.sync is not None
+        self.sync.sync_now()
 
     @Slot()
     def show_sync_panel(self) -> None:
-        if self.sync_panel is not None:
-            self.tabs.setCurrentWidget(self.sync_panel)
+        self._show_area("sync")
 
     @Slot()
     def open_sync_accounts(self) -> None:
+        if self._context is not None:
+            self.area("sync")
         sync = self.sync
         if self._context is None or sync is None or sync.tokens is None:
             self._events.error_shown.emit("Sync accounts: the token store is still opening")
@@ -568,11 +785,10 @@ class MainWindow(QMainWindow):
             dialog.changed.connect(self.sync_panel.refresh)
         dialog.show()
 
-    def _on_call_slot(self, slot: Callable[[], None]) -> Callable[[], None]:
+    def _on_call_slot(self, do: Callable[[OnCallArea], None]) -> Callable[[], None]:
         def run() -> None:
-            if self.oncall is not None:
-                self.tabs.setCurrentWidget(self.oncall)
-                slot()
+            if self._show_area("oncall") is not None:
+                do(self.area("oncall"))
 
         return run
 
@@ -818,13 +1034,13 @@ class MainWindow(QMainWindow):
             if name.startswith(("status_", "severity_")) or name in ("assign_role",):
                 action.setEnabled(writable and has_incident)
             elif name in ("declare",):
-                action.setEnabled(writable)
+                action.setEnabled(writable or self._opening)
             elif name.startswith("export_"):
                 action.setEnabled(writable and has_incident)
             elif name in ("search_runbooks", "import_runbooks"):
-                action.setEnabled(self.runbooks is not None)
+                action.setEnabled(writable)  # each builds the Runbooks tab if needed
             elif name == "follow_runbook":
-                action.setEnabled(self.runbooks is not None and has_incident)
+                action.setEnabled(writable and has_incident)
         self.status_menu.setEnabled(writable and has_incident)
         self.severity_menu.setEnabled(writable and has_incident)
 
@@ -888,6 +1104,8 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def on_changes(self, changes: Changes) -> None:
+        if changes.catalog and self.services is None:  # else its reloaded map tells
+            self._read_service_names()
         if changes.incidents or changes.roles:
             self.incident_model.refresh(changes.incidents | changes.roles)
         elif changes.timeline:
@@ -904,42 +1122,53 @@ class MainWindow(QMainWindow):
 
     # --------------------------------------------------------------- operations
 
+    def expect_workspace(self) -> None:
+        """The app is opening the workspace (off the GUI thread): Ctrl+N opens the
+        Declare dialog now, its Declare button waits until attach()."""
+        self._opening = True
+        self.actions_by_name["declare"].setEnabled(True)
+
     @Slot()
     def declare_incident(self) -> None:
         context = self._context
-        if context is None:
+        if context is None and not self._opening:
             return
         from ui.declare_dialog import DeclareDialog  # loaded on first use: keeps start-up lean
 
-        area = self.services
-        # Ctrl+N right after launch: the catalog is still loading; the dialog opens at once
-        # and takes the service names when they arrive (not "no catalog loaded")
-        loading = area is not None and area.data is None
+        # Ctrl+N right after launch: the catalog may still be read and the workspace still
+        # opening; the dialog opens at once, completes the service names when they arrive
+        # (not "no catalog loaded") and enables Declare once writes work
+        names = self._service_names
 
-        def feed_when_loaded(dialog: DeclareDialog) -> None:
-            if area is None or not loading:
-                return
-
-            waiting = [True]
-
+        def follow(dialog: DeclareDialog) -> None:
             def loaded() -> None:
-                stop()
-                dialog.set_services(area.known_names())
+                dialog.set_services(self._service_names or [])
+
+            def opened() -> None:
+                assert self._context is not None
+                dialog.workspace_opened(self._context.workspace.incidents.actor)
+
+            self.service_names_loaded.connect(loaded)
+            if context is None:
+                self.attached.connect(opened)
+            connected = [True]
 
             def stop() -> None:
-                if waiting[0]:
-                    waiting[0] = False
-                    area.map_shown.disconnect(loaded)
+                if connected[0]:
+                    connected[0] = False
+                    self.service_names_loaded.disconnect(loaded)
+                    if context is None:
+                        self.attached.disconnect(opened)
 
-            area.map_shown.connect(loaded)
             dialog.finished.connect(stop)
 
         declaration = DeclareDialog.ask(
             self,
-            commander=context.workspace.incidents.actor,
-            services=area.known_names() if area is not None else (),
-            catalog_loading=loading,
-            on_open=feed_when_loaded,
+            commander=context.workspace.incidents.actor if context is not None else "",
+            services=names or (),
+            catalog_loading=names is None,
+            workspace_opening=context is None,
+            on_open=follow,
         )
         if declaration is not None:
             self.declare(declaration)
@@ -1070,25 +1299,30 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.incident_view)
         self.incident_view.focus_quick_entry()
 
+    def _runbooks_tab(self) -> RunbooksArea | None:
+        """The Runbooks tab, built if needed and shown; None before attach."""
+        if self._show_area("runbooks") is None:
+            return None
+        return self.area("runbooks")
+
     @Slot()
     def search_runbooks(self) -> None:
-        if self.runbooks is None:
-            return
-        self.tabs.setCurrentWidget(self.runbooks)
-        self.runbooks.focus_search()
+        runbooks = self._runbooks_tab()
+        if runbooks is not None:
+            runbooks.focus_search()
 
     @Slot()
     def import_runbooks(self) -> None:
-        if self.runbooks is not None:
-            self.tabs.setCurrentWidget(self.runbooks)
-            self.runbooks.choose_and_import()
+        runbooks = self._runbooks_tab()
+        if runbooks is not None:
+            runbooks.choose_and_import()
 
     @Slot()
     def follow_runbook(self) -> None:
-        runbooks, incident_id = self.runbooks, self.current_incident_id
+        incident_id = self.current_incident_id
+        runbooks = self._runbooks_tab() if incident_id is not None else None
         if runbooks is None or incident_id is None:
             return
-        self.tabs.setCurrentWidget(runbooks)
         if not runbooks.follow(incident_id):
             self.statusBar().showMessage("Open a runbook first, then follow it", 8_000)
             runbooks.focus_search()
@@ -1149,14 +1383,12 @@ class MainWindow(QMainWindow):
             self.show_service(value)
         elif kind == "runbook" and value.isdigit():
             self._open_runbook_from_map(int(value))
-        elif kind == "runbook-search" and self.runbooks is not None:
-            self.tabs.setCurrentWidget(self.runbooks)
-            self.runbooks.search_for(value)
-        elif kind == "person" and self.oncall is not None:
-            self.tabs.setCurrentWidget(self.oncall)
-            self.oncall.show_people()
-            self.oncall.people.search_line.setText(value)
-            self.oncall.people.run_search()
+        elif kind == "runbook-search":
+            runbooks = self._runbooks_tab()
+            if runbooks is not None:
+                runbooks.search_for(value)
+        elif kind == "person":
+            self._find_person(value)
 
     @Slot()
     def open_compact(self) -> None:
@@ -1208,7 +1440,7 @@ class MainWindow(QMainWindow):
              on(lambda m: m.choose_and_export("png")), "Save the map as a PNG image"),
         ):  # fmt: skip
             action = self._action(name, text, keys, slot, tip)
-            action.setEnabled(False)  # until attach() made the tab
+            action.setEnabled(False)  # until attach(): each builds the tab if needed
             menu.addAction(action)
             if name in ("import_catalog_folder", "map_fit"):
                 menu.addSeparator()
@@ -1216,35 +1448,37 @@ class MainWindow(QMainWindow):
             [QKeySequence("Ctrl+="), QKeySequence("Ctrl++")]
         )
 
-    def _add_services(self, context: UiContext) -> None:
-        if self.services is not None:
-            return
-        from ui.services.area import ServicesArea  # after the first paint
-
-        self.services = ServicesArea(context, self)
-        self.services.runbook_requested.connect(self._open_runbook_from_map)
-        self.services.incident_requested.connect(self._show_incident_from_map)
-        self.services.emergency_requested.connect(self._show_emergency_for)
-        self.tabs.addTab(self.services, "Services")
+    def _add_service_actions(self) -> None:
         for name in ("services_map", "find_service", "import_catalog", "import_catalog_folder",
                      "map_zoom_in", "map_zoom_out", "map_fit", "export_map_svg",
                      "export_map_png"):  # fmt: skip
             self.actions_by_name[name].setEnabled(True)
-        QTimer.singleShot(0, self.services.start)
+
+    def _build_services(self, context: UiContext) -> ServicesArea:
+        from ui.services.area import ServicesArea  # not on the start path
+
+        self.services = services = ServicesArea(context, self)
+        services.runbook_requested.connect(self._open_runbook_from_map)
+        services.incident_requested.connect(self._show_incident_from_map)
+        services.emergency_requested.connect(self._show_emergency_for)
+        services.map_shown.connect(lambda: self.set_service_names(services.known_names()))
+        QTimer.singleShot(0, services, services.start)
+        return services
 
     @Slot(str)
     def _show_emergency_for(self, service: str) -> None:
         """From the map's On call section: the emergency view of that service."""
-        if self.oncall is None:
+        if self._show_area("oncall") is None:
             return
-        self.tabs.setCurrentWidget(self.oncall)
-        self.oncall.show_emergency()
-        self.oncall.emergency.show_service(service)
+        oncall = self.area("oncall")
+        oncall.show_emergency()
+        oncall.emergency.show_service(service)
 
     def _services_tab(self) -> ServicesArea | None:
-        if self.services is not None:
-            self.tabs.setCurrentWidget(self.services)
-        return self.services
+        """The Services tab, built if needed and shown; None before attach."""
+        if self._show_area("services") is None:
+            return None
+        return self.area("services")
 
     @Slot()
     def show_services(self) -> None:
@@ -1268,9 +1502,9 @@ class MainWindow(QMainWindow):
 
     @Slot(int)
     def _open_runbook_from_map(self, runbook_id: int) -> None:
-        if self.runbooks is not None:
-            self.tabs.setCurrentWidget(self.runbooks)
-            self.runbooks.open_runbook(runbook_id)
+        runbooks = self._runbooks_tab()
+        if runbooks is not None:
+            runbooks.open_runbook(runbook_id)
 
     @Slot(int)
     def _show_incident_from_map(self, incident_id: int) -> None:

@@ -52,6 +52,10 @@ class Queries:
     def checklist(self, incident_id: int) -> list[ChecklistItem]:
         return self._sql.checklist(incident_id)
 
+    def service_names(self) -> list[str]:
+        """The catalog's service labels, for the Declare dialog to complete from."""
+        return self._sql.service_names()
+
     def find_incident(self, reference: str) -> IncidentSummary:
         """An incident by number or (prefix of) UUID, for the CLI."""
         text = reference.strip()

@@ -5,12 +5,16 @@ window must take a declaration whose services complete from the catalog (issue 1
 Performance). The app runs on the demo workspace (``--demo``: catalog, runbooks,
 people, incidents) with ``RESPONDER_CONSOLE_BENCH_READY`` set: it prints ``ready``
 once the declare action is enabled and the catalog's service names are loaded
-(``ui.app._Startup._watch_ready``) and exits. The floor is the bare window's first
+(``ui.app._Startup._watch_ready``); the workspace opens on a worker thread meanwhile
+(the dialog's Declare waits for it). It then prints ``attached MS`` when the
+workspace is attached (writes work), MS after ``ready``: ``detail.attached_ms`` is
+the median of ready + MS, reported beside the value, and exits. The floor is the bare window's first
 paint (tests/benchmarks/bare_window.py), run interleaved with it.
 """
 
 from __future__ import annotations
 
+import statistics
 import sys
 from typing import Any
 
@@ -39,6 +43,7 @@ def ready() -> BenchResult:
     floor_cmd = Command("bare window", [sys.executable, str(BARE_WINDOW)])
     floor_samples: list[float] = []
     app_samples: list[float] = []
+    attached_samples: list[float] = []
     errors: dict[str, str] = {}
     with temp_folder() as folder:
         home = folder / "home"
@@ -54,7 +59,8 @@ def ready() -> BenchResult:
         for index in range(warmups + runs):  # the first warm-up also seeds the demo
             try:
                 floor_ms = time_to_first_paint(floor_cmd, env)
-                app_ms = _time_to_ready(app_cmd, app_env) if app_available() else None
+                after: list[str] = []
+                app_ms = _time_to_ready(app_cmd, app_env, after) if app_available() else None
             except StartupError as error:
                 log.error("ready: %s", error)
                 errors["run"] = str(error)
@@ -64,9 +70,12 @@ def ready() -> BenchResult:
                 floor_samples.append(floor_ms)
                 if app_ms is not None:
                     app_samples.append(app_ms)
+                    attached_samples += [app_ms + ms for ms in _attached_after(after)]
     value, floor = compare_first_paints(floor_samples, app_samples, detail)
     if errors:
         detail["errors"] = errors
+    if attached_samples:
+        detail["attached_ms"] = round(statistics.median(attached_samples), 1)
     detail["value_target_ms"] = VALUE_TARGET_MS
     detail["meets_value_target"] = value is not None and value <= VALUE_TARGET_MS
     detail["command"] = "python -m ui.entry --demo --data-dir DIR (RESPONDER_CONSOLE_BENCH_READY=1)"
@@ -81,5 +90,10 @@ def ready() -> BenchResult:
     )
 
 
-def _time_to_ready(command: Command, env: dict[str, str]) -> float:
-    return time_to_first_paint(command, env, marker=READY)
+def _time_to_ready(command: Command, env: dict[str, str], after: list[str]) -> float:
+    return time_to_first_paint(command, env, after, marker=READY)
+
+
+def _attached_after(lines: list[str]) -> list[float]:
+    """The ``attached MS`` line the app prints after ``ready``."""
+    return [float(line.split()[1]) for line in lines if line.startswith("attached ")]

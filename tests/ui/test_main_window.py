@@ -230,3 +230,149 @@ def test_metrics_smoke_hook_draws_the_charts_and_exits(tmp_path: Path) -> None:
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "metrics-charts\n"
+
+
+@pytest.mark.slow
+def test_ready_hook_and_the_workspace_opened_off_the_gui_thread(tmp_path: Path) -> None:
+    """The ``ready`` benchmark's hook on both start paths, then a start that opens the
+    workspace on the worker thread and attaches (the Metrics smoke hook needs it)."""
+    base = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    command = [sys.executable, "-m", "ui.entry", "--demo", "--data-dir", str(tmp_path / "demo")]
+    for _ in range(2):  # the first run seeds the demo; the second paints from the snapshot
+        env = {**base, "RESPONDER_CONSOLE_BENCH_READY": "1"}
+        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        ready, attached = result.stdout.splitlines()
+        assert ready == "ready"
+        assert attached.startswith("attached ")
+        assert float(attached.split()[1]) >= 0
+    env = {**base, "RESPONDER_CONSOLE_SMOKE_METRICS": "1"}
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "metrics-charts\n"
+
+
+def test_snapshot_reads_the_catalog_names(context: UiContext) -> None:
+    from console.catalog import catalog_for
+    from console.resources import resources_dir
+
+    catalog_for(context.workspace).import_paths([resources_dir() / "demo" / "catalog.yaml"])
+    snapshot = Snapshot.open(database_path(context.workspace.folder))
+    assert snapshot is not None
+    try:
+        names = snapshot.service_names()
+    finally:
+        snapshot.close()
+    assert names == catalog_for(context.workspace).names()  # the labels the map shows
+    assert context.workspace.queries.service_names() == names
+    assert "orders-api" in names
+
+
+def test_tabs_are_built_when_first_shown_or_used(qtbot: QtBot, context: UiContext) -> None:
+    from ui.main_window import LAZY_TABS, TabPlaceholder
+    from ui.oncall.area import OnCallArea
+    from ui.sync.panel import SyncPanel
+
+    window = _window(qtbot, context)
+    texts = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    assert texts == ["Incident", *LAZY_TABS.values()]
+    assert (window.runbooks, window.sync_panel, window.oncall) == (None, None, None)
+    assert all(
+        isinstance(window.tabs.widget(i), TabPlaceholder) for i in range(1, window.tabs.count())
+    )
+    # showing a tab builds it in place and keeps it shown
+    window.tabs.setCurrentIndex(texts.index("Sync"))
+    assert isinstance(window.sync_panel, SyncPanel)
+    assert window.tabs.currentWidget() is window.sync_panel
+    assert window.tabs.indexOf(window.sync_panel) == texts.index("Sync")
+    # an action of a tab not built yet builds and shows it
+    window.tabs.setCurrentIndex(0)
+    window.actions_by_name["oncall_people"].trigger()
+    oncall = window.oncall
+    assert isinstance(oncall, OnCallArea)
+    assert window.tabs.currentWidget() is oncall
+    assert oncall.pages.currentWidget() is oncall.people
+    assert window.area("oncall") is oncall  # built once
+    # the idle queue builds the rest, one per event-loop turn; the tab order stays
+    window.build_areas_later()
+    qtbot.waitUntil(
+        lambda: (
+            None not in (window.runbooks, window.services, window.readiness)
+            and window.pack_importer is not None
+        )
+    )
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == texts
+    assert not any(
+        isinstance(window.tabs.widget(i), TabPlaceholder) for i in range(window.tabs.count())
+    )
+    assert window.tabs.currentWidget() is oncall
+
+
+def test_area_needs_the_workspace(qtbot: QtBot, context: UiContext) -> None:
+    _seed(context.workspace)
+    snapshot = Snapshot.open(database_path(context.workspace.folder))
+    assert snapshot is not None
+    try:
+        window = MainWindow(snapshot, context.events, context.clock)
+        qtbot.addWidget(window)
+        with pytest.raises(RuntimeError, match="attach first"):
+            window.area("runbooks")
+        window.search_runbooks()  # before attach: does nothing, builds nothing
+        assert window.runbooks is None
+    finally:
+        snapshot.close()
+
+
+def test_ctrl_n_while_the_workspace_opens_waits_to_declare(
+    qtbot: QtBot, context: UiContext
+) -> None:
+    """The app opens the workspace off the GUI thread after the first paint: Ctrl+N
+    opens the dialog at once; Declare works once the window is attached."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QDialogButtonBox
+
+    from console.catalog import catalog_for
+    from console.resources import resources_dir
+
+    _seed(context.workspace)
+    catalog = catalog_for(context.workspace)
+    catalog.import_paths([resources_dir() / "demo" / "catalog.yaml"])
+    snapshot = Snapshot.open(database_path(context.workspace.folder))
+    assert snapshot is not None
+    window = MainWindow(snapshot, context.events, context.clock)
+    qtbot.addWidget(window)
+    assert not window.actions_by_name["declare"].isEnabled()
+    window.expect_workspace()
+    assert window.actions_by_name["declare"].isEnabled()
+    seen: dict[str, object] = {}
+
+    def act() -> None:
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, DeclareDialog):
+            QTimer.singleShot(20, act)
+            return
+        ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        dialog.title_edit.setText("Search is slow")
+        seen["ok_while_opening"] = ok.isEnabled()
+        seen["note"] = dialog.opening_label.isVisibleTo(dialog)
+        seen["placeholder"] = dialog.services_edit.placeholderText()
+        window.set_service_names(catalog.names())  # the worker's early read arrives
+        seen["known"] = len(dialog.known_services)
+        window.attach(context)  # the worker thread's workspace arrives
+        seen["ok_attached"] = ok.isEnabled()
+        seen["commander"] = dialog.commander_edit.text()
+        dialog.services_edit.setText("Orders-API")
+        ok.click()
+
+    QTimer.singleShot(0, act)
+    window.actions_by_name["declare"].trigger()
+    snapshot.close()
+    assert seen["ok_while_opening"] is False
+    assert seen["note"] is True
+    assert str(seen["placeholder"]).endswith("(the service catalog is still loading)")
+    assert seen["known"] == len(catalog.names()) > 0
+    assert seen["ok_attached"] is True
+    assert seen["commander"] == "tester"
+    declared = [i for i in context.workspace.queries.incidents() if i.title == "Search is slow"]
+    assert len(declared) == 1
+    assert [s.name for s in declared[0].services] == ["orders-api"]

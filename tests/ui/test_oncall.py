@@ -218,8 +218,7 @@ def test_contacts_model(qtmodeltester: ModelTester, area: OnCallArea) -> None:
 def test_tab_actions_and_palette_in_the_main_window(qtbot: QtBot, demo_context: UiContext) -> None:
     window = MainWindow.for_context(demo_context)
     qtbot.addWidget(window)
-    oncall = window.oncall
-    assert oncall is not None
+    oncall = window.area("oncall")  # the tab is built on first use
     # the tab starts after the first paint (a queued call): wait for its first read
     qtbot.waitUntil(lambda: oncall.people.model.rowCount() == 9)
     shortcuts = {

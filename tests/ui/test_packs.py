@@ -41,13 +41,16 @@ def test_import_pack_action_applies_and_warns_of_expiry(
     qtbot.addWidget(window)
     action = window.actions_by_name["import_pack"]
     assert action.shortcut().toString() == "Ctrl+Shift+K"
-    assert window.pack_expiry.isHidden()
-    window.pack_importer.start(pack)
+    importer = window.area("packs")  # built lazily: the one way in
+    expiry = window.pack_expiry
+    assert expiry is not None
+    assert expiry.isHidden()
+    importer.start(pack)
     assert [p.version for p in installed_packs(context.workspace.db)] == [1]
     assert "Imported content pack 'SRE' v1: 1 runbooks" in window.statusBar().currentMessage()
-    assert not window.pack_expiry.isHidden()
-    assert "expires in 3 days" in window.pack_expiry.text()
-    assert not window.pack_importer.running
+    assert not expiry.isHidden()
+    assert "expires in 3 days" in expiry.text()
+    assert not importer.running
 
 
 def test_a_refused_pack_is_reported_and_changes_nothing(
@@ -58,7 +61,7 @@ def test_a_refused_pack_is_reported_and_changes_nothing(
     context.events.error_shown.connect(shown.append)
     window = MainWindow.for_context(context)
     qtbot.addWidget(window)
-    window.pack_importer.start(pack)
+    window.area("packs").start(pack)
     assert installed_packs(context.workspace.db) == []
     assert shown
     assert shown[-1].startswith("Pack refused, nothing changed:")
@@ -100,8 +103,9 @@ def test_a_pack_with_a_template_sub_folder_is_refused_whole(
     context.events.error_shown.connect(shown.append)
     window = MainWindow.for_context(context)
     qtbot.addWidget(window)
-    window.pack_importer.start(pack)
-    qtbot.waitUntil(lambda: not window.pack_importer.running)
+    importer = window.area("packs")
+    importer.start(pack)
+    qtbot.waitUntil(lambda: not importer.running)
     assert installed_packs(context.workspace.db) == []
     assert shown[-1].startswith("Pack refused, nothing changed:")
     assert "'templates/comms/drafts/team.md' is in a sub-folder" in shown[-1]

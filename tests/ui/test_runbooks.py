@@ -658,8 +658,7 @@ def test_main_window_runbooks_tab_and_actions(qtbot: QtBot, rb_context: UiContex
 
 
 def check_window(qtbot: QtBot, window: MainWindow, rb_context: UiContext, incident_id: int) -> None:
-    area = window.runbooks
-    assert area is not None
+    area = window.area("runbooks")  # the tab is built on first use
     qtbot.waitUntil(lambda: area.library_view.model.rowCount() == 11)
     actions = window.actions_by_name
     assert actions["search_runbooks"].shortcut().toString() == "Ctrl+Shift+F"

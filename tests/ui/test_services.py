@@ -448,8 +448,7 @@ def test_main_window_services_tab_actions_palette_and_header(
     assert outcome.incident is not None
     window = MainWindow.for_context(demo_context)
     try:
-        services = window.services
-        assert services is not None
+        services = window.area("services")  # the tab is built on first use
         qtbot.waitUntil(lambda: services.data is not None)
         assert window.tabs.tabText(window.tabs.indexOf(services)) == "Services"
         actions = window.actions_by_name
@@ -512,14 +511,13 @@ def test_declaring_from_the_window_names_services(
 
     window = MainWindow.for_context(demo_context)
     try:
-        services = window.services
-        assert services is not None
+        services = window.area("services")  # the tab is built on first use
         qtbot.waitUntil(lambda: services.data is not None)
         offered: list[tuple[str, ...]] = []
 
         def ask(
             parent: object, *, commander: str = "", services: tuple[str, ...] = (), **_: object
-        ) -> object:
+        ) -> object:  # the other options (catalog still loading, on_open, …) do not matter
             offered.append(tuple(services))
             return Declaration("Cart broken", Severity.SEV2, "", None, ("cart-service",))
 

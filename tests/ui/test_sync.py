@@ -433,9 +433,12 @@ def test_the_window_has_a_sync_tab_menu_and_palette_entries(
 
     window = MainWindow.for_context(context)
     qtbot.addWidget(window)
+    before = window.sync
+    assert before is None  # built on first use (or by the app's idle queue)
+    panel = window.area("sync")
     assert window.sync is not None
-    assert window.sync_panel is not None
-    assert window.tabs.indexOf(window.sync_panel) >= 0
+    assert window.sync_panel is panel
+    assert window.tabs.indexOf(panel) >= 0
     shortcuts = {
         name: window.actions_by_name[name].shortcut().toString()
         for name in ("sync_now", "sync_panel", "sync_accounts")

@@ -55,14 +55,14 @@ def window(qtbot: QtBot, app: QApplication, tmp_path: Path) -> Iterator[MainWind
     qtbot.addWidget(made)
     made.resize(1280, 720)
     made.show()
-    qtbot.waitUntil(lambda: made.services is not None and made.services.scene() is not None)
-    assert made.services is not None
-    scene = made.services.scene()
+    services = made.area("services")  # the tabs are built on first use
+    qtbot.waitUntil(lambda: services.scene() is not None)
+    scene = services.scene()
     assert scene is not None
     ref = next(n.ref for n in scene.nodes.values() if n.name == "orders-api")
-    assert made.services.select_ref(ref)
-    assert made.oncall is not None
-    made.oncall.emergency.show_service("orders-api")
+    assert services.select_ref(ref)
+    made.area("oncall").emergency.show_service("orders-api")
+    made.area("packs")  # the status bar's pack-expiry label
     made.show_error("Not saved: the database is locked")
     yield made
     runner.shutdown()
