@@ -119,6 +119,36 @@ def test_selecting_frames_the_blast_radius_readably(
     assert _visible(area).contains(scene.node_items[ranked[0]].sceneBoundingRect())  # type: ignore[attr-defined]
 
 
+def test_a_map_loaded_before_its_tab_has_a_size_fills_the_view_when_shown(
+    qtbot: QtBot, demo: UiContext
+) -> None:
+    """The window builds tabs before they are shown: the map was fitted into a viewport
+    of a few pixels and stayed a speck in the middle once the tab got its real size."""
+    area = ServicesArea(demo)
+    qtbot.addWidget(area)
+    area.resize(60, 40)  # not laid out yet
+    with qtbot.waitSignal(area.map_shown, timeout=10_000):
+        area.start()
+    tiny = area.view.scale_factor()
+    area.resize(1280, 620)
+    area.show()
+    qtbot.waitExposed(area)
+    QApplication.processEvents()
+    scene = _scene(area)
+    visible = _visible(area)
+    assert area.view.scale_factor() > tiny * 4
+    assert visible.contains(scene.sceneRect().adjusted(1, 1, -1, -1))  # type: ignore[attr-defined]
+    # the map fills the view along one side (fitted, not left at the tiny scale)
+    shown = scene.sceneRect()
+    assert shown.width() >= visible.width() * 0.9 or shown.height() >= visible.height() * 0.9  # type: ignore[attr-defined]
+    # once the user zooms, a resize keeps their zoom
+    area.view.zoom_in()
+    zoomed = area.view.scale_factor()
+    area.resize(1200, 600)
+    QApplication.processEvents()
+    assert area.view.scale_factor() == pytest.approx(zoomed)
+
+
 def test_long_on_call_values_elide_in_the_middle_with_hover_and_copy(
     qtbot: QtBot, demo: UiContext
 ) -> None:

@@ -55,6 +55,9 @@ class ServiceMapView(QGraphicsView):
         #: the view is framed again when it is resized (the panel beside it fills in
         #: after the selection, and a narrower view would cut the selection off)
         self._framed: tuple[QRectF, list[QRectF]] | None = None
+        #: the whole map was fitted and the user has not zoomed, panned or framed since:
+        #: fitted again on resize (a tab built before it is shown has no size yet)
+        self._whole = False
 
     def map_scene(self) -> ServiceScene | None:
         scene = self.scene()
@@ -67,6 +70,7 @@ class ServiceMapView(QGraphicsView):
 
     def zoom_by(self, factor: float) -> None:
         self._framed = None
+        self._whole = False
         current = self.scale_factor()
         target = min(MAX_SCALE, max(MIN_SCALE, current * factor))
         if current > 0 and target != current:
@@ -89,6 +93,7 @@ class ServiceMapView(QGraphicsView):
         self.fitInView(scene.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
         if self.scale_factor() > 1.0:
             self.resetTransform()
+        self._whole = True
         self._level_of_detail()
 
     def reading_zoom(self) -> None:
@@ -109,6 +114,7 @@ class ServiceMapView(QGraphicsView):
         read: all of them when they fit (never magnified beyond 1:1), else centred on
         ``focus`` at the smallest legible zoom."""
         self._framed = (QRectF(focus), [QRectF(r) for r in others])
+        self._whole = False
         whole = QRectF(focus)
         for rect in others:
             whole = whole.united(rect)
@@ -157,9 +163,12 @@ class ServiceMapView(QGraphicsView):
         super().resizeEvent(event)
         if self._framed is not None:
             self.frame(*self._framed)
+        elif self._whole:
+            self.fit()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         self._framed = None  # a drag pans: the user's view from here on
+        self._whole = False
         if event.button() == Qt.MouseButton.LeftButton:
             self._pressed_at = event.position().toPoint()
         super().mousePressEvent(event)
