@@ -43,6 +43,16 @@ class Freshness:
     def age_seconds(self, now: datetime) -> float:
         return max(0.0, (now - self.fetched_at).total_seconds())
 
-    def describe(self, now: datetime, what: str = "imported") -> str:
-        """``imported 3 h ago from /path/catalog.yaml``."""
-        return f"{what} {describe_age(self.fetched_at, now)} from {self.source}"
+    def describe(self, now: datetime, what: str = "imported", *, short: bool = False) -> str:
+        """``imported 3 h ago from /path/catalog.yaml`` (``short``: ``… from catalog.yaml``,
+        for a label where the whole path goes in the tooltip)."""
+        source = self.source_name if short else self.source
+        return f"{what} {describe_age(self.fetched_at, now)} from {source}"
+
+    @property
+    def source_name(self) -> str:
+        """The file or folder name of a path source (an address or a name as it is)."""
+        if "://" in self.source:
+            return self.source
+        name = self.source.rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1]
+        return name or self.source

@@ -99,7 +99,7 @@ def test_the_map_holds_every_service_and_says_how_old_it_is(area: ServicesArea) 
     scene = map_scene(area)
     assert len(scene.node_items) == area.catalog.count() == 31
     assert area.count_label.text() == "31 services, 66 dependencies"
-    assert area.age_label.text() == f"Catalog imported just now from {DEMO}"
+    assert area.age_label.text() == f"Catalog imported just now from {DEMO.name}"
     assert str(DEMO) in area.age_label.toolTip()
     assert area.panel.title.text() == "No service selected"
     # the layering: a service is drawn above everything it depends on

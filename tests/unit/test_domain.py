@@ -426,3 +426,19 @@ def test_next_due_is_anchored_on_completion() -> None:
     assert next_due(late_previous, done, 30) == datetime(2026, 3, 1, 10, 37, tzinfo=UTC)
     early_previous = datetime(2026, 3, 1, 11, 0, tzinfo=UTC)
     assert next_due(early_previous, done, 1) == done + timedelta(minutes=1)
+
+
+def test_freshness_names_a_path_source_by_its_file_for_a_label() -> None:
+    from datetime import UTC, datetime
+
+    from console.domain.freshness import Freshness
+
+    now = datetime(2026, 12, 8, 1, 0, tzinfo=UTC)
+    fresh = Freshness("catalog", now, "/home/someone/team/catalog.yaml")
+    assert fresh.describe(now, short=True) == "imported just now from catalog.yaml"
+    assert fresh.describe(now).endswith("/home/someone/team/catalog.yaml")
+    assert Freshness("catalog", now, "C:\\team\\catalog.yaml").source_name == "catalog.yaml"
+    assert (
+        Freshness("catalog", now, "https://api.example/v2").source_name == "https://api.example/v2"
+    )
+    assert Freshness("catalog", now, "demo workspace").source_name == "demo workspace"

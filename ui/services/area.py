@@ -266,7 +266,7 @@ class ServicesArea(QWidget):
             self.age_label.setToolTip("")
             return
         now = self.catalog.now()
-        self.age_label.setText(f"Catalog {fresh.describe(now)}")
+        self.age_label.setText(f"Catalog {fresh.describe(now, short=True)}")
         self.age_label.setToolTip(
             f"Imported {fresh.fetched_at.astimezone():%Y-%m-%d %H:%M %Z} from {fresh.source}"
         )
