@@ -135,7 +135,14 @@ class TaskRunner:
         on_done: Callable[[T], None] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
     ) -> None:
-        """Run ``fn`` on the parallel lane (read-only queries, network)."""
+        """Run ``fn`` on the parallel lane (read-only queries, network).
+
+        Once the runner is shut down a read is dropped (logged), never raised: a timer
+        or a late signal of a closing window that asks for a read has nothing to show it
+        in, and nothing is lost. A write after shutdown still raises (it would be lost)."""
+        if self._closed:
+            log.debug("read after shutdown dropped: %r", fn)
+            return
         self._submit(self._reader, fn, on_done, on_error)
 
     def _submit(

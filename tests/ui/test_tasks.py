@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
@@ -63,3 +64,17 @@ def test_exactly_one_callback_runs(qtbot: QtBot) -> None:
         assert [type(e) for e in failed] == [ValueError]
     finally:
         runner.shutdown()
+
+
+def test_after_shutdown_a_read_is_dropped_and_a_write_refused(qtbot: QtBot) -> None:
+    """A timer of a closing view (the emergency view's refresh, a poll) that asks for a
+    read after the app shut the runner down raised in the Qt event loop; nothing of a
+    read can be lost, so it is dropped. A write would be lost: it still raises."""
+    runner = TaskRunner()
+    runner.shutdown()
+    ran: list[int] = []
+    runner.read(lambda: ran.append(1), lambda _: ran.append(2), lambda _: ran.append(3))
+    QTest.qWait(20)
+    assert ran == []
+    with pytest.raises(RuntimeError, match="shut down"):
+        runner.write(lambda: 1)
