@@ -104,7 +104,10 @@ def test_work_queued_offline_is_pushed_by_itself_when_connectivity_returns(
         assert controller.next_run_ms is None
         assert controller.last is None
         assert label.plain_text().startswith("● Offline · 2 changes waiting to sync")
-        qtbot.waitUntil(lambda: bool(panel.queued_model.rows), timeout=WAIT_MS)
+        # the panel reads on each change: wait for the read after the second one
+        qtbot.waitUntil(
+            lambda: [r.cells[1] for r in panel.queued_model.rows] == ["2"], timeout=WAIT_MS
+        )
         [queued] = panel.queued_model.rows
         assert queued.cells[:3] == (f"#{incident} Checkout down", "2", "just now")
         assert "Offline" in panel.state_label.text()
